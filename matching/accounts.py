@@ -1,0 +1,255 @@
+"""Accounts, sign-in and the one permission check every service calls.
+
+Passwords are hashed with scrypt and a per-user random salt. Sign-in failures count towards a
+temporary lock; every attempt is audited; the answer takes the same work whether or not the
+e-mail exists and never says which.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import sqlite_utils
+
+from . import audit
+from . import db as storage
+from .errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationFailed
+from .models import User, validate_password, validate_user
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
+
+#: The operator running the CLI or the first-run seeding: allowed everything, audited as such.
+SYSTEM = User(id=0, email="system", name="System", role="system")
+
+
+def _setting(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def max_failed_attempts() -> int:
+    return _setting("PORTAL_MAX_FAILED_SIGNINS", 5)
+
+
+def lock_minutes() -> int:
+    return _setting("PORTAL_LOCK_MINUTES", 15)
+
+
+def session_idle_minutes() -> int:
+    return _setting("PORTAL_SESSION_MINUTES", 30)
+
+
+# --- Passwords -----------------------------------------------------------------------------
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
+    b64 = base64.b64encode
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt),
+                                n=int(n), r=int(r), p=int(p), dklen=len(expected))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+# Checked when the e-mail is unknown, so both answers cost one scrypt.
+_DUMMY_HASH = hash_password(secrets.token_hex(16))
+
+
+# --- Users ---------------------------------------------------------------------------------
+
+def get_user(db: sqlite_utils.Database, user_id: int) -> User:
+    row = storage.one(db, "SELECT * FROM users WHERE id = ?", [user_id])
+    if row is None:
+        raise NotFound("error.not_found", f"user {user_id}")
+    return User.from_row(row)
+
+
+def find_user(db: sqlite_utils.Database, email: str) -> User | None:
+    row = storage.one(db, "SELECT * FROM users WHERE email = ? COLLATE NOCASE", [email.strip()])
+    return User.from_row(row) if row else None
+
+
+def create_user(db: sqlite_utils.Database, actor: User, data: dict[str, Any], password: str) -> User:
+    """Create an account (facilitators and the system operator only)."""
+    authorize(actor, "user.create")
+    data = {**data, "email": str(data.get("email", "")).strip().lower()}
+    errors = {**validate_user(data), **validate_password(password)}
+    if not errors and find_user(db, data["email"]):
+        errors["email"] = "validation.email_taken"
+    if errors:
+        raise ValidationFailed(errors)
+    with storage.transaction(db):
+        user_id = storage.insert(db, "users", {
+            "email": data["email"], "name": data["name"].strip(), "role": data["role"],
+            "department_id": data.get("department_id"), "team_id": data.get("team_id"),
+            "password_hash": hash_password(password), "language": data.get("language") or "en",
+            "created_at": storage.now_iso(),
+        })
+        audit.record(db, actor, "user.create", target_type="user", target_id=user_id,
+                     detail={"email": data["email"], "role": data["role"]})
+    return get_user(db, user_id)
+
+
+def authenticate(db: sqlite_utils.Database, email: str, password: str, *,
+                 now: datetime | None = None) -> User:
+    """Return the user for a correct e-mail and password, else raise ``auth.failed``.
+
+    After :func:`max_failed_attempts` wrong passwords the account is locked for
+    :func:`lock_minutes`; a locked account refuses even the right password, with the same message.
+    """
+    now = now or datetime.now(timezone.utc)
+    email = (email or "").strip()
+    row = storage.one(db, "SELECT * FROM users WHERE email = ? COLLATE NOCASE", [email])
+    password_ok = verify_password(password or "", row["password_hash"] if row else _DUMMY_HASH)
+    with storage.transaction(db):
+        # The failure is recorded and committed before it is raised, so it counts.
+        user = _record_attempt(db, row, password_ok, now, email)
+    if user is None:
+        raise AuthenticationFailed("auth.failed")
+    return user
+
+
+def _record_attempt(db, row, password_ok: bool, now: datetime, email: str) -> User | None:
+    """Audit one sign-in attempt and update the lock counters; the user when it succeeded."""
+    if row is None:
+        audit.record(db, None, "auth.sign_in_failed", target_type="user", actor_email=email[:254],
+                     detail={"reason": "unknown"})
+        return None
+    user = User.from_row(row)
+    locked_until = row.get("locked_until")
+    if locked_until and datetime.fromisoformat(locked_until) > now:
+        audit.record(db, user, "auth.sign_in_failed", target_type="user", target_id=user.id,
+                     detail={"reason": "locked"})
+        return None
+    if not password_ok:
+        failed = (row.get("failed_attempts") or 0) + 1
+        changes: dict[str, Any] = {"failed_attempts": failed}
+        if failed >= max_failed_attempts():
+            changes = {"failed_attempts": 0,
+                       "locked_until": (now + timedelta(minutes=lock_minutes())).isoformat()}
+            audit.record(db, user, "auth.locked", target_type="user", target_id=user.id,
+                         detail={"minutes": lock_minutes()})
+        storage.update(db, "users", user.id, changes)
+        audit.record(db, user, "auth.sign_in_failed", target_type="user", target_id=user.id,
+                     detail={"reason": "password"})
+        return None
+    storage.update(db, "users", user.id, {"failed_attempts": 0, "locked_until": None})
+    audit.record(db, user, "auth.sign_in", target_type="user", target_id=user.id)
+    return user
+
+
+def sign_out(db: sqlite_utils.Database, user: User, *, reason: str = "") -> None:
+    with storage.transaction(db):
+        audit.record(db, user, "auth.sign_out", target_type="user", target_id=user.id, reason=reason)
+
+
+def session_expired(last_seen: float, now: float) -> bool:
+    """True when more than :func:`session_idle_minutes` passed between two requests (epoch s)."""
+    return now - last_seen > session_idle_minutes() * 60
+
+
+def change_password(db: sqlite_utils.Database, actor: User, current: str, new: str) -> None:
+    row = storage.one(db, "SELECT password_hash FROM users WHERE id = ?", [actor.id])
+    if row is None or not verify_password(current or "", row["password_hash"]):
+        raise ValidationFailed({"current": "auth.wrong_password"})
+    errors = validate_password(new)
+    if errors:
+        raise ValidationFailed({"new": errors["password"]})
+    with storage.transaction(db):
+        storage.update(db, "users", actor.id, {"password_hash": hash_password(new)})
+        audit.record(db, actor, "auth.password_changed", target_type="user", target_id=actor.id)
+
+
+def set_language(db: sqlite_utils.Database, actor: User, language: str) -> User:
+    if language not in ("en", "fr"):
+        raise ValidationFailed({"language": "validation.choice"})
+    with storage.transaction(db):
+        storage.update(db, "users", actor.id, {"language": language})
+    return get_user(db, actor.id)
+
+
+# --- Permissions ---------------------------------------------------------------------------
+
+#: action -> {role: scope}. Scope "any": every record; "department": the actor's department;
+#: "team": the actor's team; "self": records naming the actor (an expert's own entries).
+PERMISSIONS: dict[str, dict[str, str]] = {
+    "challenge.create": {"department_rep": "department"},
+    "challenge.edit": {"department_rep": "department"},
+    "challenge.submit": {"department_rep": "department"},
+    "challenge.reopen": {"department_rep": "department", "facilitator": "any"},
+    "challenge.archive": {"department_rep": "department", "facilitator": "any"},
+    "challenge.view_unapproved": {"department_rep": "department", "facilitator": "any"},
+    "challenge.approve": {"facilitator": "any"},
+    "challenge.return": {"facilitator": "any"},
+    "challenge.rank_teams": {"department_rep": "department", "facilitator": "any"},
+    "term.manage": {"facilitator": "any"},
+    "team.edit": {"student": "team", "facilitator": "any"},
+    "team.view_private": {"student": "team", "facilitator": "any"},
+    "team.rank_challenges": {"student": "team", "facilitator": "any"},
+    "preferences.edit": {"student": "team"},
+    "preferences.view": {"student": "team", "facilitator": "any"},
+    "pairing.manage": {"facilitator": "any"},
+    "pairing.view_all": {"facilitator": "any"},
+    "feedback.manage": {"facilitator": "any"},
+    "feedback.write": {"expert": "self"},
+    "feedback.reply": {"student": "team"},
+    "feedback.view_all": {"facilitator": "any"},
+    "user.create": {"facilitator": "any"},
+    "audit.view": {"facilitator": "any"},
+    "data.import": {"facilitator": "any"},
+    "data.export": {"facilitator": "any"},
+}
+
+
+def can(actor: User | None, action: str, *, department_id: int | None = None,
+        team_id: int | None = None, user_id: int | None = None) -> bool:
+    """Whether ``actor`` may do ``action`` on a record of that department, team or user."""
+    if actor is None:
+        return False
+    if actor.role == "system":
+        return True
+    scope = PERMISSIONS.get(action, {}).get(actor.role)
+    if scope == "any":
+        return True
+    if scope == "department":
+        return department_id is not None and department_id == actor.department_id
+    if scope == "team":
+        return team_id is not None and team_id == actor.team_id
+    if scope == "self":
+        return user_id is not None and user_id == actor.id
+    return False
+
+
+def authorize(actor: User | None, action: str, **target: int | None) -> None:
+    """Raise :class:`PermissionDenied` unless :func:`can` allows it. Every write service calls this."""
+    if action not in PERMISSIONS:
+        raise KeyError(f"unknown action {action!r}")
+    if not can(actor, action, **target):
+        raise PermissionDenied("error.permission_denied", f"{getattr(actor, 'role', None)} may not {action}")
+
+
+def first_account_per_role(db: sqlite_utils.Database) -> dict[str, str]:
+    """The first account's e-mail for each role, in role order (the demo sign-in list)."""
+    from .models import ROLES
+    rows = db.query("SELECT role, MIN(id) AS id FROM users GROUP BY role")
+    first = {r["role"]: r["id"] for r in rows}
+    out = {}
+    for role in ROLES:
+        if role in first:
+            out[role] = storage.one(db, "SELECT email FROM users WHERE id = ?", [first[role]])["email"]
+    return out

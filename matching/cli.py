@@ -1,0 +1,133 @@
+"""The ``portal`` command: the same services the pages use, from a terminal.
+
+The CLI acts as the system operator (see :data:`matching.accounts.SYSTEM`); its writes are
+audited under that name.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from . import accounts, demo
+from . import db as storage
+from .errors import PortalError, ValidationFailed
+from .i18n import t
+from .models import ROLES
+
+
+def _open(path: str | None):
+    return storage.connect(path)
+
+
+def _fail(err: PortalError) -> None:
+    if isinstance(err, ValidationFailed):
+        details = "; ".join(f"{field}: {t(key)}" for field, key in sorted(err.errors.items()))
+        raise click.ClickException(details)
+    raise click.ClickException(t(err.key, **err.params))
+
+
+@click.group()
+@click.option("--db", "db_path", envvar="PORTAL_DB", type=click.Path(dir_okay=False),
+              help="Database file (default: $PORTAL_DB or data/portal.db).")
+@click.pass_context
+def main(ctx: click.Context, db_path: str | None) -> None:
+    """Challenge Portal: GC challenges, Sheridan student teams, IIU facilitators, SMEs."""
+    ctx.obj = {"db_path": db_path}
+
+
+@main.command("init-db")
+@click.pass_context
+def init_db(ctx):
+    """Create the database or upgrade its schema in place."""
+    database = storage.connect(ctx.obj["db_path"], migrate_schema=False)
+    applied = storage.migrate(database)
+    version = storage.schema_version(database)
+    click.echo(f"Database {storage.default_path() if not ctx.obj['db_path'] else ctx.obj['db_path']}: "
+               f"schema version {version}" + (f" (applied {applied})" if applied else " (up to date)"))
+
+
+@main.command("load-demo")
+@click.pass_context
+def load_demo(ctx):
+    """Load the bundled demo data (departments, challenges, teams, demo accounts)."""
+    counts = demo.load_demo(_open(ctx.obj["db_path"]))
+    if not counts:
+        click.echo("Demo data is already loaded.")
+        return
+    click.echo("Loaded " + ", ".join(f"{n} {name}" for name, n in counts.items()) + ".")
+    click.echo(f"Every demo account signs in with the password: {demo.DEMO_PASSWORD}")
+
+
+@main.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--department", "department", help="Department acronym (department representatives, experts).")
+@click.option("--team", "team", help="Team name (students).")
+@click.option("--language", type=click.Choice(["en", "fr"]), default="en", show_default=True)
+@click.password_option(help="At least 10 characters (prompted when omitted).")
+@click.pass_context
+def create_user(ctx, email, name, role, department, team, language, password):
+    """Create an account."""
+    from .teams import find_team
+    database = _open(ctx.obj["db_path"])
+    data = {"email": email, "name": name, "role": role, "language": language}
+    if department:
+        row = storage.one(database, "SELECT id FROM departments WHERE acronym = ? COLLATE NOCASE", [department])
+        if row is None:
+            raise click.BadParameter(f"unknown department {department!r}", param_hint="--department")
+        data["department_id"] = row["id"]
+    if team:
+        found = find_team(database, team)
+        if found is None:
+            raise click.BadParameter(f"unknown team {team!r}", param_hint="--team")
+        data["team_id"] = found.id
+    try:
+        user = accounts.create_user(database, accounts.SYSTEM, data, password)
+    except PortalError as err:
+        _fail(err)
+    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+@main.command("rank")
+@click.option("--team", "team_name", required=True, help="Team name.")
+@click.option("-k", "--top", "k", type=int, default=10, show_default=True)
+@click.option("--language", type=click.Choice(["en", "fr"]), default="en")
+@click.pass_context
+def rank(ctx, team_name, k, language):
+    """Approved challenges ranked for a team, with label and reasons."""
+    from .matches import ranked_challenges_for_team
+    from .teams import find_team
+    database = _open(ctx.obj["db_path"])
+    team = find_team(database, team_name)
+    if team is None:
+        raise click.BadParameter(f"no team named {team_name!r}", param_hint="--team")
+    try:
+        ranked = ranked_challenges_for_team(database, accounts.SYSTEM, team.id, k=k)
+    except (PortalError, ValueError) as err:
+        raise click.ClickException(t(getattr(err, "key", "error.generic"), language)) from None
+    click.echo(f"Challenges for {team.name}:")
+    for i, match in enumerate(ranked, start=1):
+        reasons = ", ".join(term for term, _ in match["reasons"]) or "-"
+        click.echo(f"{i:>2}. {match['score']:.3f}  {t('label.' + match['label'], language):<26} "
+                   f"[{match['acronym']}] {match['title']}")
+        click.echo(f"    {t('matches.why', language, terms=reasons)}")
+
+
+@main.command("serve")
+@click.option("--port", type=int, default=8501, show_default=True)
+@click.option("--headless/--no-headless", default=True, show_default=True)
+def serve(port, headless):
+    """Start the web app (Streamlit)."""
+    app = Path(__file__).resolve().parent.parent / "app.py"
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+               "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false"]
+    raise SystemExit(subprocess.call(command, env=os.environ.copy()))
+
+
+if __name__ == "__main__":
+    main()

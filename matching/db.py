@@ -1,0 +1,310 @@
+"""Storage: one SQLite file, schema from numbered migrations, one transaction per state change.
+
+The database path comes from ``PORTAL_DB`` (default ``data/portal.db``). Every connection runs
+in WAL mode with foreign keys on and a busy timeout. Writes go through :func:`transaction`, the
+one place that opens transactions: it takes the write lock up front (``BEGIN IMMEDIATE``) and
+retries a bounded number of times, so a user never sees "database is locked".
+
+Writes inside a transaction use :func:`insert` / :func:`update` here rather than
+sqlite-utils' table methods, because those commit on their own and would split a state change
+from its audit event.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import sqlite_utils
+
+from . import DATA_DIR
+
+BUSY_TIMEOUT_MS = 10_000
+LOCK_RETRIES = 8
+
+#: Numbered migrations. Never edit one that has shipped: add the next number.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "initial schema", """
+CREATE TABLE terms (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL DEFAULT 'planning',
+    starts_on TEXT,
+    ends_on TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE departments (
+    id INTEGER PRIMARY KEY,
+    acronym TEXT NOT NULL UNIQUE,
+    name_en TEXT NOT NULL,
+    name_fr TEXT NOT NULL
+);
+CREATE TABLE teams (
+    id INTEGER PRIMARY KEY,
+    term_id INTEGER REFERENCES terms(id),
+    name TEXT NOT NULL,
+    program TEXT NOT NULL DEFAULT '',
+    year INTEGER,
+    skills TEXT NOT NULL DEFAULT '[]',
+    interests TEXT NOT NULL DEFAULT '[]',
+    past_work TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL DEFAULT 'en',
+    version INTEGER NOT NULL DEFAULT 1,
+    updated_at TEXT NOT NULL,
+    UNIQUE (term_id, name)
+);
+CREATE TABLE members (
+    id INTEGER PRIMARY KEY,
+    team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    program_year TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    department_id INTEGER REFERENCES departments(id),
+    team_id INTEGER REFERENCES teams(id),
+    password_hash TEXT NOT NULL,
+    language TEXT NOT NULL DEFAULT 'en',
+    created_at TEXT NOT NULL
+);
+CREATE TABLE challenges (
+    id INTEGER PRIMARY KEY,
+    term_id INTEGER REFERENCES terms(id),
+    department_id INTEGER NOT NULL REFERENCES departments(id),
+    title TEXT NOT NULL DEFAULT '',
+    problem TEXT NOT NULL DEFAULT '',
+    outcomes TEXT NOT NULL DEFAULT '',
+    themes TEXT NOT NULL DEFAULT '[]',
+    language TEXT NOT NULL DEFAULT 'en',
+    capacity INTEGER NOT NULL DEFAULT 1,
+    sme_name TEXT NOT NULL DEFAULT '',
+    sme_email TEXT NOT NULL DEFAULT '',
+    unclassified INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'draft',
+    comments TEXT NOT NULL DEFAULT '',
+    version INTEGER NOT NULL DEFAULT 1,
+    created_by INTEGER REFERENCES users(id),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    submitted_at TEXT
+);
+CREATE INDEX challenges_status ON challenges(status);
+CREATE INDEX challenges_department ON challenges(department_id);
+CREATE TABLE preferences (
+    team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    challenge_id INTEGER NOT NULL REFERENCES challenges(id),
+    rank INTEGER NOT NULL CHECK (rank BETWEEN 1 AND 5),
+    reason TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (team_id, challenge_id),
+    UNIQUE (team_id, rank)
+);
+CREATE TABLE pairings (
+    id INTEGER PRIMARY KEY,
+    term_id INTEGER NOT NULL REFERENCES terms(id),
+    team_id INTEGER NOT NULL REFERENCES teams(id),
+    challenge_id INTEGER NOT NULL REFERENCES challenges(id),
+    state TEXT NOT NULL DEFAULT 'proposed',
+    score REAL,
+    preference_rank INTEGER,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX pairings_term ON pairings(term_id, state);
+CREATE TABLE pairing_rules (
+    id INTEGER PRIMARY KEY,
+    term_id INTEGER NOT NULL REFERENCES terms(id),
+    team_id INTEGER NOT NULL REFERENCES teams(id),
+    challenge_id INTEGER NOT NULL REFERENCES challenges(id),
+    kind TEXT NOT NULL CHECK (kind IN ('lock', 'ban')),
+    reason TEXT NOT NULL,
+    created_by INTEGER REFERENCES users(id),
+    created_at TEXT NOT NULL,
+    UNIQUE (term_id, team_id, challenge_id)
+);
+CREATE TABLE feedback_rounds (
+    id INTEGER PRIMARY KEY,
+    term_id INTEGER NOT NULL REFERENCES terms(id),
+    name TEXT NOT NULL,
+    due_on TEXT NOT NULL,
+    UNIQUE (term_id, name)
+);
+CREATE TABLE feedback_entries (
+    id INTEGER PRIMARY KEY,
+    round_id INTEGER NOT NULL REFERENCES feedback_rounds(id),
+    pairing_id INTEGER NOT NULL REFERENCES pairings(id),
+    expert_id INTEGER REFERENCES users(id),
+    state TEXT NOT NULL DEFAULT 'open',
+    scores TEXT NOT NULL DEFAULT '{}',
+    comments TEXT NOT NULL DEFAULT '',
+    reply TEXT NOT NULL DEFAULT '',
+    submitted_at TEXT,
+    replied_at TEXT,
+    UNIQUE (round_id, pairing_id, expert_id)
+);
+CREATE TABLE audit_events (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor_id INTEGER,
+    actor_email TEXT NOT NULL DEFAULT '',
+    action TEXT NOT NULL,
+    target_type TEXT NOT NULL DEFAULT '',
+    target_id TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_at ON audit_events(at);
+"""),
+    (2, "sign-in protection and data version", """
+ALTER TABLE users ADD COLUMN failed_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN locked_until TEXT;
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta (key, value) VALUES ('data_version', '1');
+"""),
+]
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def now_iso() -> str:
+    """UTC now, ISO 8601 with seconds: the one timestamp format stored."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def default_path() -> Path:
+    return Path(os.environ.get("PORTAL_DB") or DATA_DIR / "portal.db")
+
+
+def connect(path: str | os.PathLike | None = None, *, migrate_schema: bool = True) -> sqlite_utils.Database:
+    """Open the portal database (creating and migrating it), WAL, foreign keys, busy timeout."""
+    path = Path(path) if path is not None else default_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                           check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    db = sqlite_utils.Database(conn)
+    if migrate_schema:
+        migrate(db)
+    return db
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    if "schema_migrations" not in db.table_names():
+        return 0
+    row = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    return row[0] or 0
+
+
+def migrate(db: sqlite_utils.Database, *, target: int | None = None) -> list[int]:
+    """Apply every migration above the recorded version (up to ``target``); return those applied."""
+    target = SCHEMA_VERSION if target is None else target
+    with transaction(db):
+        db.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                   "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        current = schema_version(db)
+        if current > SCHEMA_VERSION:
+            from .errors import PortalError
+            raise PortalError("db.newer_schema", f"database schema {current} is newer than this "
+                              f"portal ({SCHEMA_VERSION})", found=current, supported=SCHEMA_VERSION)
+        applied = []
+        for version, name, sql in MIGRATIONS:
+            if current < version <= target:
+                for statement in _statements(sql):
+                    db.execute(statement)
+                db.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                           [version, name, now_iso()])
+                applied.append(version)
+    return applied
+
+
+def _statements(sql: str) -> Iterator[str]:
+    # executescript() would commit the open transaction, so run statements one by one.
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                yield buffer.strip()
+            buffer = ""
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One write transaction; nested use joins the outer one.
+
+    ``BEGIN IMMEDIATE`` takes the write lock before any work, so the only place a lock can be
+    refused is here, and it is retried with back-off beyond the busy timeout.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        yield db
+        return
+    for attempt in range(LOCK_RETRIES):
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            break
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) and "busy" not in str(err):
+                raise
+            time.sleep(0.05 * (2 ** attempt))
+    else:
+        conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+def insert(db: sqlite_utils.Database, table: str, record: dict[str, Any]) -> int:
+    """Insert one row with a parameterised statement; return its rowid."""
+    columns = list(record)
+    sql = (f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) "
+           f"VALUES ({', '.join('?' for _ in columns)})")
+    return db.execute(sql, [_encode(record[c]) for c in columns]).lastrowid
+
+
+def update(db: sqlite_utils.Database, table: str, row_id: int, changes: dict[str, Any]) -> None:
+    """Update one row by id with a parameterised statement."""
+    if not changes:
+        return
+    assignments = ", ".join(f"[{c}] = ?" for c in changes)
+    db.execute(f"UPDATE [{table}] SET {assignments} WHERE id = ?",
+               [_encode(v) for v in changes.values()] + [row_id])
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def one(db: sqlite_utils.Database, sql: str, params: list | tuple = ()) -> dict | None:
+    """First row of a parameterised query as a dict, or None."""
+    rows = list(db.query(sql, params))
+    return rows[0] if rows else None
+
+
+def data_version(db: sqlite_utils.Database) -> int:
+    """A number every write that changes ranked text bumps; caches of fitted rankers key on it."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def bump_data_version(db: sqlite_utils.Database) -> None:
+    db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'data_version'")

@@ -1,0 +1,102 @@
+"""Match scores between teams and approved challenges, in both directions, with reasons.
+
+Fitting a ranker is the costly part, so fitted rankers are cached per database file and
+:func:`matching.db.data_version`: a page rerun reuses them, and any write that changes ranked
+text bumps the version and so refits on next use.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from . import db as storage
+from .accounts import authorize
+from .challenges import approved_challenges, get_challenge
+from .errors import IllegalTransition
+from .ranking import (Match, TextRanker, challenge_text, rank_challenges_for_team,
+                      rank_teams_for_challenge, team_text)
+from .teams import get_team, list_teams
+
+_CACHE: dict[tuple, Any] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 8
+
+
+def _db_key(db: sqlite_utils.Database) -> str:
+    row = db.execute("PRAGMA database_list").fetchone()
+    return row[2] if row else ""
+
+
+def _cached(db: sqlite_utils.Database, kind: str, build):
+    key = (_db_key(db), storage.data_version(db), kind)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+    value = build()
+    with _CACHE_LOCK:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = value
+    return value
+
+
+def clear_cache() -> None:
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def _challenge_corpus(db):
+    def build():
+        challenges = approved_challenges(db)
+        ranker = TextRanker().fit([challenge_text(c) for c in challenges]) if challenges else None
+        return challenges, ranker
+    return _cached(db, "challenges", build)
+
+
+def _team_corpus(db):
+    def build():
+        teams = [asdict(t) for t in list_teams(db)]
+        ranker = TextRanker().fit([team_text(t) for t in teams]) if teams else None
+        return teams, ranker
+    return _cached(db, "teams", build)
+
+
+def _as_dicts(items: list[dict], matches: list[Match]) -> list[dict]:
+    return [{**items[m.index], "score": m.score, "label": m.label, "reasons": m.reasons} for m in matches]
+
+
+def ranked_challenges_for_team(db: sqlite_utils.Database, actor, team_id: int, *,
+                               k: int | None = None) -> list[dict]:
+    """Approved challenges best first, each with ``score``, ``label`` and ``reasons``."""
+    authorize(actor, "team.rank_challenges", team_id=team_id)
+    team = asdict(get_team(db, actor, team_id))
+    challenges, ranker = _challenge_corpus(db)
+    return _as_dicts(challenges, rank_challenges_for_team(team, challenges, ranker=ranker, k=k))
+
+
+def ranked_teams_for_challenge(db: sqlite_utils.Database, actor, challenge_id: int, *,
+                               k: int | None = None) -> list[dict]:
+    """Teams best first for an approved challenge (its department and facilitators)."""
+    challenge = get_challenge(db, actor, challenge_id)
+    authorize(actor, "challenge.rank_teams", department_id=challenge.department_id)
+    if challenge.status != "approved":
+        raise IllegalTransition("matches.not_approved", "only approved challenges are ranked",
+                                state=challenge.status, move="rank")
+    teams, ranker = _team_corpus(db)
+    return _as_dicts(teams, rank_teams_for_challenge(asdict(challenge), teams, ranker=ranker, k=k))
+
+
+def match_matrix(db: sqlite_utils.Database, actor) -> tuple[list[dict], list[dict], np.ndarray]:
+    """Every team x approved challenge similarity (facilitators): teams, challenges, scores."""
+    authorize(actor, "pairing.view_all")
+    challenges, ranker = _challenge_corpus(db)
+    teams = [asdict(t) for t in list_teams(db)]
+    if ranker is None or not teams:
+        return teams, challenges, np.zeros((len(teams), len(challenges)))
+    def build():
+        return ranker.score([team_text(t) for t in teams])
+    return teams, challenges, _cached(db, "matrix", build)

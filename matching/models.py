@@ -1,0 +1,382 @@
+"""Models of the portal and their validation.
+
+Validators never raise on bad input: they return ``{field: message_key}`` with every field's
+problem at once (empty when valid); services turn a non-empty result into
+:class:`~matching.errors.ValidationFailed`. Message keys live in ``matching/messages``.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, fields
+from datetime import date
+from typing import Any, Mapping
+
+ROLES = ("department_rep", "student", "facilitator", "expert")
+LANGUAGES = ("en", "fr")
+CONTENT_LANGUAGES = ("en", "fr", "bilingual")
+CHALLENGE_STATES = ("draft", "submitted", "returned", "approved", "archived")
+TERM_STATES = ("planning", "intake", "matching", "active", "closed")
+PAIRING_STATES = ("proposed", "approved", "active", "completed", "withdrawn")
+FEEDBACK_STATES = ("open", "submitted", "answered")
+RUBRIC = ("problem_understanding", "user_research", "feasibility", "mandate_alignment", "communication")
+MAX_PREFERENCES = 5
+
+TITLE_MAX = 150
+SHORT_TEXT_MAX = 200
+LONG_TEXT_MAX = 5_000
+PROBLEM_MIN = 40
+MAX_THEMES = 12
+MAX_MEMBERS = 6
+MIN_MEMBERS = 1
+MAX_CAPACITY = 10
+
+_EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,}$")
+
+
+def is_email(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= 254 and bool(_EMAIL.match(value.strip()))
+
+
+def as_list(value: Any) -> list[str]:
+    """A list of clean, distinct strings from a list, a JSON list or ``;``/``,``-separated text."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = re.split(r"[;,]", text)
+        else:
+            value = re.split(r"[;\n]", text) if ";" in text or "\n" in text else text.split(",")
+    seen, out = set(), []
+    for item in value:
+        item = str(item).strip()
+        if item and item.casefold() not in seen:
+            seen.add(item.casefold())
+            out.append(item)
+    return out
+
+
+def _text(data: Mapping, key: str) -> str:
+    value = data.get(key)
+    return "" if value is None else str(value).strip()
+
+
+def _check_length(errors: dict, data: Mapping, key: str, maximum: int) -> None:
+    if len(_text(data, key)) > maximum:
+        errors.setdefault(key, "validation.too_long")
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        if isinstance(value, bool):
+            return None
+        number = float(value)
+        return int(number) if number.is_integer() else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _iso_date(value: Any) -> date | None:
+    try:
+        return value if isinstance(value, date) else date.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def validate_challenge(data: Mapping, *, for_submit: bool) -> dict[str, str]:
+    """Problems of a challenge form. A draft only needs sane lengths; a submission needs all."""
+    errors: dict[str, str] = {}
+    for key, maximum in (("title", TITLE_MAX), ("problem", LONG_TEXT_MAX), ("outcomes", LONG_TEXT_MAX),
+                         ("sme_name", SHORT_TEXT_MAX), ("sme_email", SHORT_TEXT_MAX)):
+        _check_length(errors, data, key, maximum)
+    themes = as_list(data.get("themes"))
+    if len(themes) > MAX_THEMES or any(len(t) > 60 for t in themes):
+        errors["themes"] = "validation.themes_too_many"
+    language = data.get("language") or "en"
+    if language not in CONTENT_LANGUAGES:
+        errors["language"] = "validation.choice"
+    capacity = _as_int(data.get("capacity", 1))
+    if capacity is None or not 1 <= capacity <= MAX_CAPACITY:
+        errors["capacity"] = "validation.capacity"
+    sme_email = _text(data, "sme_email")
+    if sme_email and not is_email(sme_email):
+        errors["sme_email"] = "validation.email"
+    if for_submit:
+        if not _text(data, "title"):
+            errors["title"] = "validation.required"
+        problem = _text(data, "problem")
+        if not problem:
+            errors["problem"] = "validation.required"
+        elif len(problem) < PROBLEM_MIN and "problem" not in errors:
+            errors["problem"] = "validation.too_short"
+        if not _text(data, "outcomes"):
+            errors["outcomes"] = "validation.required"
+        if not themes:
+            errors["themes"] = "validation.themes_required"
+        if not _text(data, "sme_name"):
+            errors["sme_name"] = "validation.required"
+        if not sme_email:
+            errors["sme_email"] = "validation.required"
+        if not data.get("unclassified"):
+            errors["unclassified"] = "validation.unclassified"
+    return errors
+
+
+def validate_team(data: Mapping) -> dict[str, str]:
+    """Problems of a team profile, members included (``members.<i>.<field>``)."""
+    errors: dict[str, str] = {}
+    name = _text(data, "name")
+    if not name:
+        errors["name"] = "validation.required"
+    elif len(name) > 80:
+        errors["name"] = "validation.too_long"
+    _check_length(errors, data, "past_work", LONG_TEXT_MAX)
+    _check_length(errors, data, "program", SHORT_TEXT_MAX)
+    if (data.get("language") or "en") not in CONTENT_LANGUAGES:
+        errors["language"] = "validation.choice"
+    year = data.get("year")
+    if year not in (None, "") and (_as_int(year) is None or not 1 <= _as_int(year) <= 6):
+        errors["year"] = "validation.year"
+    for key in ("skills", "interests"):
+        items = as_list(data.get(key))
+        if len(items) > 25 or any(len(i) > 60 for i in items):
+            errors[key] = "validation.themes_too_many"
+    members = list(data.get("members") or [])
+    if len(members) > MAX_MEMBERS:
+        errors["members"] = "validation.members_too_many"
+    emails = set()
+    for i, member in enumerate(members):
+        if not _text(member, "name"):
+            errors[f"members.{i}.name"] = "validation.required"
+        elif len(_text(member, "name")) > SHORT_TEXT_MAX:
+            errors[f"members.{i}.name"] = "validation.too_long"
+        email = _text(member, "email").casefold()
+        if not is_email(email):
+            errors[f"members.{i}.email"] = "validation.email"
+        elif email in emails:
+            errors[f"members.{i}.email"] = "validation.duplicate"
+        emails.add(email)
+        _check_length(errors, member, "program_year", 40)
+    return errors
+
+
+def validate_term(data: Mapping) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not _text(data, "name"):
+        errors["name"] = "validation.required"
+    _check_length(errors, data, "name", 80)
+    if (data.get("state") or "planning") not in TERM_STATES:
+        errors["state"] = "validation.choice"
+    starts, ends = data.get("starts_on"), data.get("ends_on")
+    if starts and _iso_date(starts) is None:
+        errors["starts_on"] = "validation.date"
+    if ends and _iso_date(ends) is None:
+        errors["ends_on"] = "validation.date"
+    if _iso_date(starts) and _iso_date(ends) and _iso_date(ends) <= _iso_date(starts):
+        errors["ends_on"] = "validation.date_order"
+    return errors
+
+
+def validate_user(data: Mapping) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not is_email(_text(data, "email")):
+        errors["email"] = "validation.email"
+    if not _text(data, "name"):
+        errors["name"] = "validation.required"
+    _check_length(errors, data, "name", SHORT_TEXT_MAX)
+    role = data.get("role")
+    if role not in ROLES:
+        errors["role"] = "validation.choice"
+    if role == "department_rep" and not data.get("department_id"):
+        errors["department_id"] = "validation.required"
+    if role == "student" and not data.get("team_id"):
+        errors["team_id"] = "validation.required"
+    if (data.get("language") or "en") not in LANGUAGES:
+        errors["language"] = "validation.choice"
+    return errors
+
+
+def validate_password(password: Any) -> dict[str, str]:
+    if not isinstance(password, str) or len(password) < 10:
+        return {"password": "validation.password_short"}
+    if len(password) > 1024:
+        return {"password": "validation.too_long"}
+    return {}
+
+
+def validate_preferences(items: list[Mapping], approved_ids: set[int]) -> dict[str, str]:
+    """Problems of a preference list: ``[{challenge_id, reason}]`` in rank order."""
+    errors: dict[str, str] = {}
+    if len(items) > MAX_PREFERENCES:
+        errors["preferences"] = "validation.too_many_preferences"
+    seen = set()
+    for i, item in enumerate(items):
+        challenge_id = _as_int(item.get("challenge_id"))
+        if challenge_id is None or challenge_id not in approved_ids:
+            errors[f"preferences.{i}.challenge_id"] = "validation.unknown_challenge"
+        elif challenge_id in seen:
+            errors[f"preferences.{i}.challenge_id"] = "validation.duplicate_preference"
+        seen.add(challenge_id)
+        if len(_text(item, "reason")) > 300:
+            errors[f"preferences.{i}.reason"] = "validation.too_long"
+    return errors
+
+
+def validate_feedback(data: Mapping, *, for_submit: bool) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    scores = data.get("scores") or {}
+    for criterion in RUBRIC:
+        value = scores.get(criterion)
+        if value in (None, ""):
+            if for_submit:
+                errors[f"scores.{criterion}"] = "validation.required"
+        elif _as_int(value) is None or not 1 <= _as_int(value) <= 5:
+            errors[f"scores.{criterion}"] = "validation.score"
+    comments = _text(data, "comments")
+    if for_submit and not comments:
+        errors["comments"] = "validation.required"
+    _check_length(errors, data, "comments", LONG_TEXT_MAX)
+    return errors
+
+
+# --- Typed views of rows -------------------------------------------------------------------
+
+class _Row:
+    @classmethod
+    def from_row(cls, row: Mapping):
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in row.items() if k in names}
+        for f in fields(cls):
+            if f.type in ("list[str]",) and isinstance(values.get(f.name), str):
+                values[f.name] = as_list(values[f.name])
+            if f.type == "dict" and isinstance(values.get(f.name), str):
+                values[f.name] = json.loads(values[f.name] or "{}")
+        return cls(**values)
+
+
+@dataclass
+class Term(_Row):
+    id: int
+    name: str
+    state: str = "planning"
+    starts_on: str | None = None
+    ends_on: str | None = None
+
+
+@dataclass
+class Department(_Row):
+    id: int
+    acronym: str
+    name_en: str
+    name_fr: str
+
+    def name(self, lang: str) -> str:
+        return self.name_fr if lang == "fr" else self.name_en
+
+
+@dataclass(frozen=True)
+class User(_Row):
+    id: int
+    email: str
+    name: str
+    role: str
+    department_id: int | None = None
+    team_id: int | None = None
+    language: str = "en"
+
+
+@dataclass
+class Challenge(_Row):
+    id: int
+    department_id: int
+    title: str = ""
+    problem: str = ""
+    outcomes: str = ""
+    themes: list[str] = field(default_factory=list)
+    language: str = "en"
+    capacity: int = 1
+    sme_name: str = ""
+    sme_email: str = ""
+    unclassified: bool = False
+    status: str = "draft"
+    comments: str = ""
+    version: int = 1
+    term_id: int | None = None
+
+
+@dataclass
+class Member(_Row):
+    name: str
+    email: str
+    program_year: str = ""
+    id: int | None = None
+
+
+@dataclass
+class Team(_Row):
+    id: int
+    name: str
+    program: str = ""
+    year: int | None = None
+    skills: list[str] = field(default_factory=list)
+    interests: list[str] = field(default_factory=list)
+    past_work: str = ""
+    language: str = "en"
+    version: int = 1
+    term_id: int | None = None
+    members: list[Member] = field(default_factory=list)
+
+
+@dataclass
+class Preference(_Row):
+    team_id: int
+    challenge_id: int
+    rank: int
+    reason: str = ""
+
+
+@dataclass
+class Pairing(_Row):
+    id: int
+    term_id: int
+    team_id: int
+    challenge_id: int
+    state: str = "proposed"
+    score: float | None = None
+    preference_rank: int | None = None
+
+
+@dataclass
+class FeedbackRound(_Row):
+    id: int
+    term_id: int
+    name: str
+    due_on: str
+
+
+@dataclass
+class FeedbackEntry(_Row):
+    id: int
+    round_id: int
+    pairing_id: int
+    expert_id: int | None
+    state: str = "open"
+    scores: dict = field(default_factory=dict)
+    comments: str = ""
+    reply: str = ""
+
+
+@dataclass
+class AuditEvent(_Row):
+    id: int
+    at: str
+    actor_id: int | None
+    action: str
+    target_type: str = ""
+    target_id: str = ""
+    reason: str = ""
+    actor_email: str = ""

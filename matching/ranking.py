@@ -1,0 +1,674 @@
+"""Similarity ranking of challenges and team profiles (TF-IDF cosine over weighted fields).
+
+The portal uses the defaults of :class:`TextRanker`; they were chosen on general principles
+(sublinear term frequency, English and French stop words, accent folding, light stemming, a
+bilingual glossary, word pairs) and measured on external data, see ``benchmarks/README.md``.
+
+Typical use::
+
+    ranker = TextRanker().fit([challenge_text(c) for c in challenges])   # cache this
+    matches = rank_challenges_for_team(team, challenges, ranker=ranker, k=10)
+    for m in matches:
+        print(m.index, m.score, m.label, m.reasons)
+
+This module never imports Streamlit.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from matching.textprep import Analyzer, fold
+
+__all__ = [
+    "CHALLENGE_FIELD_WEIGHTS",
+    "TEAM_FIELD_WEIGHTS",
+    "LABEL_THRESHOLDS",
+    "Match",
+    "RankingError",
+    "TextRanker",
+    "challenge_text",
+    "label_for",
+    "rank_challenges_for_team",
+    "rank_teams_for_challenge",
+    "team_text",
+]
+
+# ---------------------------------------------------------------------------------------------
+# Field weights: how many times each field is repeated in the text given to the ranker. With
+# sublinear tf (1 + log tf) a field repeated twice weighs about 1.7x a field given once. Titles
+# and the short keyword lists (themes, skills, interests) say what the text is about more densely
+# than free text, so they count more.
+CHALLENGE_FIELD_WEIGHTS: dict[str, int] = {"title": 2, "themes": 2, "problem": 1, "outcomes": 1}
+TEAM_FIELD_WEIGHTS: dict[str, int] = {"name": 1, "skills": 2, "interests": 2, "past_work": 1}
+
+# Label thresholds on the cosine score (lower bounds, checked in order). Chosen so that on the
+# bundled demo data each team's best few challenges are "strong"/"good" and most unrelated pairs
+# are "weak"; see benchmarks/README.md.
+LABEL_THRESHOLDS: tuple[tuple[str, float], ...] = (
+    ("strong", 0.30),
+    ("good", 0.18),
+    ("fair", 0.08),
+)
+LABEL_WEAK = "weak"
+
+# top_k works on blocks of queries whose dense score block has at most this many entries
+# (float64: 32 MiB), so memory does not grow with the number of queries.
+TOP_K_BLOCK_ENTRIES = 1 << 22
+
+
+try:  # the portal's base error, so pages that catch PortalError also catch ranking errors
+    from matching.errors import PortalError as _PortalBase
+except Exception:  # pragma: no cover - keeps this module usable on its own
+    _PortalBase = Exception
+
+
+class RankingError(_PortalBase, ValueError):
+    """Input the ranker cannot work with (empty corpus, empty profile, mismatched ranker).
+
+    A :class:`ValueError` (and a ``matching.errors.PortalError``) with a message ``key``.
+
+    Parameters
+    ----------
+    key : str
+        Message key for translation, e.g. ``"ranking.empty_corpus"``.
+    message : str
+        English message.
+    """
+
+    def __init__(self, key: str, message: str) -> None:
+        if _PortalBase is Exception:
+            Exception.__init__(self, message)
+            self.params = {}
+        else:
+            _PortalBase.__init__(self, key, message)
+        self.key = key
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _empty_corpus() -> RankingError:
+    return RankingError(
+        "ranking.empty_corpus",
+        "There is nothing to rank: the list is empty or none of its texts contain words.",
+    )
+
+
+def _empty_profile() -> RankingError:
+    return RankingError(
+        "ranking.empty_profile",
+        "The profile has no words to match on: add skills, interests or a description.",
+    )
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:  # NaN from pandas
+        return ""
+    return str(value)
+
+
+class TextRanker(BaseEstimator):
+    """TF-IDF cosine ranker for short bilingual (EN/FR) texts, in scikit-learn style.
+
+    Parameters
+    ----------
+    sublinear_tf : bool, default=True
+        Use ``1 + log(tf)`` instead of raw term counts.
+    ngram_range : tuple of int, default=(1, 2)
+        Range of n-grams of consecutive stems (within a sentence or list item).
+    min_df : int or float, default=1
+        Ignore terms in fewer documents than this (count or proportion).
+    max_df : int or float, default=1.0
+        Ignore terms in more documents than this (count or proportion).
+    stop_words : bool, default=True
+        Remove English and French stop words (by detected language).
+    fold_accents : bool, default=True
+        Strip accents (``é`` -> ``e``).
+    stem : bool, default=True
+        Light Snowball stemming, English or French by detected language.
+    use_glossary : bool, default=True
+        Map French domain terms to their English equivalent (``data/glossary_en_fr.csv``).
+    language : {None, "en", "fr", "bilingual"}, default=None
+        Declared language of all texts; ``None``/``"bilingual"`` detect it per sentence.
+    smooth_idf : bool, default=True
+        Add one to document frequencies, as scikit-learn does.
+
+    Attributes
+    ----------
+    vectorizer_ : sklearn.feature_extraction.text.TfidfVectorizer
+        The fitted vectoriser (its analyser is a :class:`matching.textprep.Analyzer`).
+    doc_matrix_ : scipy.sparse.csr_matrix of shape (n_documents, n_features)
+        TF-IDF rows of the fitted documents, L2-normalised (empty documents are zero rows).
+    vocabulary_ : dict of str to int
+        Feature (stem or stem n-gram) to column.
+    feature_names_ : ndarray of str
+        Column to feature.
+    documents_ : list of str
+        The fitted texts (used by :meth:`explain` to show words rather than stems).
+    n_documents_ : int
+        Number of fitted documents.
+
+    Examples
+    --------
+    >>> r = TextRanker().fit(["Accessible forms for seniors", "Fisheries data on the coast"])
+    >>> r.top_k(["accessibility of online forms"], k=1)[0].tolist()
+    [[0]]
+    """
+
+    def __init__(
+        self,
+        *,
+        sublinear_tf: bool = True,
+        ngram_range: tuple[int, int] = (1, 2),
+        min_df: int | float = 1,
+        max_df: int | float = 1.0,
+        stop_words: bool = True,
+        fold_accents: bool = True,
+        stem: bool = True,
+        use_glossary: bool = True,
+        language: str | None = None,
+        smooth_idf: bool = True,
+    ) -> None:
+        self.sublinear_tf = sublinear_tf
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.max_df = max_df
+        self.stop_words = stop_words
+        self.fold_accents = fold_accents
+        self.stem = stem
+        self.use_glossary = use_glossary
+        self.language = language
+        self.smooth_idf = smooth_idf
+
+    # -- fitting ---------------------------------------------------------------------------
+    def _make_analyzer(self) -> Analyzer:
+        return Analyzer(
+            language=self.language,
+            stop_words=self.stop_words,
+            fold_accents=self.fold_accents,
+            stem=self.stem,
+            use_glossary=self.use_glossary,
+            ngram_range=tuple(self.ngram_range),
+        )
+
+    def fit(self, documents: Iterable[Any], y: Any = None) -> "TextRanker":
+        """Learn the vocabulary and IDF of ``documents`` and store their normalised vectors.
+
+        Parameters
+        ----------
+        documents : iterable of str
+            The texts to rank (e.g. :func:`challenge_text` of each challenge). ``None`` and
+            non-strings are treated as text.
+        y : ignored
+
+        Returns
+        -------
+        self : TextRanker
+
+        Raises
+        ------
+        RankingError
+            ``key == "ranking.empty_corpus"`` when there are no documents or none has a word
+            left after normalisation.
+        """
+        if isinstance(documents, str):
+            documents = [documents]
+        docs = [_as_text(d) for d in documents]
+        if not docs:
+            raise _empty_corpus()
+        vectorizer = TfidfVectorizer(
+            analyzer=self._make_analyzer(),
+            sublinear_tf=self.sublinear_tf,
+            min_df=self.min_df,
+            max_df=self.max_df,
+            smooth_idf=self.smooth_idf,
+            norm="l2",
+            dtype=np.float64,
+        )
+        try:
+            matrix = vectorizer.fit_transform(docs)
+        except ValueError as exc:  # "empty vocabulary", "no terms remain" ...
+            raise _empty_corpus() from exc
+        self.vectorizer_ = vectorizer
+        self.doc_matrix_ = sp.csr_matrix(matrix, dtype=np.float64)
+        self.doc_matrix_.sort_indices()
+        self._doc_matrix_t = self.doc_matrix_.T.tocsr()
+        self.vocabulary_ = vectorizer.vocabulary_
+        self.feature_names_ = vectorizer.get_feature_names_out()
+        self.documents_ = docs
+        self.n_documents_ = len(docs)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "doc_matrix_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("This TextRanker is not fitted yet; call fit(documents) first.")
+
+    def __setstate__(self, state):  # keep old pickles usable
+        super().__setstate__(state)
+        if "doc_matrix_" in state and "_doc_matrix_t" not in state:
+            self._doc_matrix_t = self.doc_matrix_.T.tocsr()
+
+    # -- scoring ---------------------------------------------------------------------------
+    def transform(self, queries: Iterable[Any] | Any) -> sp.csr_matrix:
+        """Vectorise queries in the fitted space (L2-normalised rows).
+
+        Parameters
+        ----------
+        queries : str, iterable of str, or sparse matrix
+            A single string is one query. A sparse matrix is returned as CSR unchanged (it must
+            come from :meth:`transform` of this ranker).
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix of shape (n_queries, n_features)
+        """
+        self._check_fitted()
+        if sp.issparse(queries):
+            q = sp.csr_matrix(queries, dtype=np.float64)
+            if q.shape[1] != self.doc_matrix_.shape[1]:
+                raise ValueError(
+                    f"query matrix has {q.shape[1]} features, ranker has {self.doc_matrix_.shape[1]}"
+                )
+            return q
+        if isinstance(queries, str):
+            queries = [queries]
+        texts = [_as_text(q) for q in queries]
+        if not texts:
+            return sp.csr_matrix((0, self.doc_matrix_.shape[1]), dtype=np.float64)
+        q = sp.csr_matrix(self.vectorizer_.transform(texts), dtype=np.float64)
+        q.sort_indices()
+        return q
+
+    def score(self, queries: Iterable[Any] | Any) -> np.ndarray:
+        """Cosine similarity of each query with each fitted document.
+
+        Parameters
+        ----------
+        queries : str, iterable of str, or sparse matrix from :meth:`transform`
+
+        Returns
+        -------
+        ndarray of shape (n_queries, n_documents)
+            Values in [0, 1]; an empty query (or one sharing no term) gives a row of zeros.
+            Never NaN.
+        """
+        q = self.transform(queries)
+        return np.asarray((q @ self._doc_matrix_t).toarray(), dtype=np.float64)
+
+    def top_k(
+        self,
+        queries: Iterable[Any] | Any,
+        k: int = 10,
+        *,
+        chunk_size: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best documents for each query, without building all scores at once.
+
+        Queries are processed in blocks (``chunk_size`` rows; by default as many as keep a
+        dense block under :data:`TOP_K_BLOCK_ENTRIES` entries): one sparse product per block,
+        then ``np.argpartition``. Ties are broken by the lower document index, so the result
+        equals a stable descending sort of :meth:`score`.
+
+        Parameters
+        ----------
+        queries : str, iterable of str, or sparse matrix from :meth:`transform`
+        k : int, default=10
+            Number of documents per query; capped at the number of documents.
+        chunk_size : int, optional
+            Queries per block.
+
+        Returns
+        -------
+        indices : ndarray of int64, shape (n_queries, min(k, n_documents))
+        scores : ndarray of float64, same shape
+            Sorted by descending score, then ascending index.
+        """
+        q = self.transform(queries)
+        n_docs = self.doc_matrix_.shape[0]
+        kk = max(0, min(int(k), n_docs))
+        n_q = q.shape[0]
+        out_idx = np.empty((n_q, kk), dtype=np.int64)
+        out_val = np.empty((n_q, kk), dtype=np.float64)
+        if kk == 0 or n_q == 0:
+            return out_idx, out_val
+        if chunk_size is None:
+            chunk_size = max(1, TOP_K_BLOCK_ENTRIES // max(1, n_docs))
+        chunk_size = max(1, int(chunk_size))
+        dt = self._doc_matrix_t
+        for start in range(0, n_q, chunk_size):
+            stop = min(n_q, start + chunk_size)
+            block = (q[start:stop] @ dt).toarray()
+            idx, val = _top_k_dense(block, kk)
+            out_idx[start:stop] = idx
+            out_val[start:stop] = val
+        return out_idx, out_val
+
+    # -- explanation -----------------------------------------------------------------------
+    def explain(self, query: Any, document_index: int, n_terms: int = 5) -> list[tuple[str, float]]:
+        """Terms that contributed most to the score of ``query`` against one document.
+
+        The contribution of a term is ``q_i * d_i`` (normalised TF-IDF weights of the query and
+        the document); the contributions of all shared terms add up to the score.
+
+        Parameters
+        ----------
+        query : str
+        document_index : int
+            Row of the fitted documents.
+        n_terms : int, default=5
+            How many terms to return (all shared terms if larger).
+
+        Returns
+        -------
+        list of (str, float)
+            ``(words, contribution)`` by decreasing contribution (ties: alphabetical). The words
+            are as written in the texts (not stems); when a term matched only through the
+            bilingual glossary both forms are shown, e.g. ``"accessibility / accessibilité"``.
+        """
+        self._check_fitted()
+        n_docs = self.doc_matrix_.shape[0]
+        if not -n_docs <= int(document_index) < n_docs:
+            raise IndexError(f"document_index {document_index} out of range for {n_docs} documents")
+        document_index = int(document_index) % n_docs
+        qv = self.transform([query])
+        dv = self.doc_matrix_[document_index]
+        common, qi, di = np.intersect1d(qv.indices, dv.indices, assume_unique=True, return_indices=True)
+        if common.size == 0 or n_terms <= 0:
+            return []
+        contrib = qv.data[qi] * dv.data[di]
+        names = self.feature_names_[common]
+        order = sorted(range(common.size), key=lambda j: (-contrib[j], names[j]))[: int(n_terms)]
+        analyzer = self.vectorizer_.analyzer
+        q_surf = _surface_counts(analyzer, query)
+        d_surf = _surface_counts(analyzer, self.documents_[document_index])
+        return [(_label_feature(names[j], q_surf, d_surf), float(contrib[j])) for j in order]
+
+
+def _surface_counts(analyzer: Analyzer, text: Any) -> dict[str, Counter]:
+    counts: dict[str, Counter] = {}
+    for feat, surf in analyzer.analyze_with_surface(text):
+        counts.setdefault(feat, Counter())[surf] += 1
+    return counts
+
+
+def _label_feature(feature: str, q_surf: dict[str, Counter], d_surf: dict[str, Counter]) -> str:
+    qc, dc = q_surf.get(feature), d_surf.get(feature)
+    if not qc and not dc:
+        return feature
+    if not qc or not dc:
+        return (qc or dc).most_common(1)[0][0]
+    q_top, d_top = qc.most_common(1)[0][0], dc.most_common(1)[0][0]
+    both = qc + dc
+    best = both.most_common(1)[0][0]
+    if fold(q_top) == fold(d_top):
+        return best
+    n = feature.count(" ") + 1
+    plain = Analyzer(use_glossary=False, ngram_range=(n, n))
+    if feature in plain(q_top) and feature in plain(d_top):
+        return best  # same word family in the same language ("accessible" ~ "accessibility")
+    return f"{q_top} / {d_top}"  # matched through the glossary: show both languages
+
+
+def _top_k_dense(block: np.ndarray, kk: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top ``kk`` per row of a dense block, sorted by (-score, index)."""
+    n_rows, n_cols = block.shape
+    rows = np.arange(n_rows)[:, None]
+    if kk >= n_cols:
+        idx = np.argsort(-block, axis=1, kind="stable")[:, :kk]
+        return idx.astype(np.int64, copy=False), block[rows, idx]
+    part = np.argpartition(block, n_cols - kk, axis=1)[:, n_cols - kk:]
+    part_val = block[rows, part]
+    thresh = part_val.min(axis=1)
+    # Rows where the k-th value is tied with values left outside: take the lowest indices.
+    n_ge = np.count_nonzero(block >= thresh[:, None], axis=1)
+    for r in np.flatnonzero(n_ge > kk):
+        row, t = block[r], thresh[r]
+        above = np.flatnonzero(row > t)
+        tied = np.flatnonzero(row == t)[: kk - above.size]
+        part[r] = np.concatenate([above, tied])
+    part.sort(axis=1)  # ascending index, so the stable sort below breaks ties by index
+    part_val = block[rows, part]
+    order = np.argsort(-part_val, axis=1, kind="stable")
+    idx = np.take_along_axis(part, order, axis=1)
+    return idx.astype(np.int64, copy=False), np.take_along_axis(part_val, order, axis=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Weighted texts
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        parts = value.replace("\n", ";").split(";")
+        return [p.strip() for p in parts if p.strip()]
+    if isinstance(value, float) and value != value:
+        return []
+    try:
+        return [_as_text(v).strip() for v in value if _as_text(v).strip()]
+    except TypeError:
+        return [_as_text(value)]
+
+
+def _get(record: Mapping[str, Any] | None, key: str) -> Any:
+    if record is None:
+        return None
+    try:
+        return record.get(key)
+    except AttributeError:
+        return getattr(record, key, None)
+
+
+def _weighted(parts: Sequence[tuple[list[str], int]]) -> str:
+    lines: list[str] = []
+    for items, weight in parts:
+        for _ in range(max(0, int(weight))):
+            lines.extend(items)
+    # One item per line: n-grams never join two fields or two list items.
+    return "\n".join(line for line in lines if line)
+
+
+def challenge_text(challenge: Mapping[str, Any]) -> str:
+    """Text of a challenge for ranking, fields repeated by :data:`CHALLENGE_FIELD_WEIGHTS`.
+
+    Parameters
+    ----------
+    challenge : Mapping
+        Keys ``title``, ``problem``, ``outcomes``, ``themes`` (list of str, or a ``;``-separated
+        string), ``language``; missing keys and ``None`` count as empty.
+
+    Returns
+    -------
+    str
+    """
+    w = CHALLENGE_FIELD_WEIGHTS
+    return _weighted([
+        ([_as_text(_get(challenge, "title")).strip()], w["title"]),
+        (_as_list(_get(challenge, "themes")), w["themes"]),
+        ([_as_text(_get(challenge, "problem")).strip()], w["problem"]),
+        ([_as_text(_get(challenge, "outcomes")).strip()], w["outcomes"]),
+    ])
+
+
+def team_text(team: Mapping[str, Any]) -> str:
+    """Text of a team profile for ranking, fields repeated by :data:`TEAM_FIELD_WEIGHTS`.
+
+    Parameters
+    ----------
+    team : Mapping
+        Keys ``name``, ``skills`` and ``interests`` (lists of str, or ``;``-separated strings),
+        ``past_work``, ``language``; missing keys and ``None`` count as empty.
+
+    Returns
+    -------
+    str
+    """
+    w = TEAM_FIELD_WEIGHTS
+    return _weighted([
+        ([_as_text(_get(team, "name")).strip()], w["name"]),
+        (_as_list(_get(team, "skills")), w["skills"]),
+        (_as_list(_get(team, "interests")), w["interests"]),
+        ([_as_text(_get(team, "past_work")).strip()], w["past_work"]),
+    ])
+
+
+def label_for(score: float) -> str:
+    """Plain label of a similarity score.
+
+    Parameters
+    ----------
+    score : float
+        Cosine similarity in [0, 1].
+
+    Returns
+    -------
+    str
+        ``"strong"``, ``"good"``, ``"fair"`` or ``"weak"`` by :data:`LABEL_THRESHOLDS`
+        (NaN and negative scores are ``"weak"``).
+    """
+    try:
+        s = float(score)
+    except (TypeError, ValueError):
+        return LABEL_WEAK
+    if s != s:
+        return LABEL_WEAK
+    for label, lower in LABEL_THRESHOLDS:
+        if s >= lower:
+            return label
+    return LABEL_WEAK
+
+
+# ---------------------------------------------------------------------------------------------
+# High-level ranking
+
+
+@dataclass(frozen=True)
+class Match:
+    """One ranked item.
+
+    Attributes
+    ----------
+    index : int
+        Position of the item in the sequence that was ranked.
+    score : float
+        Cosine similarity in [0, 1].
+    label : str
+        :func:`label_for` of the score.
+    reasons : list of (str, float)
+        :meth:`TextRanker.explain` output: the words that contributed most, with contributions.
+    """
+
+    index: int
+    score: float
+    label: str
+    reasons: list[tuple[str, float]] = field(default_factory=list)
+
+
+def _rank(query_text: str, doc_texts: list[str], ranker: TextRanker | None, k: int | None,
+          n_reasons: int) -> list[Match]:
+    if not doc_texts:
+        raise _empty_corpus()
+    if ranker is None:
+        ranker = TextRanker().fit(doc_texts)
+    elif not hasattr(ranker, "doc_matrix_"):
+        ranker.fit(doc_texts)
+    elif ranker.doc_matrix_.shape[0] != len(doc_texts):
+        raise RankingError(
+            "ranking.ranker_mismatch",
+            f"The ranker was fitted on {ranker.doc_matrix_.shape[0]} texts but "
+            f"{len(doc_texts)} were given; refit it.",
+        )
+    if not ranker.vectorizer_.analyzer(query_text):
+        raise _empty_profile()
+    n = len(doc_texts) if k is None else max(0, min(int(k), len(doc_texts)))
+    idx, val = ranker.top_k([query_text], n)
+    return [
+        Match(index=int(i), score=float(s), label=label_for(s),
+              reasons=ranker.explain(query_text, int(i), n_terms=n_reasons) if s > 0 else [])
+        for i, s in zip(idx[0], val[0])
+    ]
+
+
+def rank_challenges_for_team(
+    team: Mapping[str, Any],
+    challenges: Sequence[Mapping[str, Any]],
+    *,
+    ranker: TextRanker | None = None,
+    k: int | None = None,
+) -> list[Match]:
+    """Rank challenges for one team, best first.
+
+    Parameters
+    ----------
+    team : Mapping
+        See :func:`team_text`.
+    challenges : sequence of Mapping
+        See :func:`challenge_text`.
+    ranker : TextRanker, optional
+        Already fitted on ``[challenge_text(c) for c in challenges]`` (in that order) to avoid
+        refitting; an unfitted ranker is fitted; ``None`` fits a default one.
+    k : int, optional
+        Number of matches to return (all by default).
+
+    Returns
+    -------
+    list of Match
+        ``index`` is the position in ``challenges``; sorted by score, ties by index.
+
+    Raises
+    ------
+    RankingError
+        ``"ranking.empty_corpus"`` (no challenge with words), ``"ranking.empty_profile"`` (no
+        word in the team profile), ``"ranking.ranker_mismatch"`` (``ranker`` fitted on another
+        number of challenges).
+    """
+    docs = [challenge_text(c) for c in challenges]
+    return _rank(team_text(team), docs, ranker, k, n_reasons=5)
+
+
+def rank_teams_for_challenge(
+    challenge: Mapping[str, Any],
+    teams: Sequence[Mapping[str, Any]],
+    *,
+    ranker: TextRanker | None = None,
+    k: int | None = None,
+) -> list[Match]:
+    """Rank teams for one challenge, best first.
+
+    Parameters
+    ----------
+    challenge : Mapping
+        See :func:`challenge_text`.
+    teams : sequence of Mapping
+        See :func:`team_text`.
+    ranker : TextRanker, optional
+        Already fitted on ``[team_text(t) for t in teams]`` (in that order).
+    k : int, optional
+        Number of matches to return (all by default).
+
+    Returns
+    -------
+    list of Match
+        ``index`` is the position in ``teams``.
+
+    Raises
+    ------
+    RankingError
+        ``"ranking.empty_corpus"`` (no team with words), ``"ranking.empty_profile"`` (no word
+        in the challenge), ``"ranking.ranker_mismatch"``.
+    """
+    docs = [team_text(t) for t in teams]
+    return _rank(challenge_text(challenge), docs, ranker, k, n_reasons=5)

@@ -1,0 +1,127 @@
+"""Shared fixtures: a fresh database per test, a small world with every role, AppTest helpers."""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from matching import accounts, challenges, demo, matches  # noqa: E402
+from matching import db as storage  # noqa: E402
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    """Every test gets its own database path and an empty ranker cache."""
+    monkeypatch.setenv("PORTAL_DB", str(tmp_path / "portal.db"))
+    matches.clear_cache()
+    yield
+    matches.clear_cache()
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = storage.connect(tmp_path / "portal.db")
+    yield database
+    database.close()
+
+
+def _user(db, role, email, **links):
+    return accounts.create_user(db, accounts.SYSTEM, {"email": email, "name": email.split("@")[0].title(),
+                                                      "role": role, **links}, PASSWORD)
+
+
+@pytest.fixture
+def world(db):
+    """Two departments, one term in intake, two teams, and a user of every role in each org."""
+    now = storage.now_iso()
+    with storage.transaction(db):
+        esdc = storage.insert(db, "departments", {"acronym": "ESDC", "name_en": "Employment and Social Development Canada",
+                                                  "name_fr": "Emploi et Développement social Canada"})
+        dfo = storage.insert(db, "departments", {"acronym": "DFO", "name_en": "Fisheries and Oceans Canada",
+                                                 "name_fr": "Pêches et Océans Canada"})
+        term = storage.insert(db, "terms", {"name": "Winter 2027", "state": "intake", "created_at": now})
+        team_a = storage.insert(db, "teams", {"term_id": term, "name": "Access Crew", "program": "Interaction Design",
+                                              "skills": ["accessibility testing", "service design", "user research"],
+                                              "interests": ["accessibility", "digital inclusion"],
+                                              "past_work": "Audited a transit website for screen reader users.",
+                                              "updated_at": now})
+        team_b = storage.insert(db, "teams", {"term_id": term, "name": "Blue Water", "program": "Interaction Design",
+                                              "skills": ["data visualization", "mapping"], "interests": ["oceans"],
+                                              "past_work": "", "updated_at": now})
+        for team, name in ((team_a, "Ana Lopez"), (team_b, "Ben Chu")):
+            storage.insert(db, "members", {"team_id": team, "name": name,
+                                           "email": name.lower().replace(" ", ".") + "@sheridancollege.ca"})
+    w = {"esdc": esdc, "dfo": dfo, "term": term, "team_a": team_a, "team_b": team_b}
+    w["rep_esdc"] = _user(db, "department_rep", "rep@esdc.gc.ca", department_id=esdc)
+    w["rep_dfo"] = _user(db, "department_rep", "rep@dfo.gc.ca", department_id=dfo)
+    w["student_a"] = _user(db, "student", "ana.lopez@sheridancollege.ca", team_id=team_a)
+    w["student_b"] = _user(db, "student", "ben.chu@sheridancollege.ca", team_id=team_b)
+    w["facilitator"] = _user(db, "facilitator", "fac@pco.gc.ca")
+    w["expert"] = _user(db, "expert", "sme@esdc.gc.ca", department_id=esdc)
+    return w
+
+
+ACCESSIBILITY = {
+    "title": "Make EI applications work with screen readers",
+    "problem": "Employment Insurance applicants who use screen readers and other assistive technology "
+               "abandon the online application. We want to understand where the service fails them.",
+    "outcomes": "An accessibility audit, a service design blueprint and tested prototypes.",
+    "themes": ["accessibility", "service design", "user research"],
+    "language": "en", "capacity": 2, "sme_name": "Sam Expert", "sme_email": "sme@esdc.gc.ca",
+    "unclassified": True,
+}
+FISHERIES = {
+    "title": "Small craft harbour catch reporting",
+    "problem": "Commercial fish harvesters report landings at small craft harbours on paper logbooks. "
+               "DFO wants a faster way to collect catch data for stock assessment of the fisheries.",
+    "outcomes": "A prototype logbook for harvesters and a data flow for stock assessment.",
+    "themes": ["fisheries", "oceans", "data"], "language": "en", "capacity": 1,
+    "sme_name": "Fay Fisher", "sme_email": "fay.fisher@dfo-mpo.gc.ca", "unclassified": True,
+}
+
+
+@pytest.fixture
+def approved(db, world):
+    """The accessibility (ESDC) and fisheries (DFO) challenges, approved."""
+    ids = {}
+    for key, data, rep in (("accessibility", ACCESSIBILITY, world["rep_esdc"]), ("fisheries", FISHERIES, world["rep_dfo"])):
+        draft = challenges.save_draft(db, rep, data)
+        challenges.submit(db, rep, draft.id)
+        challenges.approve(db, world["facilitator"], draft.id, confirm_unclassified=True)
+        ids[key] = draft.id
+    return ids
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory):
+    """A database with the demo data loaded once per test session (scrypt is slow on purpose)."""
+    path = tmp_path_factory.mktemp("demo") / "template.db"
+    database = storage.connect(path)
+    demo.load_demo(database)
+    database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.close()
+    return path
+
+
+@pytest.fixture
+def demo_db_path(demo_template, tmp_path, monkeypatch):
+    """A private copy of the demo database, also set as PORTAL_DB for the app."""
+    path = tmp_path / "portal.db"
+    shutil.copy(demo_template, path)
+    monkeypatch.setenv("PORTAL_DB", str(path))
+    return path
+
+
+@pytest.fixture
+def demo_db(demo_db_path):
+    database = storage.connect(demo_db_path)
+    yield database
+    database.close()

@@ -1,0 +1,60 @@
+import sqlite3
+
+import pytest
+
+from matching import db as storage
+from matching.errors import PortalError
+
+
+def test_fresh_database_is_at_latest_schema(db):
+    assert storage.schema_version(db) == storage.SCHEMA_VERSION
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_older_schema_upgrades_in_place_without_losing_rows(tmp_path):
+    path = tmp_path / "old.db"
+    old = storage.connect(path, migrate_schema=False)
+    storage.migrate(old, target=1)
+    assert storage.schema_version(old) == 1
+    with storage.transaction(old):
+        dept = storage.insert(old, "departments", {"acronym": "DFO", "name_en": "Fisheries and Oceans Canada",
+                                                   "name_fr": "Pêches et Océans Canada"})
+        storage.insert(old, "users", {"email": "a@dfo.gc.ca", "name": "A", "role": "department_rep",
+                                      "department_id": dept, "password_hash": "x", "created_at": "2026-01-01"})
+    old.close()
+
+    upgraded = storage.connect(path)
+    assert storage.schema_version(upgraded) == storage.SCHEMA_VERSION
+    user = upgraded.execute("SELECT email, failed_attempts, locked_until FROM users").fetchall()
+    assert user == [("a@dfo.gc.ca", 0, None)]
+    assert upgraded.execute("SELECT name_fr FROM departments").fetchone()[0] == "Pêches et Océans Canada"
+    assert storage.data_version(upgraded) == 1
+
+
+def test_migrating_twice_applies_nothing(db):
+    assert storage.migrate(db) == []
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "new.db"
+    database = storage.connect(path)
+    database.execute("INSERT INTO schema_migrations VALUES (999, 'future', '2030-01-01')")
+    database.close()
+    with pytest.raises(PortalError) as info:
+        storage.connect(path)
+    assert info.value.key == "db.newer_schema"
+
+
+def test_foreign_keys_are_enforced(db):
+    with pytest.raises(sqlite3.IntegrityError):
+        with storage.transaction(db):
+            storage.insert(db, "members", {"team_id": 12345, "name": "Nobody", "email": "n@x.ca"})
+
+
+def test_failed_transaction_writes_nothing(db):
+    with pytest.raises(RuntimeError):
+        with storage.transaction(db):
+            storage.insert(db, "departments", {"acronym": "X", "name_en": "X", "name_fr": "X"})
+            raise RuntimeError("boom")
+    assert db.execute("SELECT COUNT(*) FROM departments").fetchone()[0] == 0

@@ -1,0 +1,119 @@
+"""What every page shares: the run's database, the signed-in user, the language, and the few
+rendering helpers that keep pages thin and consistent (errors next to fields, status badges).
+
+User text is always rendered with ``st.text``/``st.write`` of plain strings or as widget values,
+never as HTML or Markdown, so nothing anyone typed can execute or restyle the page.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from matching import i18n
+from matching.errors import PortalError, StaleRecord, ValidationFailed
+from matching.models import User
+
+STATUS_ICONS = {
+    "draft": ":material/edit_note:", "submitted": ":material/hourglass_top:",
+    "returned": ":material/undo:", "approved": ":material/check_circle:",
+    "archived": ":material/inventory_2:",
+}
+STATUS_COLOURS = {"draft": "gray", "submitted": "blue", "returned": "orange", "approved": "green",
+                  "archived": "gray"}
+#: role -> pages (file, title key, icon). A page is listed only when its file exists.
+PAGES: dict[str, list[tuple[str, str, str]]] = {
+    "department_rep": [
+        ("views/home.py", "nav.home", ":material/home:"),
+        ("views/dept_challenges.py", "nav.my_challenges", ":material/list_alt:"),
+        ("views/dept_challenge_form.py", "nav.challenge_form", ":material/edit_document:"),
+        ("views/dept_teams.py", "nav.dept_teams", ":material/groups:"),
+    ],
+    "student": [
+        ("views/home.py", "nav.home", ":material/home:"),
+        ("views/student_profile.py", "nav.team_profile", ":material/badge:"),
+        ("views/student_matches.py", "nav.challenges_for_us", ":material/travel_explore:"),
+        ("views/student_preferences.py", "nav.preferences", ":material/format_list_numbered:"),
+        ("views/student_pairing.py", "nav.our_pairing", ":material/handshake:"),
+        ("views/student_feedback.py", "nav.feedback", ":material/rate_review:"),
+    ],
+    "facilitator": [
+        ("views/home.py", "nav.home", ":material/home:"),
+        ("views/fac_review.py", "nav.review", ":material/fact_check:"),
+        ("views/fac_terms.py", "nav.terms", ":material/calendar_month:"),
+        ("views/fac_matrix.py", "nav.matrix", ":material/grid_on:"),
+        ("views/fac_assignment.py", "nav.assignment", ":material/join_inner:"),
+        ("views/fac_feedback.py", "nav.rounds", ":material/event_upcoming:"),
+        ("views/fac_dashboard.py", "nav.dashboard", ":material/monitoring:"),
+        ("views/fac_data.py", "nav.data", ":material/import_export:"),
+    ],
+    "expert": [
+        ("views/home.py", "nav.home", ":material/home:"),
+        ("views/expert_teams.py", "nav.my_teams", ":material/groups:"),
+    ],
+}
+ACCOUNT_PAGE = ("views/account.py", "nav.account", ":material/manage_accounts:")
+
+
+def page_files(role: str) -> list[str]:
+    """The page files a role can open (those that exist), account page last."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parent
+    return [p for p, _, _ in PAGES[role] + [ACCOUNT_PAGE] if (root / p).exists()]
+
+
+LABEL_COLOURS = {"strong": "green", "good": "blue", "fair": "orange", "weak": "gray"}
+
+
+def db():
+    """The database connection opened by ``app.py`` for this script run."""
+    return st.session_state["_db"]
+
+
+def user() -> User | None:
+    return st.session_state.get("_user")
+
+
+def lang() -> str:
+    return st.session_state.get("lang", "en")
+
+
+def t(key: str, **params: Any) -> str:
+    return i18n.t(key, lang(), **params)
+
+
+def plain(text: Any) -> str:
+    """User text made inert for Markdown-rendering elements (labels, captions, expanders)."""
+    text = "" if text is None else str(text)
+    for ch in "\\`*_{}[]<>()#+-.!|~$":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def badge(status: str) -> None:
+    """A status as icon + word + colour, so colour is never the only signal."""
+    st.badge(t(f"status.{status}"), icon=STATUS_ICONS.get(status), color=STATUS_COLOURS.get(status, "gray"))
+
+
+def label_badge(label: str) -> None:
+    st.badge(t(f"label.{label}"), color=LABEL_COLOURS.get(label, "gray"))
+
+
+def field_error(errors: dict[str, str] | None, field: str) -> None:
+    """The translated problem of ``field``, shown right under its input."""
+    if errors and field in errors:
+        st.error(t(errors[field]), icon=":material/error:")
+
+
+def show_error(err: PortalError) -> None:
+    """A service's refusal as a clear message in the user's language."""
+    if isinstance(err, ValidationFailed):
+        st.error(t("error.validation_summary", count=len(err.errors)), icon=":material/error:")
+    elif isinstance(err, StaleRecord):
+        st.warning(t("error.stale_record"), icon=":material/sync_problem:")
+    else:
+        st.error(t(err.key, **err.params), icon=":material/error:")
+
+
+def department_name(row: dict) -> str:
+    return row.get("department_fr" if lang() == "fr" else "department_en") or row.get("acronym", "")
