@@ -35,6 +35,8 @@ def sign_out(reason: str = "") -> None:
         accounts.sign_out(ui.db(), user, reason=reason)
     for key in ("_user", "user_id", "last_seen"):
         st.session_state.pop(key, None)
+    if sso_configured() and st.user.get("is_logged_in", False):
+        st.logout()
 
 
 def restore_session() -> None:
@@ -87,8 +89,34 @@ def sign_in_page() -> None:
         else:
             st.session_state.update(user_id=user.id, last_seen=time.time(), lang=user.language)
             st.rerun()
+    if sso_configured():
+        single_sign_on()
     if demo.demo_mode():
         demo_accounts()
+
+
+def sso_configured() -> bool:
+    """Single sign-on is offered only when .streamlit/secrets.toml has an [auth] section."""
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        return False
+
+
+def single_sign_on() -> None:
+    """OIDC through st.login; the verified e-mail must belong to a portal account."""
+    lang = ui.lang()
+    st.divider()
+    if st.user.get("is_logged_in", False):
+        try:
+            user = accounts.sign_in_verified_email(ui.db(), st.user.get("email"))
+        except AuthenticationFailed as err:
+            st.error(t(err.key, lang), icon=":material/error:")
+            st.button(t("signin.sso_other", lang), on_click=st.logout, key="sso_logout")
+            return
+        st.session_state.update(user_id=user.id, last_seen=time.time(), lang=user.language)
+        st.rerun()
+    st.button(t("signin.sso", lang), on_click=st.login, icon=":material/key:", key="sso_login")
 
 
 def demo_accounts() -> None:

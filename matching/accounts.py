@@ -180,6 +180,8 @@ def set_language(db: sqlite_utils.Database, actor: User, language: str) -> User:
         raise ValidationFailed({"language": "validation.choice"})
     with storage.transaction(db):
         storage.update(db, "users", actor.id, {"language": language})
+        audit.record(db, actor, "user.set_language", target_type="user", target_id=actor.id,
+                     detail={"language": language})
     return get_user(db, actor.id)
 
 
@@ -213,6 +215,16 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "audit.view": {"facilitator": "any"},
     "data.import": {"facilitator": "any"},
     "data.export": {"facilitator": "any"},
+    # Whole-database copies hold every password hash: the operator (system) only, from the CLI.
+    "db.backup": {},
+    "db.restore": {},
+    "term.purge": {"facilitator": "any"},
+    # Published pairings, seen from each side (matching/pairings.py).
+    "pairing.view_team": {"student": "team", "facilitator": "any"},
+    "pairing.view_department": {"department_rep": "department", "facilitator": "any"},
+    "pairing.view_expert": {"expert": "self", "facilitator": "any"},
+    "feedback.view_team": {"student": "team", "facilitator": "any"},
+    "dashboard.view": {"facilitator": "any"},
 }
 
 
@@ -253,3 +265,31 @@ def first_account_per_role(db: sqlite_utils.Database) -> dict[str, str]:
         if role in first:
             out[role] = storage.one(db, "SELECT email FROM users WHERE id = ?", [first[role]])["email"]
     return out
+
+
+def sign_in_verified_email(db: sqlite_utils.Database, email: str | None, *,
+                           now: datetime | None = None) -> User:
+    """Map an e-mail verified by single sign-on (OIDC) to its portal account.
+
+    The identity provider has checked the person; the portal still refuses an unknown e-mail
+    (accounts are created by facilitators, never by signing in) and a locked account.
+    """
+    now = now or datetime.now(timezone.utc)
+    email = (email or "").strip()
+    row = storage.one(db, "SELECT * FROM users WHERE email = ? COLLATE NOCASE", [email]) if email else None
+    with storage.transaction(db):
+        if row is None:
+            audit.record(db, None, "auth.sign_in_failed", target_type="user", actor_email=email[:254],
+                         detail={"reason": "unknown", "method": "sso"})
+            user = None
+        elif row.get("locked_until") and datetime.fromisoformat(row["locked_until"]) > now:
+            user = None
+            audit.record(db, User.from_row(row), "auth.sign_in_failed", target_type="user",
+                         target_id=row["id"], detail={"reason": "locked", "method": "sso"})
+        else:
+            user = User.from_row(row)
+            audit.record(db, user, "auth.sign_in", target_type="user", target_id=user.id,
+                         detail={"method": "sso"})
+    if user is None:
+        raise AuthenticationFailed("auth.sso_no_account")
+    return user

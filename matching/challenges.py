@@ -127,7 +127,9 @@ def save_draft(db: sqlite_utils.Database, actor: User, data: Mapping[str, Any], 
             audit.record(db, actor, "challenge.save", target_type="challenge", target_id=challenge_id,
                          detail={"fields": sorted(clean)})
         storage.bump_data_version(db)
-    return Challenge.from_row(_row(db, challenge_id))
+        # Read before the commit: the version handed back is this save's, never a later one's
+        # (a form that kept a later version would silently overwrite that other save).
+        return Challenge.from_row(_row(db, challenge_id))
 
 
 def submit(db: sqlite_utils.Database, actor: User, challenge_id: int,
@@ -147,7 +149,9 @@ def submit(db: sqlite_utils.Database, actor: User, challenge_id: int,
             "updated_at": now, "submitted_at": now})
         audit.record(db, actor, "challenge.submit", target_type="challenge", target_id=challenge_id)
         storage.bump_data_version(db)
-    return Challenge.from_row(_row(db, challenge_id))
+        # Read before the commit: the version handed back is this save's, never a later one's
+        # (a form that kept a later version would silently overwrite that other save).
+        return Challenge.from_row(_row(db, challenge_id))
 
 
 def approve(db: sqlite_utils.Database, actor: User, challenge_id: int, *,
@@ -194,7 +198,9 @@ def _move(db, actor, challenge_id, move, action, *, comments=None, reason=""):
         audit.record(db, actor, action, target_type="challenge", target_id=challenge_id, reason=reason,
                      detail={"from": row["status"], "to": changes["status"]})
         storage.bump_data_version(db)
-    return Challenge.from_row(_row(db, challenge_id))
+        # Read before the commit: the version handed back is this save's, never a later one's
+        # (a form that kept a later version would silently overwrite that other save).
+        return Challenge.from_row(_row(db, challenge_id))
 
 
 def _next(state: str, move: str) -> str:
@@ -225,3 +231,20 @@ def _raise_if_invalid(data: Mapping, *, for_submit: bool) -> None:
 def _current_term_id(db) -> int | None:
     row = storage.one(db, "SELECT id FROM terms WHERE state != 'closed' ORDER BY id DESC LIMIT 1")
     return row["id"] if row else None
+
+
+def theme_vocabulary(db: sqlite_utils.Database, actor: User | None = None) -> list[str]:
+    """Every theme used by a challenge the actor may see, de-duplicated, in alphabetical order.
+
+    The choices offered by the themes/skills multiselect, so departments reuse the words other
+    challenges (and the ranker) already know; free entry stays possible on the form.
+    """
+    rows = db.query("SELECT status, department_id, themes FROM challenges")
+    visible = [r for r in rows if r["status"] == "approved" or (actor is not None and can_view(actor, r))]
+    return sorted_terms(theme for r in visible for theme in as_list(r["themes"]))
+
+
+def sorted_terms(terms) -> list[str]:
+    """Distinct terms (first spelling kept, case-insensitive), sorted ignoring case and accents."""
+    from .textprep import fold
+    return sorted(as_list(list(terms)), key=lambda term: (fold(term), term))

@@ -129,5 +129,9 @@ def serve(port, headless):
     raise SystemExit(subprocess.call(command, env=os.environ.copy()))
 
 
+from . import cli_maintenance  # noqa: E402,F401  (registers its commands)
+from . import cli_facilitator  # noqa: E402,F401  (registers its commands)
+
+
 if __name__ == "__main__":
     main()

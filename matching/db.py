@@ -169,6 +169,45 @@ ALTER TABLE users ADD COLUMN locked_until TEXT;
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT INTO meta (key, value) VALUES ('data_version', '1');
 """),
+    (3, "assignment runs, publications and pairing reasons", """
+ALTER TABLE pairings ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE pairings ADD COLUMN source TEXT NOT NULL DEFAULT 'optimiser';
+CREATE INDEX pairings_team ON pairings(team_id, state);
+CREATE TABLE assignment_runs (
+    id INTEGER PRIMARY KEY,
+    term_id INTEGER NOT NULL REFERENCES terms(id),
+    run_by INTEGER,
+    run_at TEXT NOT NULL,
+    summary TEXT NOT NULL DEFAULT '{}',
+    unmatched TEXT NOT NULL DEFAULT '{}',
+    warnings TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE publications (
+    id INTEGER PRIMARY KEY,
+    term_id INTEGER NOT NULL REFERENCES terms(id),
+    published_by INTEGER,
+    published_at TEXT NOT NULL,
+    pairs TEXT NOT NULL DEFAULT '[]',
+    changes TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX feedback_entries_pairing ON feedback_entries(pairing_id);
+"""),
+    (4, "append-only audit log", """
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN
+    SELECT RAISE(ABORT, 'audit_events is append-only');
+END;
+CREATE TRIGGER audit_events_fixed_columns BEFORE UPDATE OF id, at, actor_id, action, target_type, target_id
+ON audit_events
+BEGIN
+    SELECT RAISE(ABORT, 'audit_events is append-only');
+END;
+CREATE TRIGGER audit_events_no_rewrite BEFORE UPDATE OF actor_email, reason, detail ON audit_events
+WHEN NOT EXISTS (SELECT 1 FROM meta WHERE key = 'audit_purge_open')
+BEGIN
+    SELECT RAISE(ABORT, 'audit_events is append-only');
+END;
+"""),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

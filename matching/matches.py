@@ -100,3 +100,50 @@ def match_matrix(db: sqlite_utils.Database, actor) -> tuple[list[dict], list[dic
     def build():
         return ranker.score([team_text(t) for t in teams])
     return teams, challenges, _cached(db, "matrix", build)
+
+
+def _folded(text: Any) -> str:
+    from .textprep import fold
+    return fold(str(text or ""))
+
+
+def _search_text(item: dict) -> str:
+    parts = [item.get(key) for key in ("title", "problem", "outcomes", "acronym", "department_en",
+                                       "department_fr")]
+    return _folded(" ".join(str(p or "") for p in parts + list(item.get("themes") or [])))
+
+
+def filter_ranked(items: list[dict], *, department_ids=(), themes=(), languages=(),
+                  query: str = "") -> list[dict]:
+    """Ranked challenges kept in rank order when they match every filter given.
+
+    A filter left empty keeps everything; several values of one filter are alternatives (any
+    department chosen, any theme chosen); the text query must appear in the title, problem,
+    outcomes, themes or department, ignoring case and accents (so "securite" finds "sécurité").
+    """
+    wanted_themes = {_folded(theme) for theme in themes}
+    words = _folded(query).split()
+    kept = []
+    for item in items:
+        if department_ids and item.get("department_id") not in set(department_ids):
+            continue
+        if languages and item.get("language") not in set(languages):
+            continue
+        if wanted_themes and not wanted_themes & {_folded(t) for t in item.get("themes") or []}:
+            continue
+        if words and not all(word in _search_text(item) for word in words):
+            continue
+        kept.append(item)
+    return kept
+
+
+def ranked_facets(items: list[dict]) -> dict[str, list]:
+    """The filter choices a ranked list offers: its departments (id -> names) and its themes."""
+    from .challenges import sorted_terms
+    departments = {}
+    for item in items:
+        departments.setdefault(item["department_id"], {
+            "id": item["department_id"], "acronym": item.get("acronym", ""),
+            "department_en": item.get("department_en", ""), "department_fr": item.get("department_fr", "")})
+    return {"departments": sorted(departments.values(), key=lambda d: d["acronym"].casefold()),
+            "themes": sorted_terms(theme for item in items for theme in item.get("themes") or [])}

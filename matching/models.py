@@ -51,6 +51,12 @@ def as_list(value: Any) -> list[str]:
                 value = re.split(r"[;,]", text)
         else:
             value = re.split(r"[;\n]", text) if ";" in text or "\n" in text else text.split(",")
+    elif isinstance(value, Mapping):
+        value = list(value.values())
+    elif isinstance(value, float) and value != value:  # an empty spreadsheet cell (NaN)
+        return []
+    elif not isinstance(value, (list, tuple, set, frozenset)):
+        value = [value]  # one number or flag where a list was expected (an imported cell)
     seen, out = set(), []
     for item in value:
         item = str(item).strip()
@@ -61,7 +67,7 @@ def as_list(value: Any) -> list[str]:
 
 
 def _text(data: Mapping, key: str) -> str:
-    value = data.get(key)
+    value = data.get(key) if isinstance(data, Mapping) else None  # a row that is not a record is blank
     return "" if value is None else str(value).strip()
 
 
@@ -145,7 +151,8 @@ def validate_team(data: Mapping) -> dict[str, str]:
         items = as_list(data.get(key))
         if len(items) > 25 or any(len(i) > 60 for i in items):
             errors[key] = "validation.themes_too_many"
-    members = list(data.get("members") or [])
+    members = data.get("members") or []
+    members = list(members) if isinstance(members, (list, tuple)) else [members]
     if len(members) > MAX_MEMBERS:
         errors["members"] = "validation.members_too_many"
     emails = set()
@@ -215,7 +222,7 @@ def validate_preferences(items: list[Mapping], approved_ids: set[int]) -> dict[s
         errors["preferences"] = "validation.too_many_preferences"
     seen = set()
     for i, item in enumerate(items):
-        challenge_id = _as_int(item.get("challenge_id"))
+        challenge_id = _as_int(item.get("challenge_id")) if isinstance(item, Mapping) else None
         if challenge_id is None or challenge_id not in approved_ids:
             errors[f"preferences.{i}.challenge_id"] = "validation.unknown_challenge"
         elif challenge_id in seen:
@@ -229,6 +236,9 @@ def validate_preferences(items: list[Mapping], approved_ids: set[int]) -> dict[s
 def validate_feedback(data: Mapping, *, for_submit: bool) -> dict[str, str]:
     errors: dict[str, str] = {}
     scores = data.get("scores") or {}
+    if not isinstance(scores, Mapping):
+        errors["scores"] = "validation.score"
+        scores = {}
     for criterion in RUBRIC:
         value = scores.get(criterion)
         if value in (None, ""):

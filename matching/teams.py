@@ -24,12 +24,24 @@ def _team_row(db: sqlite_utils.Database, team_id: int) -> dict:
 
 
 def get_team(db: sqlite_utils.Database, actor: User, team_id: int) -> Team:
-    """A team profile. Members' e-mails only for the team itself and facilitators."""
+    """A team profile. Members' e-mails only for the team itself, facilitators, and the
+    department and expert of the team's published pairing (they need to contact the team)."""
     team = Team.from_row(_team_row(db, team_id))
-    private = can(actor, "team.view_private", team_id=team_id)
+    private = can(actor, "team.view_private", team_id=team_id) or _works_with(db, actor, team_id)
     team.members = [Member.from_row({**m, "email": m["email"] if private else ""}) for m in
                     db.query("SELECT * FROM members WHERE team_id = ? ORDER BY id", [team_id])]
     return team
+
+
+def _works_with(db: sqlite_utils.Database, actor: User, team_id: int) -> bool:
+    """The actor's department owns, or the actor is the SME of, the team's published challenge."""
+    if actor is None or actor.role not in ("department_rep", "expert"):
+        return False
+    column, value = (("c.department_id", actor.department_id) if actor.role == "department_rep"
+                     else ("c.sme_email", actor.email))
+    return storage.one(db, "SELECT 1 AS ok FROM pairings p JOIN challenges c ON c.id = p.challenge_id "
+                           f"WHERE p.team_id = ? AND p.state IN ('approved', 'active') "
+                           f"AND {column} = ? COLLATE NOCASE", [team_id, value]) is not None
 
 
 def list_teams(db: sqlite_utils.Database, term_id: int | None = None) -> list[Team]:
@@ -81,7 +93,8 @@ def save_team(db: sqlite_utils.Database, actor: User, team_id: int, data: Mappin
                 "program_year": str(member.get("program_year") or "").strip()})
         audit.record(db, actor, "team.save", target_type="team", target_id=team_id)
         storage.bump_data_version(db)
-    return get_team(db, actor, team_id)
+        # Read before the commit, so the version handed back is this save's (see challenges).
+        return get_team(db, actor, team_id)
 
 
 def completeness(team: Team) -> tuple[float, list[str]]:
@@ -127,3 +140,36 @@ def save_preferences(db: sqlite_utils.Database, actor: User, team_id: int,
         audit.record(db, actor, "preferences.save", target_type="team", target_id=team_id,
                      detail={"challenges": [int(i["challenge_id"]) for i in items]})
     return get_preferences(db, actor, team_id)
+
+
+def keyword_vocabulary(db: sqlite_utils.Database, field: str) -> list[str]:
+    """Choices for a profile's ``skills`` or ``interests``: what teams use plus approved themes.
+
+    Offering the words challenges are written with helps teams describe themselves in terms the
+    ranker can match; free entry stays possible on the form.
+    """
+    if field not in ("skills", "interests"):
+        raise ValueError(f"no vocabulary for {field!r}")
+    from .challenges import sorted_terms
+    used = [item for (value,) in db.execute(f"SELECT {field} FROM teams") for item in as_list(value)]
+    themes = [item for (value,) in db.execute("SELECT themes FROM challenges WHERE status = 'approved'")
+              for item in as_list(value)]
+    return sorted_terms(used + themes)
+
+
+MEMBER_FIELDS = ("name", "email", "program_year")
+
+
+def compact_member_rows(rows: list[Mapping[str, Any]]) -> tuple[list[dict[str, str]], list[int]]:
+    """Member rows of a form as ``(members, slots)``: blank rows dropped, text trimmed.
+
+    ``slots[i]`` is the form row of ``members[i]``, so a ``members.<i>.<field>`` validation
+    error can be shown under the row the person actually typed in.
+    """
+    members, slots = [], []
+    for slot, row in enumerate(rows):
+        member = {key: str(row.get(key) or "").strip() for key in MEMBER_FIELDS}
+        if any(member.values()):
+            members.append(member)
+            slots.append(slot)
+    return members, slots

@@ -165,6 +165,19 @@ def tokenize(text: object) -> list[str]:
     return _TOKEN_RE.findall(normalize(text))
 
 
+def _language_counts(tokens: Sequence[str]) -> tuple[int, int]:
+    """(English evidence, French evidence) in ``tokens``."""
+    en_marks, fr_marks = _glossary_marks()
+    en = fr = 0
+    for tok in tokens:
+        f = fold(tok)
+        if f in _EN_ONLY or f in en_marks:
+            en += 1
+        elif f in _FR_ONLY or f in fr_marks or (f != tok and _FRENCH_LETTERS.search(tok)):
+            fr += 1
+    return en, fr
+
+
 def detect_language(text_or_tokens: str | Sequence[str], default: str = "en") -> str:
     """Guess ``"en"`` or ``"fr"`` by counting language-specific stop words.
 
@@ -181,14 +194,7 @@ def detect_language(text_or_tokens: str | Sequence[str], default: str = "en") ->
         ``"en"`` or ``"fr"``.
     """
     tokens = tokenize(text_or_tokens) if isinstance(text_or_tokens, str) else text_or_tokens
-    en_marks, fr_marks = _glossary_marks()
-    en = fr = 0
-    for tok in tokens:
-        f = fold(tok)
-        if f in _EN_ONLY or f in en_marks:
-            en += 1
-        elif f in _FR_ONLY or f in fr_marks or (f != tok and _FRENCH_LETTERS.search(tok)):
-            fr += 1
+    en, fr = _language_counts(tokens)
     if en > fr:
         return "en"
     if fr > en:
@@ -249,6 +255,7 @@ def stem(token: str, language: str = "en") -> str:
     return _stem_cached(token, language if language in _STEMMERS else "en")
 
 
+@functools.lru_cache(maxsize=262_144)
 def _light_plural(folded: str) -> str:
     """Crude singular used only to match glossary entries ("services" ~ "service")."""
     if len(folded) > 4 and folded.endswith("ies"):
@@ -302,6 +309,16 @@ def load_glossary(path: str | None = None) -> dict[tuple[str, ...], tuple[str, t
     return table
 
 
+@functools.lru_cache(maxsize=8)
+def _glossary_starts(path: str | None = None) -> dict[str, int]:
+    """First word of each glossary key -> length of the longest key starting with it."""
+    starts: dict[str, int] = {}
+    for key in load_glossary(path):
+        n = min(len(key), _GLOSSARY_MAX_WORDS)
+        starts[key[0]] = max(starts.get(key[0], 0), n)
+    return starts
+
+
 class Analyzer:
     """Callable turning one text into a list of features (stems, n-grams).
 
@@ -350,7 +367,7 @@ class Analyzer:
 
     def _feature(self, token: str, lang: str) -> str:
         if self.stem:
-            return stem(token, lang) if self.fold_accents else _stem_unfolded(token, lang)
+            return _stem_cached(token, lang) if self.fold_accents else _stem_unfolded(token, lang)
         return fold(token) if self.fold_accents else token
 
     def _segment_units(self, tokens: list[str], lang: str) -> list[tuple[str, str, int, str]]:
@@ -369,10 +386,15 @@ class Analyzer:
             content = [i for i, f in enumerate(folded)
                        if f not in _STOP_ALL and len(f) >= MIN_TOKEN_LENGTH and not f.isdigit()]
             keys = [_light_plural(folded[i]) for i in content]
+            starts = _glossary_starts(self.glossary_path)
             j = 0
             while j < len(content):
+                longest = starts.get(keys[j])
+                if longest is None:  # no glossary phrase starts with this word
+                    j += 1
+                    continue
                 hit = None
-                for n in range(min(_GLOSSARY_MAX_WORDS, len(content) - j), 0, -1):
+                for n in range(min(longest, len(content) - j), 0, -1):
                     entry = glossary.get(tuple(keys[j:j + n]))
                     if entry is not None and (lang == "fr" or entry[2]):
                         hit = (n, entry)
@@ -422,7 +444,12 @@ class Analyzer:
         seg_tokens = [_TOKEN_RE.findall(s) for s in segments]
         declared = self.language if self.language in ("en", "fr") else None
         if declared is None:
-            doc_lang = detect_language([t for toks in seg_tokens for t in toks])
+            en, fr = _language_counts([t for toks in seg_tokens for t in toks])
+            doc_lang = "fr" if fr > en else "en"
+            if en == 0 or fr == 0:
+                # no evidence of the other language anywhere: every segment would be detected
+                # as doc_lang, so skip the per-segment detection
+                declared = doc_lang
         lo, hi = self.ngram_range
         lo, hi = max(1, int(lo)), max(1, int(hi))
         out: list[tuple[str, str]] = []

@@ -422,3 +422,22 @@ def test_fit_on_arbitrary_text_either_fits_or_raises_keyed_error(docs):
         assert err.key == "ranking.empty_corpus"
     else:
         assert not np.isnan(r.score(docs or [""])).any()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_top_k_block_selection_is_exact_on_large_blocks(seed):
+    # exercises the sampled-bound path (many columns) and its fallbacks: ties, zero rows
+    from matching.ranking import _top_k_dense
+
+    rng = np.random.default_rng(seed)
+    n_rows, n_cols, k = int(rng.integers(1, 30)), int(rng.choice([1500, 5000, 12000])), int(rng.integers(1, 25))
+    block = np.round(rng.random((n_rows, n_cols)), int(rng.integers(1, 4)))
+    block[rng.random(block.shape) < rng.random()] = 0.0
+    block[0] = 0.0
+    if n_rows > 1:
+        block[1] = 0.0
+        block[1, rng.integers(0, n_cols, 3)] = 0.7
+    idx, val = _top_k_dense(block, k)
+    ref = np.argsort(-block, axis=1, kind="stable")[:, :k]
+    assert np.array_equal(idx, ref)
+    assert np.array_equal(val, np.take_along_axis(block, ref, axis=1))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import math
 
 import pytest
 from hypothesis import HealthCheck, given, settings

@@ -1,0 +1,521 @@
+"""Import challenges, teams and users from CSV or Excel; export every list to CSV or Excel.
+
+Import is two steps over the same rules: :func:`preview` reads and checks every row and reports
+each problem with its spreadsheet row number (the header is row 1); :func:`commit` checks again
+and writes every row in one transaction, or nothing at all when any row is bad.
+
+Files are read safely: the size is checked before parsing (:data:`MAX_UPLOAD_BYTES`); CSV text
+is UTF-8 (with or without the BOM Excel adds) or, failing that, Windows-1252 (what Excel on
+Windows writes for "CSV" with French accents); the delimiter may be a comma, a semicolon (French
+Excel) or a tab. Column headers may be the field names or the headers this module exports, in
+English or French, so an exported file can be edited and imported back.
+
+Exports carry headers from the message catalogue in the user's language; a cell that starts
+with ``=``, ``+``, ``-``, ``@`` (or a tab or carriage return) is prefixed with an apostrophe so
+a spreadsheet shows it as text instead of running it as a formula. Password hashes are never
+exported.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Iterable
+
+import sqlite_utils
+
+from . import audit
+from . import db as storage
+from .accounts import authorize, find_user, hash_password
+from .errors import PortalError, ValidationFailed
+from .i18n import t
+from .models import (MAX_MEMBERS, RUBRIC, User, as_list, validate_challenge, validate_team,
+                     validate_user)
+from .terms import current_term
+
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+MAX_ROWS = 2_000
+IMPORT_KINDS = ("challenges", "teams", "users")
+EXPORT_KINDS = ("challenges", "teams", "matrix", "pairings", "feedback", "audit", "users")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TRUE_WORDS = {"1", "true", "yes", "y", "oui", "o", "x", "vrai"}
+
+#: Import columns per kind; the first ones listed as required must be present in the header.
+IMPORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "challenges": ("department", "title", "problem", "outcomes", "themes", "language", "capacity",
+                   "sme_name", "sme_email", "unclassified", "status"),
+    "teams": ("name", "program", "year", "skills", "interests", "past_work", "language", "members"),
+    "users": ("email", "name", "role", "department", "team", "language"),
+}
+REQUIRED_COLUMNS = {"challenges": ("department", "title"), "teams": ("name",), "users": ("email", "name", "role")}
+IMPORT_STATUSES = ("draft", "submitted", "approved")
+
+
+class ImportRejected(PortalError):
+    """At least one row is bad: nothing was written; ``report`` lists every problem."""
+
+    key = "data.rejected"
+
+    def __init__(self, report: "ImportReport"):
+        self.report = report
+        super().__init__(self.key, f"{len(report.problems)} problem(s)", count=len(report.problems))
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    records: list[dict] = field(default_factory=list)       # clean values, one per data row
+    row_numbers: list[int] = field(default_factory=list)    # spreadsheet row of each record
+    problems: list[dict] = field(default_factory=list)      # {"row", "field", "key", "params"}
+    ignored_columns: list[str] = field(default_factory=list)
+    written: int = 0
+    passwords: list[dict] = field(default_factory=list)     # users: one-time passwords to hand out
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, row: int, field_name: str, key: str, **params) -> None:
+        self.problems.append({"row": row, "field": field_name, "key": key, "params": params})
+
+    def bad_rows(self) -> list[int]:
+        return sorted({p["row"] for p in self.problems})
+
+
+# --- Reading files ---------------------------------------------------------------------------
+
+def read_upload(data: bytes, filename: str) -> list[dict[str, str]]:
+    """Rows of a CSV or Excel file as ``{header: text}`` (size checked before parsing)."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ValidationFailed({"file": "data.too_large"}, limit=MAX_UPLOAD_BYTES // (1024 * 1024))
+    name = (filename or "").lower()
+    try:
+        if name.endswith((".csv", ".txt")):
+            table = _read_csv(data)
+        elif name.endswith((".xlsx", ".xlsm")):
+            table = _read_xlsx(data)
+        else:
+            raise ValidationFailed({"file": "data.bad_type"})
+    except (ValueError, KeyError, OSError, csv.Error) as err:
+        if isinstance(err, ValidationFailed):
+            raise
+        raise ValidationFailed({"file": "data.unreadable"}) from None
+    if not table or not any(h.strip() for h in table[0]):
+        raise ValidationFailed({"file": "data.empty"})
+    if len(table) - 1 > MAX_ROWS:
+        raise ValidationFailed({"file": "data.too_many_rows"}, limit=MAX_ROWS)
+    header = [h.strip() for h in table[0]]
+    rows = []
+    for values in table[1:]:
+        values = list(values) + [""] * (len(header) - len(values))
+        rows.append({h: _unescape(v) for h, v in zip(header, values) if h})
+    return rows
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (BOM or not), else Windows-1252: what spreadsheets actually write."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _read_csv(data: bytes) -> list[list[str]]:
+    text = decode_text(data)
+    sample = text[:4096]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    rows = [row for row in csv.reader(io.StringIO(text, newline=""), dialect) if any(c.strip() for c in row)]
+    return rows
+
+
+def _read_xlsx(data: bytes) -> list[list[str]]:
+    from zipfile import BadZipFile
+
+    import openpyxl
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (BadZipFile, OSError) as err:
+        raise ValueError(str(err)) from None
+    sheet = workbook.worksheets[0]
+    rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    workbook.close()
+    return [row for row in rows if any(c.strip() for c in row)]
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _unescape(value: str) -> str:
+    """Undo :func:`neutralise` on a re-imported export ("'=x" back to "=x")."""
+    value = (value or "").strip()
+    if value.startswith("'") and value[1:2] in FORMULA_STARTS:
+        return value[1:]
+    return value
+
+
+def _normal(header: str) -> str:
+    text = unicodedata.normalize("NFKD", header).encode("ascii", "ignore").decode().casefold()
+    return "".join(ch if ch.isalnum() else "_" for ch in text).strip("_")
+
+
+def _header_map(kind: str, headers: Iterable[str]) -> tuple[dict[str, str], list[str]]:
+    """Map file headers to field names (field name, or the exported header in EN or FR)."""
+    known = {}
+    for field_name in IMPORT_COLUMNS[kind]:
+        known[_normal(field_name)] = field_name
+        for lang in ("en", "fr"):
+            known[_normal(t(f"data.col.{field_name}", lang))] = field_name
+    mapping, ignored = {}, []
+    for header in headers:
+        target = known.get(_normal(header))
+        if target and target not in mapping.values():
+            mapping[header] = target
+        else:
+            ignored.append(header)
+    return mapping, ignored
+
+
+# --- Checking rows ---------------------------------------------------------------------------
+
+def preview(db: sqlite_utils.Database, actor: User, kind: str, rows: list[dict[str, str]]) -> ImportReport:
+    """Check every row (nothing is written): clean records and every problem by row number."""
+    authorize(actor, "data.import")
+    if kind not in IMPORT_KINDS:
+        raise ValidationFailed({"kind": "validation.choice"})
+    report = ImportReport(kind)
+    headers = list(rows[0]) if rows else []
+    mapping, report.ignored_columns = _header_map(kind, headers)
+    missing = [c for c in REQUIRED_COLUMNS[kind] if c not in mapping.values()]
+    for column in missing:
+        report.add(1, column, "data.missing_column", column=t(f"data.col.{column}"))
+    if not rows:
+        report.add(1, "file", "data.empty")
+    if missing or not rows:
+        return report
+    check = {"challenges": _check_challenge, "teams": _check_team, "users": _check_user}[kind]
+    context: dict[str, Any] = {"seen": set(), "term": current_term(db)}
+    for number, raw in enumerate(rows, start=2):
+        values = {mapping[h]: v for h, v in raw.items() if h in mapping}
+        record, errors = check(db, values, context)
+        for field_name, key in sorted(errors.items()):
+            report.add(number, field_name, key)
+        report.records.append(record)
+        report.row_numbers.append(number)
+    return report
+
+
+def _department_id(db, acronym: str) -> int | None:
+    row = storage.one(db, "SELECT id FROM departments WHERE acronym = ? COLLATE NOCASE", [acronym.strip()])
+    return row["id"] if row else None
+
+
+def _check_challenge(db, values: dict, context: dict) -> tuple[dict, dict]:
+    status = (values.get("status") or "submitted").strip().lower()
+    record = {
+        "department_id": _department_id(db, values.get("department", "")),
+        "title": values.get("title", "").strip(), "problem": values.get("problem", "").strip(),
+        "outcomes": values.get("outcomes", "").strip(), "themes": as_list(values.get("themes", "")),
+        "language": (values.get("language") or "en").strip().lower(),
+        "capacity": values.get("capacity") or 1, "sme_name": values.get("sme_name", "").strip(),
+        "sme_email": values.get("sme_email", "").strip().lower(),
+        "unclassified": (values.get("unclassified") or "").strip().casefold() in TRUE_WORDS,
+        "status": status}
+    errors = validate_challenge(record, for_submit=status != "draft")
+    if status not in IMPORT_STATUSES:
+        errors["status"] = "validation.choice"
+    if record["department_id"] is None:
+        errors["department"] = "data.unknown_department"
+    key = (record["department_id"], record["title"].casefold())
+    if record["title"] and (key in context["seen"] or storage.one(
+            db, "SELECT id FROM challenges WHERE department_id = ? AND title = ? COLLATE NOCASE",
+            [record["department_id"], record["title"]])):
+        errors.setdefault("title", "validation.duplicate")
+    context["seen"].add(key)
+    if "capacity" not in errors:
+        record["capacity"] = int(float(record["capacity"]))
+    return record, errors
+
+
+def parse_members(text: str) -> list[dict]:
+    """``"Ana Lopez <ana@x.ca>; Ben Chu <ben@x.ca>"`` -> ``[{"name", "email"}]``."""
+    members = []
+    for part in (text or "").replace("\n", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        if "<" in part and part.endswith(">"):
+            name, email = part[:-1].split("<", 1)
+        else:
+            name, email = part, ""
+        members.append({"name": name.strip(), "email": email.strip().lower()})
+    return members
+
+
+def _check_team(db, values: dict, context: dict) -> tuple[dict, dict]:
+    record = {"name": values.get("name", "").strip(), "program": values.get("program", "").strip(),
+              "year": values.get("year", "").strip() or None, "skills": as_list(values.get("skills", "")),
+              "interests": as_list(values.get("interests", "")), "past_work": values.get("past_work", "").strip(),
+              "language": (values.get("language") or "en").strip().lower(),
+              "members": parse_members(values.get("members", ""))}
+    errors = validate_team(record)
+    errors = {("members" if k.startswith("members.") else k): v for k, v in errors.items()}
+    term = context["term"]
+    name_key = record["name"].casefold()
+    if record["name"] and (name_key in context["seen"] or storage.one(
+            db, "SELECT id FROM teams WHERE name = ? COLLATE NOCASE AND term_id IS ?",
+            [record["name"], term.id if term else None])):
+        errors.setdefault("name", "validation.duplicate")
+    context["seen"].add(name_key)
+    if term is None:
+        errors["name"] = "data.no_term"
+    return record, errors
+
+
+def _check_user(db, values: dict, context: dict) -> tuple[dict, dict]:
+    record = {"email": values.get("email", "").strip().lower(), "name": values.get("name", "").strip(),
+              "role": values.get("role", "").strip().lower(), "language": (values.get("language") or "en").strip().lower(),
+              "department_id": None, "team_id": None}
+    errors = {}
+    if values.get("department", "").strip():
+        record["department_id"] = _department_id(db, values["department"])
+        if record["department_id"] is None:
+            errors["department"] = "data.unknown_department"
+    if values.get("team", "").strip():
+        term = context["term"]
+        row = storage.one(db, "SELECT id FROM teams WHERE name = ? COLLATE NOCASE ORDER BY term_id = ? DESC, id DESC",
+                          [values["team"].strip(), term.id if term else None])
+        record["team_id"] = row["id"] if row else None
+        if row is None:
+            errors["team"] = "data.unknown_team"
+    for key, value in validate_user(record).items():
+        errors.setdefault({"department_id": "department", "team_id": "team"}.get(key, key), value)
+    if "email" not in errors and (record["email"] in context["seen"] or find_user(db, record["email"])):
+        errors["email"] = "validation.email_taken"
+    context["seen"].add(record["email"])
+    return record, errors
+
+
+# --- Writing ---------------------------------------------------------------------------------
+
+def commit(db: sqlite_utils.Database, actor: User, kind: str, rows: list[dict[str, str]]) -> ImportReport:
+    """Check again and write every row in one transaction; :class:`ImportRejected` writes nothing."""
+    report = preview(db, actor, kind, rows)
+    if not report.ok:
+        raise ImportRejected(report)
+    hashes = {}
+    if kind == "users":
+        # scrypt is slow on purpose: hash before taking the write lock.
+        passwords = {r["email"]: secrets.token_urlsafe(12) for r in report.records}
+        hashes = {email: hash_password(pw) for email, pw in passwords.items()}
+    with storage.transaction(db):
+        report = preview(db, actor, kind, rows)        # again, under the write lock
+        if not report.ok:
+            raise ImportRejected(report)
+        now = storage.now_iso()
+        term = current_term(db)
+        ids = []
+        for record in report.records:
+            if kind == "challenges":
+                ids.append(_insert_challenge(db, actor, record, term, now))
+            elif kind == "teams":
+                ids.append(_insert_team(db, record, term, now))
+            else:
+                ids.append(storage.insert(db, "users", {**record, "password_hash": hashes[record["email"]],
+                                                        "created_at": now}))
+                report.passwords.append({"email": record["email"], "password": passwords[record["email"]]})
+        report.written = len(ids)
+        if kind == "users" and term is not None:
+            from .feedback import ensure_entries
+            ensure_entries(db, term.id)      # an SME's new account picks up its waiting entries
+        audit.record(db, actor, "data.import", target_type=kind, detail={"rows": len(ids), "ids": ids})
+        storage.bump_data_version(db)
+    return report
+
+
+def _insert_challenge(db, actor: User, record: dict, term, now: str) -> int:
+    return storage.insert(db, "challenges", {
+        **{k: record[k] for k in ("department_id", "title", "problem", "outcomes", "themes", "language",
+                                  "capacity", "sme_name", "sme_email", "unclassified", "status")},
+        "term_id": term.id if term else None, "created_by": actor.id or None, "created_at": now,
+        "updated_at": now, "submitted_at": now if record["status"] != "draft" else None})
+
+
+def _insert_team(db, record: dict, term, now: str) -> int:
+    team_id = storage.insert(db, "teams", {
+        "term_id": term.id, "name": record["name"], "program": record["program"],
+        "year": int(float(record["year"])) if record["year"] else None, "skills": record["skills"],
+        "interests": record["interests"], "past_work": record["past_work"], "language": record["language"],
+        "updated_at": now})
+    for member in record["members"][:MAX_MEMBERS]:
+        storage.insert(db, "members", {"team_id": team_id, **member})
+    return team_id
+
+
+# --- Exporting -------------------------------------------------------------------------------
+
+def neutralise(value: Any) -> Any:
+    """A spreadsheet-safe cell: text that a spreadsheet would run as a formula gets an apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def export_table(db: sqlite_utils.Database, actor: User, kind: str, lang: str = "en",
+                 term_id: int | None = None) -> tuple[list[str], list[list[Any]]]:
+    """Headers in ``lang`` and rows of one list. ``term_id`` defaults to the current term."""
+    authorize(actor, "data.export")
+    if kind not in EXPORT_KINDS:
+        raise ValidationFailed({"kind": "validation.choice"})
+    if term_id is None:
+        term = current_term(db)
+        term_id = term.id if term else None
+    if kind == "matrix":
+        return _matrix(db, actor, lang, term_id)
+    fields, rows = {"challenges": _challenges, "teams": _teams, "pairings": _pairings,
+                    "feedback": _feedback, "audit": _audit, "users": _users}[kind](db, actor, lang, term_id)
+    return [t(f"data.col.{f}", lang) for f in fields], rows
+
+
+def _challenges(db, actor, lang, term_id):
+    fields = ("id", "department", "title", "problem", "outcomes", "themes", "language", "capacity",
+              "sme_name", "sme_email", "unclassified", "status", "comments", "submitted_at")
+    rows = []
+    for r in db.query("SELECT c.*, d.acronym FROM challenges c JOIN departments d ON d.id = c.department_id "
+                      "ORDER BY c.id"):
+        rows.append([r["id"], r["acronym"], r["title"], r["problem"], r["outcomes"], "; ".join(as_list(r["themes"])),
+                     r["language"], r["capacity"], r["sme_name"], r["sme_email"],
+                     t("data.yes" if r["unclassified"] else "data.no", lang), r["status"], r["comments"],
+                     r["submitted_at"] or ""])
+    return fields, rows
+
+
+def _teams(db, actor, lang, term_id):
+    fields = ("id", "name", "program", "year", "skills", "interests", "past_work", "language", "members")
+    members: dict[int, list[str]] = {}
+    for m in db.query("SELECT team_id, name, email FROM members ORDER BY id"):
+        members.setdefault(m["team_id"], []).append(f"{m['name']} <{m['email']}>")
+    rows = [[r["id"], r["name"], r["program"], r["year"] or "", "; ".join(as_list(r["skills"])),
+             "; ".join(as_list(r["interests"])), r["past_work"], r["language"], "; ".join(members.get(r["id"], []))]
+            for r in db.query("SELECT * FROM teams ORDER BY name")]
+    return fields, rows
+
+
+def _matrix(db, actor, lang, term_id):
+    from .matches import match_matrix
+    teams, challenges, scores = match_matrix(db, actor)
+    headers = [t("data.col.team", lang)] + [f"[{c['acronym']}] {c['title']}" for c in challenges]
+    rows = [[team["name"]] + [round(float(scores[i, j]), 4) for j in range(len(challenges))]
+            for i, team in enumerate(teams)]
+    return headers, rows
+
+
+def _pairings(db, actor, lang, term_id):
+    fields = ("team", "challenge", "department", "state", "preference_rank", "score", "reason")
+    rows = [[r["team_name"], r["title"], r["acronym"], t(f"dash.pairing_state.{r['state']}", lang),
+             r["preference_rank"] or "", round(r["score"] or 0.0, 4), t(r["reason"], lang) if r["reason"] else ""]
+            for r in db.query(
+                "SELECT t.name AS team_name, c.title, d.acronym, p.state, p.preference_rank, p.score, p.reason "
+                "FROM pairings p JOIN teams t ON t.id = p.team_id JOIN challenges c ON c.id = p.challenge_id "
+                "JOIN departments d ON d.id = c.department_id WHERE p.term_id IS ? "
+                "ORDER BY p.state, t.name", [term_id])]
+    return fields, rows
+
+
+def _feedback(db, actor, lang, term_id):
+    from .feedback import entries_for_term
+    fields = ("round", "due_on", "team", "challenge", "expert", "status", *RUBRIC, "comments", "reply",
+              "submitted_at")
+    entries = entries_for_term(db, actor, term_id) if term_id is not None else []
+    rows = [[e["round_name"], e["due_on"], e["team_name"], e["challenge_title"], e["expert_name"] or e["sme_email"],
+             t(f"dash.feedback_status.{e['status']}", lang), *[e["scores"].get(c, "") for c in RUBRIC],
+             e["comments"], e["reply"], e["submitted_at"] or ""] for e in entries]
+    return fields, rows
+
+
+def _audit(db, actor, lang, term_id):
+    authorize(actor, "audit.view")
+    fields = ("at", "actor", "action", "target_type", "target_id", "reason", "detail")
+    rows = [[r["at"], r["actor_email"], r["action"], r["target_type"], r["target_id"], r["reason"], r["detail"]]
+            for r in audit.events(db)]
+    return fields, rows
+
+
+def _users(db, actor, lang, term_id):
+    # Columns are listed one by one so the password hash can never slip into an export.
+    fields = ("email", "name", "role", "department", "team", "language", "created_at")
+    rows = [[r["email"], r["name"], r["role"], r["acronym"] or "", r["team_name"] or "", r["language"], r["created_at"]]
+            for r in db.query("SELECT u.email, u.name, u.role, d.acronym, t.name AS team_name, u.language, "
+                              "u.created_at FROM users u LEFT JOIN departments d ON d.id = u.department_id "
+                              "LEFT JOIN teams t ON t.id = u.team_id ORDER BY u.id")]
+    return fields, rows
+
+
+def to_csv(headers: list[str], rows: list[list[Any]]) -> bytes:
+    """UTF-8 with a BOM, so Excel opens the French accents correctly."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow([neutralise(h) for h in headers])
+    for row in rows:
+        writer.writerow([neutralise("" if v is None else v) for v in row])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(headers: list[str], rows: list[list[Any]], *, sheet: str = "Export") -> bytes:
+    import openpyxl
+    from openpyxl.styles import Font
+    workbook = openpyxl.Workbook()
+    ws = workbook.active
+    ws.title = sheet[:31]
+    ws.append([neutralise(h) for h in headers])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        ws.append([neutralise(v) for v in row])
+    for row in ws.iter_rows(min_row=1):
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"   # never a formula, even if a value slipped through
+    ws.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def export_bytes(db: sqlite_utils.Database, actor: User, kind: str, fmt: str, lang: str = "en",
+                 term_id: int | None = None) -> bytes:
+    """One list as CSV or Excel bytes (``fmt`` is ``csv`` or ``xlsx``)."""
+    headers, rows = export_table(db, actor, kind, lang, term_id)
+    if fmt == "xlsx":
+        return to_xlsx(headers, rows, sheet=t(f"data.kind.{kind}", lang))
+    if fmt == "csv":
+        return to_csv(headers, rows)
+    raise ValidationFailed({"format": "validation.choice"})
+
+
+def problem_text(problem: dict, lang: str = "en") -> str:
+    """One problem of a report as a sentence: row, column and message."""
+    column = t(f"data.col.{problem['field']}", lang) if problem["field"] in _ALL_COLUMNS else problem["field"]
+    return t("data.row_problem", lang, row=problem["row"], column=column,
+             message=t(problem["key"], lang, **problem.get("params", {})))
+
+
+_ALL_COLUMNS = {c for cols in IMPORT_COLUMNS.values() for c in cols} | {"file"}

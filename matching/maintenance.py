@@ -1,0 +1,284 @@
+"""Keeping the data safe: online backup, checked restore, purging a closed term, the audit log.
+
+* :func:`backup` copies the live database with SQLite's online backup API: one consistent
+  snapshot, taken while the app keeps running (WAL readers never block writers). The copy is
+  written next to its destination and renamed into place, so a half-written backup never exists.
+* :func:`restore` refuses anything that is not a healthy portal database or comes from a newer
+  schema; it stages the file, migrates an older schema, keeps a copy of the current database and
+  then replaces every page of the live database in one backup-API step (atomic for every other
+  connection).
+* :func:`purge_term` anonymises a closed term's personal data and keeps its figures.
+* :func:`audit_log` lets facilitators read the audit log (its spreadsheet export is the
+  ``audit`` kind of :mod:`matching.importexport`, formulas neutralised).
+
+The audit log is append-only (migration 4 installs triggers that refuse DELETE and any UPDATE).
+The one exception is :func:`purge_term`: personal data must be erasable from the log too, so
+inside its own transaction it opens the ``audit_purge_open`` flag that lets it rewrite the
+``actor_email``, ``reason`` and ``detail`` text of events. Who (actor id), what (action), when
+and which record (target) are never rewritable, and no event is ever deleted.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from . import audit
+from . import db as storage
+from .accounts import authorize
+from .errors import IllegalTransition, NotFound, PortalError
+from .models import User
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+#: Tables every portal database has had since schema 1; a file without them is not ours.
+CORE_TABLES = ("schema_migrations", "terms", "departments", "teams", "members", "users", "challenges",
+               "preferences", "pairings", "audit_events")
+PURGED = "[purged]"
+
+
+# --- Backup --------------------------------------------------------------------------------
+
+def backup(db: sqlite_utils.Database, actor: User, path: str | os.PathLike, *,
+           overwrite: bool = False) -> dict[str, Any]:
+    """Write a consistent copy of the live database to ``path``; return what was written."""
+    authorize(actor, "db.backup")
+    target = Path(path)
+    if target.exists() and not overwrite:
+        raise PortalError("db.backup_exists", f"{target} exists", path=str(target))
+    _copy_database(db.conn, target)
+    with storage.transaction(db):
+        audit.record(db, actor, "db.backup", target_type="database", detail={"path": str(target)})
+    return {"path": str(target), "bytes": target.stat().st_size, "schema_version": storage.schema_version(db)}
+
+
+def _copy_database(source: sqlite3.Connection, target: Path) -> None:
+    """Copy ``source`` into a self-contained file at ``target`` (rollback journal, no -wal)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    partial.unlink(missing_ok=True)
+    copy = sqlite3.connect(partial, isolation_level=None)
+    try:
+        source.backup(copy)  # all pages in one step: one read snapshot of the source
+        copy.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        copy.close()
+    with open(partial, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(partial, target)
+
+
+# --- Restore -------------------------------------------------------------------------------
+
+def inspect_backup(path: str | os.PathLike) -> dict[str, Any]:
+    """Check a would-be backup without changing it: ``{"schema_version", "tables"}`` or raise.
+
+    Refused: a missing file or one that is not SQLite (``db.not_a_database``), an SQLite file
+    without the portal's tables (``db.not_portal``), a damaged one (``db.corrupt``), one from a
+    newer portal (``db.newer_schema``).
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError:
+        header = b""
+    if header != SQLITE_HEADER:
+        raise PortalError("db.not_a_database", f"{path} is not SQLite", path=str(path))
+    conn = _read_only(path)
+    try:
+        return _inspect(conn, path)
+    except sqlite3.DatabaseError as err:
+        raise PortalError("db.corrupt", f"{path}: {err}", path=str(path)) from None
+    finally:
+        conn.close()
+
+
+def _read_only(path: str | os.PathLike) -> sqlite3.Connection:
+    """Open a database so that nothing can write to it (the backup being checked or restored)."""
+    return sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
+
+
+def _inspect(conn: sqlite3.Connection, path: Path) -> dict[str, Any]:
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    missing = [t for t in CORE_TABLES if t not in tables]
+    if missing:
+        raise PortalError("db.not_portal", f"{path} lacks {missing}", path=str(path), missing=", ".join(missing))
+    if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+        raise PortalError("db.corrupt", f"{path} is damaged", path=str(path))
+    version = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] or 0
+    if version > storage.SCHEMA_VERSION:
+        raise PortalError("db.newer_schema", f"{path} has schema {version}", found=version,
+                          supported=storage.SCHEMA_VERSION)
+    counts = {t: conn.execute(f"SELECT COUNT(*) FROM [{t}]").fetchone()[0] for t in sorted(tables)}
+    return {"schema_version": version, "tables": counts}
+
+
+def restore(db: sqlite_utils.Database, actor: User, path: str | os.PathLike, *,
+            previous_copy: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Replace the live database's content with the backup at ``path``.
+
+    The current content is first saved to ``previous_copy`` (default: next to the live file,
+    ``<name>.before-restore-<timestamp>``), so a restore can itself be undone.
+    """
+    authorize(actor, "db.restore")
+    found = inspect_backup(path)
+    live = Path(_database_file(db))
+    staged_path = live.with_name(f".{live.name}.{os.getpid()}.restore")
+    stamp = storage.now_iso().replace(":", "").replace("-", "")[:15]
+    previous = Path(previous_copy) if previous_copy else live.with_name(f"{live.name}.before-restore-{stamp}")
+    source = _read_only(path)
+    try:
+        _copy_database(source, staged_path)
+    finally:
+        source.close()
+    try:
+        staged = storage.connect(staged_path, migrate_schema=False)
+        try:
+            applied = storage.migrate(staged)  # an older backup is brought up to this schema
+            _copy_database(db.conn, previous)
+            # One backup-API step writes every page under the destination's write lock: other
+            # connections see either the old database or the restored one, never a mixture.
+            staged.conn.backup(db.conn)
+        finally:
+            staged.close()
+    finally:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(str(staged_path) + suffix).unlink(missing_ok=True)
+    with storage.transaction(db):
+        audit.record(db, actor, "db.restore", target_type="database",
+                     detail={"from": str(path), "schema_version": found["schema_version"],
+                             "migrated": applied, "previous": str(previous)})
+    return {"path": str(path), "schema_version": storage.schema_version(db), "migrated": applied,
+            "previous": str(previous)}
+
+
+def _database_file(db: sqlite_utils.Database) -> str:
+    return db.execute("PRAGMA database_list").fetchone()[2]
+
+
+# --- Purge a closed term -------------------------------------------------------------------
+
+def purge_term(db: sqlite_utils.Database, actor: User, term_id: int) -> dict[str, int]:
+    """Anonymise a closed term's personal data; keep every count, score and rank.
+
+    Erased: team members' names and e-mails; the term's student accounts (name, e-mail,
+    password: they can no longer sign in); free text that may name people (preference reasons,
+    feedback comments and replies, pairing and rule reasons, review comments, the SME contact on
+    the term's challenges); and the same names and e-mails wherever they appear in the audit
+    log's text. Kept: every row (so counts stay right), teams' public profiles, preference
+    ranks, pairing scores, feedback scores, and each audit event's actor id, action, time and
+    target.
+    """
+    authorize(actor, "term.purge")
+    with storage.transaction(db):
+        term = storage.one(db, "SELECT * FROM terms WHERE id = ?", [term_id])
+        if term is None:
+            raise NotFound("error.not_found", f"term {term_id}")
+        if term["state"] != "closed":
+            raise IllegalTransition("term.not_closed", f"term {term_id} is {term['state']}",
+                                    state=term["state"], move="purge")
+        team_ids = [r[0] for r in db.execute("SELECT id FROM teams WHERE term_id = ?", [term_id])]
+        people = _personal_strings(db, team_ids)
+        counts = _anonymise_rows(db, term_id, team_ids)
+        counts["audit_events"] = _scrub_audit(db, people, counts.pop("_student_ids"))
+        audit.record(db, actor, "term.purge", target_type="term", target_id=term_id, detail=counts)
+    return counts
+
+
+def _in(ids: list[int]) -> str:
+    return ", ".join(str(int(i)) for i in ids) or "NULL"
+
+
+def _personal_strings(db, team_ids: list[int]) -> set[str]:
+    """Names and e-mails of the term's members and student accounts (lower-cased)."""
+    rows = db.execute(f"SELECT name, email FROM members WHERE team_id IN ({_in(team_ids)}) UNION "
+                      f"SELECT name, email FROM users WHERE role = 'student' AND team_id IN ({_in(team_ids)})")
+    strings = {value.strip().lower() for row in rows for value in row if value and value.strip()}
+    # Very short strings ("Al") would blank unrelated words in the audit text.
+    return {s for s in strings if len(s) >= 4 and not s.startswith("purged-")}
+
+
+def _anonymise_rows(db, term_id: int, team_ids: list[int]) -> dict[str, Any]:
+    teams = _in(team_ids)
+    counts: dict[str, Any] = {}
+    members = db.execute(f"SELECT id FROM members WHERE team_id IN ({teams})").fetchall()
+    for (member_id,) in members:
+        storage.update(db, "members", member_id, {"name": f"Member {member_id}", "email": ""})
+    counts["members"] = len(members)
+    students = [r[0] for r in db.execute(f"SELECT id FROM users WHERE role = 'student' AND team_id IN ({teams})")]
+    for user_id in students:
+        storage.update(db, "users", user_id, {
+            "name": f"Former student {user_id}", "email": f"purged-{user_id}@invalid.invalid",
+            "password_hash": "purged", "failed_attempts": 0, "locked_until": None})
+    counts["users"] = len(students)
+    counts["_student_ids"] = students
+    pairings = f"SELECT id FROM pairings WHERE term_id = {int(term_id)}"
+    counts["preferences"] = db.execute(
+        f"UPDATE preferences SET reason = '' WHERE team_id IN ({teams}) AND reason != ''").rowcount
+    counts["feedback_entries"] = db.execute(
+        f"UPDATE feedback_entries SET comments = '', reply = '' WHERE pairing_id IN ({pairings}) "
+        "AND (comments != '' OR reply != '')").rowcount
+    counts["pairing_rules"] = db.execute(
+        "UPDATE pairing_rules SET reason = ? WHERE term_id = ? AND reason != ?", [PURGED, term_id, PURGED]).rowcount
+    if "reason" in db["pairings"].columns_dict:
+        db.execute("UPDATE pairings SET reason = '' WHERE term_id = ?", [term_id])
+    counts["challenges"] = db.execute(
+        "UPDATE challenges SET comments = '', sme_name = '', sme_email = '' WHERE term_id = ? "
+        "AND (comments != '' OR sme_name != '' OR sme_email != '')", [term_id]).rowcount
+    return counts
+
+
+def _scrub_audit(db, people: set[str], student_ids: list[int]) -> int:
+    """Blank the purged people's names and e-mails in the audit log's text; return events changed."""
+    if not people and not student_ids:
+        return 0
+    changed = 0
+    db.execute("INSERT INTO meta (key, value) VALUES ('audit_purge_open', '1')")
+    try:
+        for event in list(db.query("SELECT id, actor_id, actor_email, reason, detail FROM audit_events")):
+            new = {key: _scrubbed(event[key], people) for key in ("actor_email", "reason", "detail")}
+            if event["actor_id"] in student_ids:
+                new["actor_email"] = PURGED
+            if any(new[key] != event[key] for key in new):
+                db.execute("UPDATE audit_events SET actor_email = ?, reason = ?, detail = ? WHERE id = ?",
+                           [new["actor_email"], new["reason"], new["detail"], event["id"]])
+                changed += 1
+    finally:
+        db.execute("DELETE FROM meta WHERE key = 'audit_purge_open'")
+    return changed
+
+
+def _scrubbed(text: str, people: set[str]) -> str:
+    if not text:
+        return text
+    lowered = text.lower()
+    for person in people:
+        start = lowered.find(person)
+        while start != -1:
+            text = text[:start] + PURGED + text[start + len(person):]
+            lowered = text.lower()
+            start = lowered.find(person, start + len(PURGED))
+    return text
+
+
+def find_term(db: sqlite_utils.Database, name_or_id: str) -> int:
+    """A term's id from its id or its (case-insensitive) name."""
+    text = str(name_or_id).strip()
+    row = storage.one(db, "SELECT id FROM terms WHERE name = ? COLLATE NOCASE", [text])
+    if row is None and text.isdigit():
+        row = storage.one(db, "SELECT id FROM terms WHERE id = ?", [int(text)])
+    if row is None:
+        raise NotFound("error.not_found", f"term {text!r}")
+    return row["id"]
+
+
+# --- Audit log -----------------------------------------------------------------------------
+
+def audit_log(db: sqlite_utils.Database, actor: User, *, action: str | None = None,
+              limit: int | None = None) -> list[dict]:
+    """The audit log, newest first (facilitators)."""
+    authorize(actor, "audit.view")
+    return audit.events(db, action=action, limit=limit)

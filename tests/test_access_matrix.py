@@ -1,0 +1,407 @@
+"""Who may call what: every service in ``matching/`` x every role, on their own and on another
+department's or team's records.
+
+Services are found by introspection: every public function of a ``matching`` module whose first
+two parameters are ``(db, actor)`` (or ``(db, user)``). Each needs at least one case in
+:data:`CASES`, so a new service without an entry fails :func:`test_every_service_has_a_case`.
+Public functions that take ``db`` but no actor must be listed in :data:`ACTORLESS` with the
+reason they need no permission check.
+
+The targets belong to ESDC, to team A and to the ESDC expert (who advises team A's pairing);
+``rep_dfo``, ``student_b`` and ``expert_dfo`` are the "other" department, team and expert.
+A case says which roles may call (the others must get PermissionDenied or NotFound) and, for
+reads that filter instead of refusing, which roles see the target in the answer.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import shutil
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pytest
+
+import matching
+from matching import accounts, challenges, feedback, pairings, teams, terms
+from matching import db as storage
+from matching.errors import NotFound, PermissionDenied
+from tests.conftest import ACCESSIBILITY, FISHERIES, PASSWORD
+
+ROLES = ("rep_esdc", "rep_dfo", "student_a", "student_b", "facilitator", "expert", "expert_dfo")
+EVERYONE = set(ROLES)
+SYSTEM = accounts.SYSTEM
+
+
+# --- The world every case starts from (built once, copied per test) ------------------------
+
+def _build_world(path) -> dict:
+    db = storage.connect(path)
+    now = storage.now_iso()
+    w: dict[str, Any] = {}
+    with storage.transaction(db):
+        w["esdc"] = storage.insert(db, "departments", {"acronym": "ESDC", "name_en": "ESDC", "name_fr": "EDSC"})
+        w["dfo"] = storage.insert(db, "departments", {"acronym": "DFO", "name_en": "DFO", "name_fr": "MPO"})
+        w["past_term"] = storage.insert(db, "terms", {"name": "Fall 2026", "state": "active", "created_at": now})
+        w["term"] = storage.insert(db, "terms", {"name": "Winter 2027", "state": "intake", "created_at": now})
+        for key, name, person in (("team_a", "Access Crew", "Ana Lopez"), ("team_b", "Blue Water", "Ben Chu")):
+            w[key] = storage.insert(db, "teams", {"term_id": w["term"], "name": name, "skills": ["research"],
+                                                  "interests": ["services"], "updated_at": now})
+            storage.insert(db, "members", {"team_id": w[key], "name": person,
+                                           "email": person.lower().replace(" ", ".") + "@sheridancollege.ca"})
+    for key, role, email, links in (
+            ("rep_esdc", "department_rep", "rep@esdc.gc.ca", {"department_id": w["esdc"]}),
+            ("rep_dfo", "department_rep", "rep@dfo.gc.ca", {"department_id": w["dfo"]}),
+            ("student_a", "student", "ana.lopez@sheridancollege.ca", {"team_id": w["team_a"]}),
+            ("student_b", "student", "ben.chu@sheridancollege.ca", {"team_id": w["team_b"]}),
+            ("facilitator", "facilitator", "fac@pco.gc.ca", {}),
+            ("expert", "expert", ACCESSIBILITY["sme_email"], {"department_id": w["esdc"]}),
+            ("expert_dfo", "expert", FISHERIES["sme_email"], {"department_id": w["dfo"]})):
+        w[key] = accounts.create_user(db, SYSTEM, {"email": email, "name": key, "role": role, **links}, PASSWORD).id
+    for key, data, rep in (("accessibility", ACCESSIBILITY, "rep_esdc"), ("fisheries", FISHERIES, "rep_dfo")):
+        draft = challenges.save_draft(db, SYSTEM, data, department_id=w["esdc" if key == "accessibility" else "dfo"])
+        challenges.submit(db, SYSTEM, draft.id)
+        w[key] = challenges.approve(db, SYSTEM, draft.id, confirm_unclassified=True).id
+    w["draft"] = challenges.save_draft(db, SYSTEM, {"title": "Secret ESDC draft", "themes": ["secret-theme"]},
+                                       department_id=w["esdc"]).id
+    for team, challenge in (("team_a", "accessibility"), ("team_b", "fisheries")):
+        with storage.transaction(db):
+            storage.insert(db, "preferences", {"team_id": w[team], "challenge_id": w[challenge], "rank": 1,
+                                               "reason": f"private reason of {team}"})
+            w[f"pairing_{team[-1]}"] = storage.insert(db, "pairings", {
+                "term_id": w["past_term"], "team_id": w[team], "challenge_id": w[challenge], "state": "active",
+                "created_at": now, "updated_at": now})
+    w["round"] = feedback.create_round(db, SYSTEM, w["past_term"], "Midterm", "2027-03-01")["id"]
+    for letter, expert in (("a", "expert"), ("b", "expert_dfo")):
+        entry = db.execute("SELECT id FROM feedback_entries WHERE pairing_id = ?", [w[f"pairing_{letter}"]]).fetchone()[0]
+        feedback.submit(db, accounts.get_user(db, w[expert]), entry, {c: 4 for c in matching.models.RUBRIC},
+                        f"Feedback for team {letter}")
+        w[f"entry_{letter}"] = entry
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return w
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("matrix") / "template.db"
+    return path, _build_world(path)
+
+
+class World(dict):
+    """Ids of the world's records plus ``user(role)``."""
+
+    def __init__(self, db, ids):
+        super().__init__(ids)
+        self.db = db
+
+    def user(self, role):
+        return accounts.get_user(self.db, self[role])
+
+
+@pytest.fixture
+def mw(template, tmp_path):
+    path, ids = template
+    shutil.copy(path, tmp_path / "portal.db")
+    db = storage.connect(tmp_path / "portal.db")
+    yield World(db, ids)
+    db.close()
+
+
+# --- Cases ---------------------------------------------------------------------------------
+
+@dataclass
+class Case:
+    call: Callable            # (db, w, actor, target) -> result
+    may_call: set[str]
+    setup: Callable = lambda db, w: None  # (db, w) -> target, run as the system operator
+    shows: Callable | None = None  # (result, w, target) -> bool: the target is in the answer
+    sees: set[str] | None = None   # roles for which shows() is True (default: may_call)
+    label: str = ""
+
+
+def _ids(rows, key="id"):
+    return {r[key] if isinstance(r, dict) else getattr(r, key) for r in rows}
+
+
+def _submitted(db, w):
+    cid = challenges.save_draft(db, SYSTEM, ACCESSIBILITY, department_id=w["esdc"]).id
+    return challenges.submit(db, SYSTEM, cid).id
+
+
+def _open_entry(db, w):
+    """An open entry of team A's pairing, for its expert (a second round)."""
+    feedback.create_round(db, SYSTEM, w["past_term"], "Final", "2027-04-01")
+    return db.execute("SELECT id FROM feedback_entries WHERE pairing_id = ? AND state = 'open'",
+                      [w["pairing_a"]]).fetchone()[0]
+
+
+def _matching_with_proposal(db, w):
+    terms.advance_term(db, SYSTEM, w["term"])
+    pairings.run_assignment(db, SYSTEM, w["term"])
+    return w["term"]
+
+
+def _lock_rule(db, w):
+    pairings.lock(db, SYSTEM, w["term"], w["team_a"], w["accessibility"], "they asked for it")
+    return db.execute("SELECT id FROM pairing_rules").fetchone()[0]
+
+
+def _closed_past_term(db, w):
+    terms.advance_term(db, SYSTEM, w["past_term"])
+    return w["past_term"]
+
+
+def _backup_file(db, w):
+    from matching import maintenance
+    path = storage.default_path().with_name("b.db")
+    maintenance.backup(db, SYSTEM, path, overwrite=True)
+    return path
+
+
+SCORES = {c: 3 for c in matching.models.RUBRIC}
+FAC = {"facilitator"}
+TERM = lambda db, w: w["term"]  # noqa: E731
+PAST = lambda db, w: w["past_term"]  # noqa: E731
+
+CASES: dict[str, list[Case]] = {
+    # accounts: each person's own account only (there is no target but the actor)
+    "accounts.change_password": [Case(lambda db, w, a, _: accounts.change_password(db, a, PASSWORD, "another-long-password"), EVERYONE)],
+    "accounts.create_user": [Case(lambda db, w, a, _: accounts.create_user(
+        db, a, {"email": "new@pco.gc.ca", "name": "New", "role": "facilitator"}, "long-enough-password"), FAC)],
+    "accounts.set_language": [Case(lambda db, w, a, _: accounts.set_language(db, a, "fr"), EVERYONE)],
+    "accounts.sign_out": [Case(lambda db, w, a, _: accounts.sign_out(db, a), EVERYONE)],
+    # challenges
+    "challenges.approve": [Case(lambda db, w, a, c: challenges.approve(db, a, c, confirm_unclassified=True), FAC, _submitted)],
+    "challenges.archive": [Case(lambda db, w, a, c: challenges.archive(db, a, c), {"rep_esdc", "facilitator"}, lambda db, w: w["draft"])],
+    "challenges.bulk_approve": [Case(lambda db, w, a, c: challenges.bulk_approve(db, a, [c], confirm_unclassified=True), FAC, _submitted)],
+    "challenges.get_challenge": [
+        Case(lambda db, w, a, c: challenges.get_challenge(db, a, c), {"rep_esdc", "facilitator"}, lambda db, w: w["draft"],
+             label="unapproved"),
+        Case(lambda db, w, a, c: challenges.get_challenge(db, a, c), EVERYONE, lambda db, w: w["accessibility"],
+             label="approved"),
+        Case(lambda db, w, a, c: challenges.get_challenge(db, a, c), {"rep_esdc", "facilitator"}, _submitted,
+             label="submitted")],
+    "challenges.list_challenges": [Case(lambda db, w, a, c: challenges.list_challenges(db, a), EVERYONE,
+                                        lambda db, w: w["draft"], shows=lambda r, w, c: c in _ids(r),
+                                        sees={"rep_esdc", "facilitator"})],
+    "challenges.reopen": [Case(lambda db, w, a, c: challenges.reopen(db, a, c), {"rep_esdc", "facilitator"},
+                               lambda db, w: w["accessibility"])],
+    "challenges.return_for_changes": [Case(lambda db, w, a, c: challenges.return_for_changes(db, a, c, "narrow it"), FAC, _submitted)],
+    "challenges.save_draft": [
+        Case(lambda db, w, a, _: challenges.save_draft(db, a, {"title": "New"}, department_id=w["esdc"]), {"rep_esdc"},
+             label="create"),
+        Case(lambda db, w, a, c: challenges.save_draft(db, a, {"title": "Edited"}, challenge_id=c), {"rep_esdc"},
+             lambda db, w: w["draft"], label="edit")],
+    "challenges.submit": [Case(lambda db, w, a, c: challenges.submit(db, a, c, ACCESSIBILITY), {"rep_esdc"}, lambda db, w: w["draft"])],
+    "challenges.theme_vocabulary": [Case(lambda db, w, a, _: challenges.theme_vocabulary(db, a), EVERYONE,
+                                         shows=lambda r, w, c: "secret-theme" in r, sees={"rep_esdc", "facilitator"})],
+    # matches
+    "matches.match_matrix": [Case(lambda db, w, a, _: matches_module().match_matrix(db, a), FAC)],
+    "matches.ranked_challenges_for_team": [Case(
+        lambda db, w, a, t: matches_module().ranked_challenges_for_team(db, a, t), {"student_a", "facilitator"},
+        lambda db, w: w["team_a"], shows=lambda r, w, t: w["draft"] not in _ids(r) and len(r) == 2)],
+    "matches.ranked_teams_for_challenge": [Case(
+        lambda db, w, a, c: matches_module().ranked_teams_for_challenge(db, a, c), {"rep_esdc", "facilitator"},
+        lambda db, w: w["accessibility"])],
+    # teams and preferences
+    "teams.get_preferences": [Case(lambda db, w, a, t: teams.get_preferences(db, a, t), {"student_a", "facilitator"},
+                                   lambda db, w: w["team_a"])],
+    "teams.get_team": [Case(lambda db, w, a, t: teams.get_team(db, a, t), EVERYONE, lambda db, w: w["team_a"],
+                            shows=lambda r, w, t: all(m.email for m in r.members),
+                            # the team, facilitators, and the department and SME it is paired with
+                            sees={"student_a", "facilitator", "rep_esdc", "expert"})],
+    "teams.save_preferences": [Case(lambda db, w, a, t: teams.save_preferences(db, a, t, [{"challenge_id": w["fisheries"]}]),
+                                    {"student_a"}, lambda db, w: w["team_a"])],
+    "teams.save_team": [Case(lambda db, w, a, t: teams.save_team(db, a, t, {"name": "Renamed", "members": []}),
+                             {"student_a", "facilitator"}, lambda db, w: w["team_a"])],
+    # terms
+    "terms.advance_term": [Case(lambda db, w, a, t: terms.advance_term(db, a, t), FAC, TERM)],
+    "terms.create_term": [Case(lambda db, w, a, _: terms.create_term(db, a, {"name": "Fall 2027"}), FAC)],
+    # home
+    "home.next_steps": [Case(lambda db, w, a, _: home_module().next_steps(db, a), EVERYONE)],
+    # pairings
+    "pairings.run_assignment": [Case(lambda db, w, a, t: pairings.run_assignment(db, a, t), FAC, TERM)],
+    "pairings.publish": [Case(lambda db, w, a, t: pairings.publish(db, a, t), FAC, _matching_with_proposal)],
+    "pairings.plan": [Case(lambda db, w, a, t: pairings.plan(db, a, t), FAC, TERM)],
+    "pairings.pending_changes": [Case(lambda db, w, a, t: pairings.pending_changes(db, a, t), FAC, _matching_with_proposal)],
+    "pairings.rules": [Case(lambda db, w, a, t: pairings.rules(db, a, w["term"]), FAC, _lock_rule)],
+    "pairings.pair": [Case(lambda db, w, a, t: pairings.pair(db, a, t, w["team_a"], w["accessibility"], "fits"), FAC, TERM)],
+    "pairings.unpair": [Case(lambda db, w, a, t: pairings.unpair(db, a, t, w["team_a"], "does not fit"), FAC,
+                             lambda db, w: (pairings.pair(db, SYSTEM, w["term"], w["team_a"], w["accessibility"], "x"),
+                                            w["term"])[1])],
+    "pairings.lock": [Case(lambda db, w, a, t: pairings.lock(db, a, t, w["team_a"], w["accessibility"], "asked"), FAC, TERM)],
+    "pairings.ban": [Case(lambda db, w, a, t: pairings.ban(db, a, t, w["team_b"], w["accessibility"], "conflict"), FAC, TERM)],
+    "pairings.remove_rule": [Case(lambda db, w, a, r: pairings.remove_rule(db, a, r, "no longer needed"), FAC, _lock_rule)],
+    "pairings.published_pairings": [Case(lambda db, w, a, t: pairings.published_pairings(db, a, t), FAC, PAST)],
+    "pairings.pairing_for_team": [Case(lambda db, w, a, t: pairings.pairing_for_team(db, a, t), {"student_a", "facilitator"},
+                                       lambda db, w: w["team_a"], shows=lambda r, w, t: r["pairing_id"] == w["pairing_a"])],
+    "pairings.pairings_for_department": [Case(
+        lambda db, w, a, d: pairings.pairings_for_department(db, a, d), {"rep_esdc", "facilitator"},
+        lambda db, w: w["esdc"], shows=lambda r, w, d: _ids(r, "pairing_id") == {w["pairing_a"]})],
+    "pairings.pairings_for_expert": [Case(
+        lambda db, w, a, _: pairings.pairings_for_expert(db, a), {"expert", "expert_dfo", "facilitator"},
+        shows=lambda r, w, _: w["pairing_a"] in _ids(r, "pairing_id"), sees={"expert"})],
+    # feedback
+    "feedback.create_round": [Case(lambda db, w, a, t: feedback.create_round(db, a, t, "Final", "2027-04-01"), FAC, PAST)],
+    "feedback.rounds": [Case(lambda db, w, a, t: feedback.rounds(db, a, t), FAC, PAST)],
+    "feedback.entries_for_round": [Case(lambda db, w, a, _: feedback.entries_for_round(db, a, w["round"]), FAC)],
+    "feedback.entries_for_term": [Case(lambda db, w, a, t: feedback.entries_for_term(db, a, t), FAC, PAST)],
+    "feedback.entries_for_team": [Case(lambda db, w, a, t: feedback.entries_for_team(db, a, t), {"student_a", "facilitator"},
+                                       lambda db, w: w["team_a"], shows=lambda r, w, t: _ids(r) == {w["entry_a"]})],
+    "feedback.entries_for_expert": [Case(lambda db, w, a, _: feedback.entries_for_expert(db, a), {"expert", "expert_dfo"},
+                                         shows=lambda r, w, _: w["entry_a"] in _ids(r), sees={"expert"})],
+    "feedback.get_entry": [
+        Case(lambda db, w, a, e: feedback.get_entry(db, a, e), {"expert", "student_a", "facilitator"},
+             lambda db, w: w["entry_a"], label="submitted"),
+        Case(lambda db, w, a, e: feedback.get_entry(db, a, e), {"expert", "facilitator"}, _open_entry,
+             label="draft (hidden from the team)")],
+    "feedback.reminders": [Case(lambda db, w, a, e: feedback.reminders(db, a, w["past_term"], today=_date("2027-03-28")),
+                                {"expert", "expert_dfo", "facilitator"}, _open_entry,
+                                shows=lambda r, w, e: e in _ids(r["due_soon"] + r["overdue"]),
+                                sees={"expert", "facilitator"})],
+    "feedback.save_draft": [Case(lambda db, w, a, e: feedback.save_draft(db, a, e, SCORES, "draft"), {"expert"}, _open_entry)],
+    "feedback.submit": [Case(lambda db, w, a, e: feedback.submit(db, a, e, SCORES, "done"), {"expert"}, _open_entry)],
+    "feedback.reply": [Case(lambda db, w, a, e: feedback.reply(db, a, e, "We changed the plan."), {"student_a"},
+                            lambda db, w: w["entry_a"])],
+    # maintenance (backup and restore: the operator only, from the CLI)
+    "maintenance.audit_log": [Case(lambda db, w, a, _: maintenance_module().audit_log(db, a), FAC)],
+    "maintenance.backup": [Case(lambda db, w, a, _: maintenance_module().backup(
+        db, a, storage.default_path().with_name("backup.db")), set())],
+    "maintenance.restore": [Case(lambda db, w, a, p: maintenance_module().restore(db, a, p), set(), _backup_file)],
+    "maintenance.purge_term": [Case(lambda db, w, a, t: maintenance_module().purge_term(db, a, t), FAC, _closed_past_term)],
+}
+
+
+def _date(text):
+    from datetime import date
+    return date.fromisoformat(text)
+
+
+def matches_module():
+    return importlib.import_module("matching.matches")
+
+
+def home_module():
+    return importlib.import_module("matching.home")
+
+
+def maintenance_module():
+    return importlib.import_module("matching.maintenance")
+
+
+def _optional_cases():
+    """Cases of services another module may add (importexport, dashboard)."""
+    cases: dict[str, list[Case]] = {}
+    try:
+        ie = importlib.import_module("matching.importexport")
+        rows = [{"name": "Imported team"}]
+        cases.update({
+            "importexport.preview": [Case(lambda db, w, a, _: ie.preview(db, a, "teams", rows), FAC)],
+            "importexport.commit": [Case(lambda db, w, a, _: ie.commit(db, a, "teams", rows), FAC)],
+            "importexport.export_table": [
+                Case(lambda db, w, a, _: ie.export_table(db, a, "teams"), FAC, label="teams"),
+                Case(lambda db, w, a, _: ie.export_table(db, a, "audit"), FAC, label="audit")],
+            "importexport.export_bytes": [Case(lambda db, w, a, _: ie.export_bytes(db, a, "users", "csv"), FAC)],
+        })
+    except ImportError:
+        pass
+    try:
+        dash = importlib.import_module("matching.dashboard")
+        for name in ("counts_by_state", "feedback_timeliness", "pairings_per_department", "rank_achieved",
+                     "round_progress", "similarity_distribution"):
+            cases[f"dashboard.{name}"] = [Case(lambda db, w, a, t, fn=getattr(dash, name): fn(db, a, t), FAC, PAST)]
+    except ImportError:
+        pass
+    return cases
+
+
+CASES.update(_optional_cases())
+
+#: Public functions that take ``db`` but no actor, and why no permission check is needed.
+ACTORLESS = {
+    "accounts.authenticate": "signing in: there is no actor yet (timing and audit tested elsewhere)",
+    "accounts.sign_in_verified_email": "single sign-on: the identity provider vouched for the e-mail",
+    "accounts.find_user": "internal look-up used by sign-in, the CLI and imports",
+    "accounts.get_user": "loads the signed-in user from the session's id",
+    "accounts.first_account_per_role": "demo sign-in list (demo accounts only)",
+    "audit.events": "internal reader; facilitators read the log through maintenance.audit_log",
+    "challenges.approved_challenges": "approved challenges are public to every signed-in role",
+    "demo.ensure_ready": "app start-up seeding (demo mode only)",
+    "demo.is_empty": "app start-up check",
+    "demo.load_demo": "CLI/app seeding as the system operator",
+    "feedback.ensure_entries": "internal step inside create_round and publish transactions",
+    "maintenance.find_term": "CLI argument look-up",
+    "pairings.has_proposal": "a yes/no used by facilitator pages",
+    "pairings.last_publication": "used by facilitator pages after publish",
+    "pairings.term_challenges": "approved challenges only (public)",
+    "teams.find_team": "CLI argument look-up",
+    "teams.keyword_vocabulary": "skill and theme words, no personal data",
+    "teams.list_teams": "public team profiles: member e-mails are blanked (test_privacy)",
+    "terms.current_term": "term names and states are public",
+    "terms.get_term": "term names and states are public",
+    "terms.list_terms": "term names and states are public",
+}
+#: Modules whose db-first functions are storage primitives, not services.
+PRIMITIVE_MODULES = {"db"}
+#: ``audit.record`` takes (db, actor) but is the recorder every service calls inside its transaction.
+NOT_SERVICES = {"audit.record"}
+
+
+def _public_db_functions():
+    found = {}
+    for info in pkgutil.iter_modules(matching.__path__):
+        if info.name.startswith("cli") or info.name in PRIMITIVE_MODULES:
+            continue
+        module = importlib.import_module(f"matching.{info.name}")
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ == module.__name__ and not name.startswith("_"):
+                params = list(inspect.signature(fn).parameters)
+                if params and params[0] == "db":
+                    found[f"{info.name}.{name}"] = params
+    return found
+
+
+def services() -> list[str]:
+    return sorted(name for name, params in _public_db_functions().items()
+                  if len(params) > 1 and params[1] in ("actor", "user") and name not in NOT_SERVICES)
+
+
+def test_every_service_has_a_case():
+    missing = [s for s in services() if s not in CASES]
+    assert not missing, f"services without an access case: {missing}"
+    assert not [c for c in CASES if c not in services()], "cases of services that no longer exist"
+
+
+def test_every_actorless_db_function_is_justified():
+    actorless = {name for name, params in _public_db_functions().items()
+                 if not (len(params) > 1 and params[1] in ("actor", "user"))}
+    assert actorless - set(ACTORLESS) == set(), "db functions without an actor and without a reason"
+    assert set(ACTORLESS) - actorless == set()
+
+
+MATRIX = [(service, i, role) for service in sorted(CASES) for i in range(len(CASES[service])) for role in ROLES]
+
+
+@pytest.mark.parametrize("service,case_index,role", MATRIX,
+                         ids=[f"{s}[{CASES[s][i].label or i}]-{r}" for s, i, r in MATRIX])
+def test_access(mw, service, case_index, role):
+    case = CASES[service][case_index]
+    target = case.setup(mw.db, mw)
+    actor = mw.user(role)
+    if role not in case.may_call:
+        with pytest.raises((PermissionDenied, NotFound)):
+            case.call(mw.db, mw, actor, target)
+        return
+    result = case.call(mw.db, mw, actor, target)
+    if case.shows is not None:
+        sees = case.may_call if case.sees is None else case.sees
+        assert case.shows(result, mw, target) is (role in sees), f"{role} {'should' if role in sees else 'must not'} see it"
+
+
+def test_the_matrix_is_big_enough():
+    """The figure in docs/RELIABILITY.md: roles x service cases checked."""
+    assert len(services()) >= 40 and len(MATRIX) == len(ROLES) * sum(len(c) for c in CASES.values())
+    print(f"\naccess matrix: {len(services())} services, {sum(len(c) for c in CASES.values())} cases x "
+          f"{len(ROLES)} roles = {len(MATRIX)} checks")

@@ -1,0 +1,17 @@
+"""Each benchmark script at its smallest size: they must keep running (speed is not asserted)."""
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+SCRIPTS = ["ranking_quality.py", "ranking_speed.py", "assignment_speed.py", "page_speed.py"]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_benchmark_smoke(script, tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--smoke"],
+                            capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "|" in result.stdout or "skip" in result.stdout.lower(), result.stdout

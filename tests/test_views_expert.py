@@ -1,0 +1,103 @@
+"""AppTest: the expert's "My teams" and the student's feedback page, in EN and FR."""
+from datetime import date, timedelta
+
+import pytest
+
+from matching import accounts, feedback
+from matching import db as storage
+from matching.models import RUBRIC
+from tests.test_app_smoke import signed_in
+from tests.test_views_facilitator import go_live
+
+
+def texts(at):
+    return " ".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [s.value for s in at.success]
+                    + [e.value for e in at.error] + [w.value for w in at.warning] + [i.value for i in at.info]
+                    + [t.value for t in at.text])
+
+
+def open_page(db, role, path, lang="en"):
+    at = signed_in(db, role, lang).run()
+    at.switch_page(path).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def expert_entry(db):
+    expert = accounts.find_user(db, "expert@demo.gc.ca")
+    return expert, feedback.entries_for_expert(db, expert)[0]
+
+
+@pytest.mark.parametrize("lang, title, empty", [("en", "My teams", "No team is paired"),
+                                                ("fr", "Mes équipes", "Aucune équipe n’est encore jumelée")])
+def test_expert_page_before_pairings_says_what_comes_next(demo_db, lang, title, empty):
+    at = open_page(demo_db, "expert", "views/expert_teams.py", lang)
+    assert at.title[0].value == title and empty in at.info[0].value
+
+
+@pytest.mark.parametrize("lang, title", [("en", "Feedback"), ("fr", "Rétroaction")])
+def test_student_feedback_page_before_any_feedback(demo_db, lang, title):
+    at = open_page(demo_db, "student", "views/student_feedback.py", lang)
+    assert at.title[0].value == title and at.info
+
+
+def test_expert_drafts_then_submits_and_the_team_replies(demo_db):
+    go_live(demo_db)
+    expert, entry = expert_entry(demo_db)
+    at = open_page(demo_db, "expert", "views/expert_teams.py")
+    assert entry["team_name"] in [h.value for h in at.header]
+    assert "@" in texts(at)                                    # member e-mails of the advised team
+    key = f"expert_{entry['id']}"
+    at.radio(key=f"{key}_feasibility").set_value(3)
+    at.text_area(key=f"{key}_comments").input("Good start.")
+    at.button(key=f"{key}_save").click().run()
+    assert "Draft saved" in texts(at)
+    assert feedback.get_entry(demo_db, expert, entry["id"])["scores"] == {"feasibility": 3}
+    # Submitting with scores missing reports each missing one next to its question.
+    at.button(key=f"{key}_submit").click().run()
+    assert texts(at).count("This field is required.") == len(RUBRIC) - 1
+    assert at.radio(key=f"{key}_feasibility").value == 3 and at.text_area(key=f"{key}_comments").value == "Good start."
+    for criterion in RUBRIC:
+        at.radio(key=f"{key}_{criterion}").set_value(4)
+    at.button(key=f"{key}_submit").click().run()
+    assert not at.exception and "was submitted" in texts(at)
+    assert "Submitted. The team has not replied yet." in texts(at)
+
+    team_member = storage.one(demo_db, "SELECT email FROM users WHERE team_id = "
+                                       "(SELECT team_id FROM pairings WHERE id = ?) AND role = 'student'",
+                              [entry["pairing_id"]])
+    student = accounts.find_user(demo_db, team_member["email"])
+    st_at = signed_in(demo_db, "student", "fr")
+    st_at.session_state["user_id"] = student.id
+    st_at.run()
+    st_at.switch_page("views/student_feedback.py").run()
+    assert not st_at.exception
+    assert "Good start." in texts(st_at) and "4 — Solide" in texts(st_at)
+    st_at.button(key=f"student_fb_send_{entry['id']}").click().run()
+    assert "Ce champ est obligatoire." in texts(st_at)
+    st_at.text_area(key=f"student_fb_reply_{entry['id']}").input("Nous avons réduit la portée.")
+    st_at.button(key=f"student_fb_send_{entry['id']}").click().run()
+    assert "Votre réponse pour Discovery a été envoyée." in texts(st_at)
+    assert feedback.get_entry(demo_db, expert, entry["id"])["state"] == "answered"
+    at.run()
+    assert "Nous avons réduit la portée." in texts(at)
+
+
+def test_overdue_entries_are_flagged_with_a_word_not_only_colour(demo_db):
+    go_live(demo_db)
+    with storage.transaction(demo_db):
+        demo_db.execute("UPDATE feedback_rounds SET due_on = ?", [(date.today() - timedelta(days=2)).isoformat()])
+    at = open_page(demo_db, "expert", "views/expert_teams.py", "fr")
+    assert "en retard" in at.warning[0].value
+    assert "Cette rétroaction a dépassé son échéance." in texts(at)
+    assert "En retard" in texts(at)              # the badge's word
+
+
+def test_feedback_is_read_only_outside_an_active_term(demo_db):
+    go_live(demo_db)
+    with storage.transaction(demo_db):
+        demo_db.execute("UPDATE terms SET state = 'closed'")
+    _, entry = expert_entry(demo_db)
+    at = open_page(demo_db, "expert", "views/expert_teams.py")
+    assert at.button(key=f"expert_{entry['id']}_submit").disabled
+    assert "only possible while the term is active" in texts(at)

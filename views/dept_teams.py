@@ -1,0 +1,103 @@
+"""Teams for my challenges: the teams ranked for each approved challenge, then the paired teams.
+
+The ranking helps the department see who might take its challenge on; the facilitator decides
+the pairings, and once they are published the paired teams' profiles are shown here.
+"""
+import streamlit as st
+
+import ui
+from matching import challenges, matches, teams
+from matching.errors import PortalError
+from matching.i18n import format_percent
+
+TOP = 10
+LIST_PAGE = "views/dept_challenges.py"
+
+user = ui.user()
+st.title(ui.t("dept.teams.title"))
+st.info(ui.t("dept.teams.facilitator_decides"), icon=":material/info:")
+
+
+def published_pairings() -> list[dict]:
+    """The department's published pairings; none while the pairings module is not installed."""
+    try:
+        from matching.pairings import pairings_for_department
+    except ImportError:
+        return []
+    return pairings_for_department(ui.db(), user, user.department_id)
+
+
+def shared_terms(reasons) -> None:
+    """The words a team and the challenge share, as chips (words, not colour, carry the meaning)."""
+    terms = [term for term, _ in reasons]
+    if not terms:
+        st.caption(ui.t("dept.teams.no_shared_terms"))
+        return
+    with st.container(horizontal=True, gap="small"):
+        st.caption(ui.t("dept.teams.shared_terms"))
+        for term in terms:
+            st.badge(ui.plain(term), color="violet")
+
+
+def ranked_team(rank: int, team: dict) -> None:
+    with st.container(border=True):
+        st.markdown(f"**{rank}. {ui.plain(team['name'])}**")
+        ui.label_badge(team["label"])
+        st.progress(min(max(team["score"], 0.0), 1.0),
+                    text=ui.t("dept.teams.score", score=format_percent(team["score"], ui.lang())))
+        shared_terms(team["reasons"])
+
+
+def team_profile(team_id: int) -> None:
+    team = teams.get_team(ui.db(), user, team_id)
+    st.markdown("**" + ui.plain(team.name) + "**")
+    if team.program:
+        st.caption(ui.t("dept.teams.program", program=ui.plain(team.program)))
+    st.caption(ui.t("dept.teams.members"))
+    st.text("\n".join(f"{m.name} ({m.program_year})" if m.program_year else m.name for m in team.members) or "—")
+    st.caption(ui.t("dept.teams.skills"))
+    st.text(", ".join(team.skills) or "—")
+    st.caption(ui.t("dept.teams.interests"))
+    st.text(", ".join(team.interests) or "—")
+    st.caption(ui.t("dept.teams.past_work"))
+    st.text(team.past_work or "—")
+
+
+def pairings_section(pairings: list[dict]) -> None:
+    st.header(ui.t("dept.teams.paired_heading"), anchor=False)
+    if not pairings:
+        st.caption(ui.t("dept.teams.not_published"))
+        return
+    for pairing in pairings:
+        with st.container(border=True):
+            st.caption(ui.t("dept.teams.paired_with", title=ui.plain(pairing["challenge_title"])))
+            team_profile(pairing["team_id"])
+
+
+def ranked_section(approved: list[dict]) -> None:
+    st.header(ui.t("dept.teams.ranked_heading"), anchor=False)
+    if not approved:
+        st.info(ui.t("dept.teams.none_approved"), icon=":material/info:")
+        if st.button(ui.t("dept.teams.to_challenges"), icon=":material/list_alt:", key="to_challenges"):
+            st.switch_page(LIST_PAGE)
+        return
+    for i, challenge in enumerate(approved):
+        with st.expander(ui.plain(challenge["title"]), expanded=(i == 0)):
+            st.caption(ui.t("dept.teams.capacity", count=challenge["capacity"]))
+            try:
+                ranked = matches.ranked_teams_for_challenge(ui.db(), user, challenge["id"], k=TOP)
+            except PortalError as err:
+                st.warning(ui.t(err.key, **err.params), icon=":material/info:")
+                continue
+            st.caption(ui.t("dept.teams.top", count=len(ranked)))
+            for rank, team in enumerate(ranked, start=1):
+                ranked_team(rank, team)
+
+
+try:
+    pairings = published_pairings()
+except PortalError as err:
+    ui.show_error(err)
+    pairings = []
+pairings_section(pairings)
+ranked_section(challenges.list_challenges(ui.db(), user, status="approved", department_id=user.department_id))

@@ -1,0 +1,138 @@
+"""My teams: the pairings an expert advises, the team profiles, and feedback per round."""
+import streamlit as st
+
+import ui
+from matching import feedback, i18n, pairings, teams, terms
+from matching.errors import PortalError, ValidationFailed
+from matching.models import RUBRIC
+
+user = ui.user()
+db = ui.db()
+STATUS_ICONS = {"open": ":material/edit_note:", "overdue": ":material/schedule:",
+                "submitted": ":material/send:", "answered": ":material/forum:"}
+STATUS_COLOURS = {"open": "blue", "overdue": "red", "submitted": "green", "answered": "violet"}
+
+
+def status_badge(status: str) -> None:
+    st.badge(ui.t("dash.feedback_status." + status), icon=STATUS_ICONS[status], color=STATUS_COLOURS[status])
+
+
+def level(criterion: str, score: int) -> str:
+    return f"{score} — {ui.t(f'feedback.level.{criterion}.{score}')}"
+
+
+def team_profile(team_id: int) -> None:
+    team = teams.get_team(db, user, team_id)
+    with st.expander(ui.t("expert.profile", team=ui.plain(team.name)), icon=":material/badge:"):
+        st.caption(ui.t("expert.program", program=ui.plain(team.program or "—"), year=team.year or "—"))
+        if team.skills:
+            st.write(ui.t("expert.skills", items=ui.plain(", ".join(team.skills))))
+        if team.interests:
+            st.write(ui.t("expert.interests", items=ui.plain(", ".join(team.interests))))
+        if team.past_work:
+            st.text(team.past_work)
+        st.markdown(f"**{ui.t('data.col.members')}**")
+        for member in team.members:
+            st.text(f"{member.name} · {member.email}" if member.email else member.name)
+
+
+def scores_read_only(entry: dict) -> None:
+    for criterion in RUBRIC:
+        value = entry["scores"].get(criterion)
+        st.write(f"{ui.t('data.col.' + criterion)}: " + (level(criterion, value) if value else "—"))
+    st.markdown(f"**{ui.t('data.col.comments')}**")
+    st.text(entry["comments"])
+
+
+def feedback_form(entry: dict, can_write: bool) -> None:
+    errors = st.session_state.get("expert_errors", {}).get(entry["id"], {})
+    with st.container(border=True):
+        scores = {}
+        for criterion in RUBRIC:
+            saved = entry["scores"].get(criterion)
+            scores[criterion] = st.radio(ui.t("data.col." + criterion), [1, 2, 3, 4, 5],
+                                         index=int(saved) - 1 if saved else None,
+                                         key=f"expert_{entry['id']}_{criterion}",
+                                         format_func={s: level(criterion, s) for s in range(1, 6)}.get,
+                                         help=ui.t(f"feedback.rubric.{criterion}"))
+            ui.field_error(errors, f"scores.{criterion}")
+        comments = st.text_area(ui.t("expert.comments"), value=entry["comments"], key=f"expert_{entry['id']}_comments",
+                                help=ui.t("expert.comments_help"))
+        ui.field_error(errors, "comments")
+        left, right = st.columns(2)
+        save = left.button(ui.t("expert.save_draft"), disabled=not can_write, icon=":material/save:",
+                           key=f"expert_{entry['id']}_save")
+        send = right.button(ui.t("expert.submit"), type="primary", disabled=not can_write, key=f"expert_{entry['id']}_submit",
+                                        icon=":material/send:")
+    if save or send:
+        write(entry, "submit" if send else "save", scores, comments)
+
+
+def write(entry: dict, move: str, scores: dict, comments: str) -> None:
+    try:
+        if move == "submit":
+            feedback.submit(db, user, entry["id"], scores, comments)
+        else:
+            feedback.save_draft(db, user, entry["id"], scores, comments)
+    except ValidationFailed as err:
+        st.session_state.setdefault("expert_errors", {})[entry["id"]] = err.errors
+        st.rerun()
+    except PortalError as err:
+        ui.show_error(err)
+    else:
+        st.session_state.setdefault("expert_errors", {}).pop(entry["id"], None)
+        st.session_state["expert_notice"] = ui.t("expert.submitted" if move == "submit" else "expert.saved",
+                                                 round=entry["round_name"], team=entry["team_name"])
+        st.rerun()
+
+
+def entry_block(entry: dict, can_write: bool) -> None:
+    due = i18n.format_day(entry["due_on"], ui.lang())
+    with st.container(border=True):
+        st.markdown(f"**{ui.plain(entry['round_name'])}** · {ui.t('expert.due', date=due)}")
+        status_badge(entry["status"])
+        if entry["status"] == "overdue":
+            st.caption(ui.t("expert.overdue_help"))
+        if entry["state"] == "open":
+            feedback_form(entry, can_write)
+            return
+        scores_read_only(entry)
+        if entry["state"] == "answered":
+            st.markdown(f"**{ui.t('expert.reply')}**")
+            st.text(entry["reply"])
+        else:
+            st.caption(ui.t("expert.waiting_reply"))
+
+
+st.title(ui.t("expert.title"))
+if notice := st.session_state.pop("expert_notice", None):
+    st.success(notice, icon=":material/check_circle:")
+try:
+    advised = pairings.pairings_for_expert(db, user)
+    entries = feedback.entries_for_expert(db, user)
+    due = feedback.reminders(db, user)
+except PortalError as err:
+    ui.show_error(err)
+    st.stop()
+if not advised:
+    st.info(ui.t("expert.none"), icon=":material/hourglass_top:")
+    st.stop()
+if due["overdue"]:
+    st.warning(ui.t("expert.overdue_count", count=len(due["overdue"])), icon=":material/schedule:")
+if due["due_soon"]:
+    st.info(ui.t("expert.due_soon_count", count=len(due["due_soon"]), days=feedback.DUE_SOON_DAYS),
+            icon=":material/event:")
+term = terms.current_term(db)
+can_write = term is not None and term.state == "active"
+if not can_write:
+    st.caption(ui.t("term.requires_active"))
+st.write(ui.t("expert.intro", count=len(advised)))
+for p in advised:
+    st.header(ui.plain(p["team_name"]), anchor=False)
+    st.caption(ui.t("expert.challenge", title=ui.plain(p["challenge_title"]), acronym=ui.plain(p["acronym"])))
+    team_profile(p["team_id"])
+    mine = [e for e in entries if e["pairing_id"] == p["pairing_id"]]
+    if not mine:
+        st.caption(ui.t("expert.no_rounds"))
+    for entry in mine:
+        entry_block(entry, can_write)

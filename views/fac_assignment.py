@@ -1,0 +1,229 @@
+"""Assignment: run the optimiser, see every team's outcome, adjust with reasons, publish."""
+import pandas as pd
+import streamlit as st
+
+import ui
+from matching import i18n, pairings, terms
+from matching.errors import PortalError, ValidationFailed
+
+user = ui.user()
+db = ui.db()
+NOTICE, ERRORS, WARNING = "assign_notice", "assign_errors", "assign_capacity_warning"
+
+
+def pick_term():
+    all_terms = terms.list_terms(db)
+    if not all_terms:
+        st.info(ui.t("fac.no_term"), icon=":material/calendar_month:")
+        st.stop()
+    by_id = {term.id: term for term in all_terms}
+    current = terms.current_term(db)
+    labels = {i: f"{term.name} · {ui.t('term_state.' + term.state)}" for i, term in by_id.items()}
+    chosen = st.selectbox(ui.t("fac.term"), list(by_id), index=list(by_id).index(current.id), key="assign_term",
+                          format_func=labels.get)
+    return by_id[chosen]
+
+
+def percent(value: float) -> str:
+    return i18n.format_percent(value, ui.lang())
+
+
+def summary_metrics(summary: dict) -> None:
+    cols = st.columns(5)
+    cols[0].metric(ui.t("assign.summary.matched"), f"{summary['n_matched']} / {summary['n_teams']}")
+    cols[1].metric(ui.t("assign.summary.first_choice_share"), percent(summary["first_choice_share"]))
+    cols[2].metric(ui.t("assign.summary.top3_share"), percent(summary["top3_share"]))
+    cols[3].metric(ui.t("assign.summary.any_choice_share"), percent(summary["any_choice_share"]))
+    cols[4].metric(ui.t("assign.summary.mean_similarity"),
+                   i18n.format_number(summary["mean_similarity"], ui.lang(), digits=3))
+    if summary.get("worst_off_team"):
+        rank = (ui.t("assign.rank_n", rank=summary["worst_rank"]) if summary["worst_rank"]
+                else ui.t("assign.rank_none"))
+        st.caption(f"{ui.t('assign.summary.worst_off')}: {ui.plain(summary['worst_off_team'])} ({rank})")
+    if not summary.get("n_with_preferences"):
+        st.caption(ui.t("assign.cli.no_preferences"))
+
+
+def outcome_table(plan) -> None:
+    rows = [{ui.t("data.col.team"): r["team_name"],
+             ui.t("data.col.challenge"): f"[{r['acronym']}] {r['challenge_title']}" if r["challenge_id"] else "—",
+             ui.t("data.col.preference_rank"): str(r["preference_rank"]) if r["preference_rank"] else "—",
+             ui.t("data.col.score"): round(r["score"], 3) if r["score"] is not None else None,
+             ui.t("assign.page.locked"): ui.t("assign.page.locked_yes") if r["locked"] else "",
+             ui.t("data.col.reason"): ui.t(r["reason"])} for r in plan.rows]
+    st.dataframe(pd.DataFrame(rows), width="stretch", hide_index=True)
+    if plan.unmatched:
+        st.subheader(ui.t("assign.page.unmatched", count=len(plan.unmatched)), anchor=False)
+        for r in plan.unmatched:
+            st.markdown(f"- **{ui.plain(r['team_name'])}**: {ui.t(r['reason'])}")
+
+
+def run_button(term) -> None:
+    if st.button(ui.t("assign.page.run"), type="primary", icon=":material/play_arrow:", key="assign_run"):
+        try:
+            with st.spinner(ui.t("assign.page.running")):
+                pairings.run_assignment(db, user, term.id)
+        except pairings.LockProblems as err:
+            st.error(ui.t(err.key, **err.params), icon=":material/lock:")
+            for key, params in err.problems:
+                st.markdown(f"- {ui.t(key, **params)}")
+        except PortalError as err:
+            ui.show_error(err)
+        else:
+            st.session_state[NOTICE] = ui.t("assign.page.ran")
+            st.rerun()
+
+
+def adjustment_form(term, plan, kind: str) -> None:
+    """One of pair / unpair / lock / ban: team, challenge, required reason, capacity confirmation."""
+    teams = {r["team_id"]: r["team_name"] for r in plan.rows}
+    challenges = {c["id"]: f"[{c['acronym']}] {c['title']}" for c in pairings.term_challenges(db, term.id)}
+    errors = st.session_state.get(ERRORS, {}).get(kind, {})
+    with st.container(border=True):
+        st.caption(ui.t(f"assign.page.{kind}_help"))
+        team_id = st.selectbox(ui.t("data.col.team"), list(teams), format_func=teams.get, key=f"assign_{kind}_team")
+        ui.field_error(errors, "team_id")
+        challenge_id = None
+        if kind != "unpair":
+            challenge_id = st.selectbox(ui.t("data.col.challenge"), list(challenges), format_func=challenges.get,
+                                        key=f"assign_{kind}_challenge")
+            ui.field_error(errors, "challenge_id")
+        reason = st.text_input(ui.t("assign.page.reason"), key=f"assign_{kind}_reason",
+                               help=ui.t("assign.page.reason_help"))
+        ui.field_error(errors, "reason")
+        confirm = False
+        if kind in ("pair", "lock"):
+            confirm = st.checkbox(ui.t("assign.page.confirm_over_capacity"), key=f"assign_{kind}_confirm")
+        submitted = st.button(ui.t(f"assign.page.{kind}_button"), key=f"assign_{kind}_go")
+    if submitted:
+        adjust(term, kind, team_id, challenge_id, reason, confirm)
+
+
+def adjust(term, kind, team_id, challenge_id, reason, confirm) -> None:
+    st.session_state.pop(WARNING, None)
+    try:
+        if kind == "pair":
+            warnings = pairings.pair(db, user, term.id, team_id, challenge_id, reason, confirm_over_capacity=confirm)
+        elif kind == "lock":
+            warnings = pairings.lock(db, user, term.id, team_id, challenge_id, reason, confirm_over_capacity=confirm)
+        elif kind == "ban":
+            warnings = pairings.ban(db, user, term.id, team_id, challenge_id, reason)
+        else:
+            pairings.unpair(db, user, term.id, team_id, reason)
+            warnings = []
+    except pairings.CapacityWarning as err:
+        st.session_state[WARNING] = ui.t(err.key, **err.params)
+        st.rerun()
+    except ValidationFailed as err:
+        st.session_state.setdefault(ERRORS, {})[kind] = err.errors
+        st.rerun()
+    except PortalError as err:
+        ui.show_error(err)
+    else:
+        st.session_state[ERRORS] = {}
+        messages = [ui.t(f"assign.page.{kind}_done")] + [ui.t(w["key"], **w["params"]) for w in warnings]
+        st.session_state[NOTICE] = " ".join(messages)
+        st.session_state.pop(f"assign_{kind}_reason", None)
+        st.session_state.pop(f"assign_{kind}_confirm", None)
+        st.rerun()
+
+
+def rules_list(term) -> None:
+    rules = pairings.rules(db, user, term.id)
+    if not rules:
+        st.caption(ui.t("assign.page.no_rules"))
+        return
+    for rule in rules:
+        with st.container(border=True):
+            word = ui.t("assign.page.rule_" + rule["kind"])
+            st.markdown(f"**{word}** · {ui.plain(rule['team_name'])} — {ui.plain(rule['challenge_title'])}")
+            st.caption(ui.t("assign.page.rule_reason", reason=ui.plain(rule["reason"])))
+            reason = st.text_input(ui.t("assign.page.remove_reason"), key=f"assign_rule_reason_{rule['id']}")
+            if st.button(ui.t("assign.page.remove_rule"), key=f"assign_rule_remove_{rule['id']}"):
+                try:
+                    pairings.remove_rule(db, user, rule["id"], reason)
+                except ValidationFailed as err:
+                    ui.field_error(err.errors, "reason")
+                except PortalError as err:
+                    ui.show_error(err)
+                else:
+                    st.session_state[NOTICE] = ui.t("assign.page.rule_removed")
+                    st.rerun()
+
+
+def change_lines(report: dict) -> None:
+    shown = False
+    for kind in ("added", "moved", "removed"):
+        for item in report.get(kind, []):
+            shown = True
+            st.markdown("- " + ui.plain(ui.t(f"assign.change.{kind}", team=item["team_name"],
+                                              from_title=item["from_title"], to_title=item["to_title"])))
+    if not shown:
+        st.caption(ui.t("assign.change.none"))
+
+
+def publish_section(term) -> None:
+    st.header(ui.t("assign.page.publish_title"), anchor=False)
+    last = pairings.last_publication(db, term.id)
+    if last:
+        st.caption(ui.t("assign.page.last_published", date=i18n.format_date(last["published_at"], ui.lang())))
+    if term.state != "matching":
+        st.info(ui.t("term.requires_matching"), icon=":material/info:")
+        return
+    if not pairings.has_proposal(db, term.id):
+        st.caption(ui.t("assign.nothing_to_publish"))
+        return
+    pending = pairings.pending_changes(db, user, term.id)
+    st.write(ui.t("assign.page.pending", added=len(pending["added"]), moved=len(pending["moved"]),
+                  removed=len(pending["removed"]), unchanged=pending["unchanged"]))
+    with st.expander(ui.t("assign.page.pending_details"), expanded=bool(last)):
+        change_lines(pending)
+    confirm = st.checkbox(ui.t("assign.page.publish_confirm"), key="assign_publish_confirm")
+    if st.button(ui.t("assign.page.publish_button"), type="primary", disabled=not confirm,
+                 icon=":material/publish:", key="assign_publish"):
+        try:
+            report = pairings.publish(db, user, term.id)
+        except PortalError as err:
+            ui.show_error(err)
+        else:
+            st.session_state["assign_publish_report"] = report
+            st.session_state.pop("assign_publish_confirm", None)
+            st.rerun()
+
+
+st.title(ui.t("assign.page.title"))
+term = pick_term()
+if notice := st.session_state.pop(NOTICE, None):
+    st.success(notice, icon=":material/check_circle:")
+if report := st.session_state.pop("assign_publish_report", None):
+    st.success(ui.t("assign.page.published"), icon=":material/publish:")
+    change_lines(report)
+planning = term.state in pairings.PLANNING_STATES
+st.write(ui.t("assign.page.intro"))
+if planning:
+    run_button(term)
+else:
+    st.info(ui.t("assign.not_in_planning_state"), icon=":material/info:")
+
+plan = pairings.plan(db, user, term.id)
+source = "proposal" if pairings.has_proposal(db, term.id) else "published"
+st.header(ui.t("assign.page.result_" + source), anchor=False)
+if not any(r["challenge_id"] for r in plan.rows) and source == "published":
+    st.caption(ui.t("assign.page.nothing_yet"))
+summary_metrics(plan.summary)
+for warning in plan.warnings:
+    st.warning(ui.t(warning["key"], **warning["params"]), icon=":material/warning:")
+outcome_table(plan)
+
+if planning:
+    st.header(ui.t("assign.page.adjust_title"), anchor=False)
+    if capacity_warning := st.session_state.get(WARNING):
+        st.warning(capacity_warning, icon=":material/warning:")
+    kinds = ("pair", "unpair", "lock", "ban")
+    tabs = st.tabs([ui.t(f"assign.page.tab_{k}") for k in kinds] + [ui.t("assign.page.tab_rules")])
+    for tab, kind in zip(tabs, kinds):
+        with tab:
+            adjustment_form(term, plan, kind)
+    with tabs[-1]:
+        rules_list(term)
+publish_section(term)

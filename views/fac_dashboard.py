@@ -1,0 +1,98 @@
+"""Dashboard: counts by state and the charts facilitators compare, each with its numbers beside it."""
+import altair as alt
+import streamlit as st
+
+import ui
+from matching import dashboard, terms
+
+user = ui.user()
+db = ui.db()
+
+
+def pick_term():
+    all_terms = terms.list_terms(db)
+    if not all_terms:
+        st.info(ui.t("fac.no_term"), icon=":material/calendar_month:")
+        st.stop()
+    by_id = {term.id: term for term in all_terms}
+    current = terms.current_term(db)
+    labels = {i: f"{term.name} · {ui.t('term_state.' + term.state)}" for i, term in by_id.items()}
+    chosen = st.selectbox(ui.t("fac.term"), list(by_id), index=list(by_id).index(current.id), key="dash_term",
+                          format_func=labels.get)
+    return by_id[chosen]
+
+
+def chart_with_table(title_key: str, chart, table, empty: bool) -> None:
+    """The chart and, beside it, the same numbers as a table (what a screen reader reads)."""
+    st.subheader(ui.t(title_key), anchor=False)
+    if empty:
+        st.caption(ui.t("dash.no_data"))
+        return
+    left, right = st.columns([3, 2])
+    left.altair_chart(chart, width="stretch")
+    right.dataframe(table, width="stretch", hide_index=True)
+
+
+def bars(frame, x: str, y: str, x_title: str, y_title: str, sort=None):
+    return alt.Chart(frame).mark_bar().encode(
+        x=alt.X(f"{x}:N", sort=sort if sort is not None else "-y", title=x_title, axis=alt.Axis(labelAngle=-30)),
+        y=alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(tickMinStep=1)),
+        tooltip=[alt.Tooltip(f"{x}:N", title=x_title), alt.Tooltip(f"{y}:Q", title=y_title)])
+
+
+st.title(ui.t("dash.title"))
+term = pick_term()
+st.write(ui.t("dash.intro"))
+counts = dashboard.counts_by_state(db, user, term.id, ui.lang())
+for kind, title in (("challenges", "dash.challenges"), ("pairings", "dash.pairings"), ("feedback", "dash.feedback")):
+    st.subheader(ui.t(title), anchor=False)
+    frame = counts[kind]
+    cols = st.columns(len(frame))
+    for col, (_, row) in zip(cols, frame.iterrows()):
+        col.metric(row["label"], int(row["count"]))
+
+per_dept = dashboard.pairings_per_department(db, user, term.id, ui.lang())
+chart_with_table("dash.per_department",
+                 bars(per_dept, "acronym", "pairings", ui.t("data.col.department"), ui.t("dash.pairings_count")),
+                 per_dept.rename(columns={"acronym": ui.t("data.col.department"), "department": ui.t("dash.name"),
+                                          "pairings": ui.t("dash.pairings_count")}),
+                 per_dept.empty)
+
+ranks = dashboard.rank_achieved(db, user, term.id, ui.lang())
+chart_with_table("dash.ranks",
+                 bars(ranks, "label", "teams", ui.t("data.col.preference_rank"), ui.t("dash.teams_count"),
+                      sort=list(ranks["label"])),
+                 ranks[["label", "teams"]].rename(columns={"label": ui.t("data.col.preference_rank"),
+                                                           "teams": ui.t("dash.teams_count")}),
+                 int(ranks["teams"].sum()) == 0)
+
+similarity = dashboard.similarity_distribution(db, user, term.id)
+chart_with_table("dash.similarity",
+                 bars(similarity, "label", "pairs", ui.t("data.col.score"), ui.t("dash.pairs_count"),
+                      sort=list(similarity["label"])),
+                 similarity[["label", "pairs"]].rename(columns={"label": ui.t("data.col.score"),
+                                                               "pairs": ui.t("dash.pairs_count")}),
+                 int(similarity["pairs"].sum()) == 0)
+
+timeliness = dashboard.feedback_timeliness(db, user, term.id, ui.lang())
+stacked = alt.Chart(timeliness).mark_bar().encode(
+    x=alt.X("round:N", title=ui.t("data.col.round"), sort=None),
+    y=alt.Y("entries:Q", title=ui.t("dash.entries_count"), axis=alt.Axis(tickMinStep=1)),
+    color=alt.Color("label:N", title=ui.t("data.col.status"), sort=list(timeliness["label"].unique())),
+    tooltip=["round:N", "label:N", "entries:Q"])
+chart_with_table("dash.timeliness_title", stacked,
+                 timeliness[["round", "label", "entries"]].rename(columns={
+                     "round": ui.t("data.col.round"), "label": ui.t("data.col.status"),
+                     "entries": ui.t("dash.entries_count")}),
+                 timeliness.empty)
+
+progress = dashboard.round_progress(db, user, term.id)
+if not progress.empty:
+    st.subheader(ui.t("dash.rounds"), anchor=False)
+    for _, row in progress.iterrows():
+        state = "dash.round_complete" if row["complete"] else "dash.round_in_progress"
+        icon = ":material/task_alt:" if row["complete"] else ":material/pending:"
+        st.markdown(f"{ui.plain(row['round'])}: **{ui.t(state)}** — "
+                    + ui.t("dash.round_counts", given=int(row["given"]), total=int(row["entries"]),
+                           answered=int(row["answered"]), overdue=int(row["overdue"])))
+        st.badge(ui.t(state), icon=icon, color="green" if row["complete"] else "orange")

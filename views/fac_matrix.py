@@ -1,0 +1,79 @@
+"""Match matrix: every team x approved challenge as a heatmap, and both ranked directions."""
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+import ui
+from matching import i18n, matches
+from matching.errors import PortalError
+
+user = ui.user()
+db = ui.db()
+
+st.title(ui.t("matrix.title"))
+st.write(ui.t("matrix.intro"))
+teams, challenges, scores = matches.match_matrix(db, user)
+if not teams or not challenges:
+    st.info(ui.t("matrix.empty"), icon=":material/grid_off:")
+    st.stop()
+
+frame = pd.DataFrame([{"team": team["name"], "challenge": f"[{c['acronym']}] {c['title']}",
+                       "score": round(float(scores[i, j]), 3)}
+                      for i, team in enumerate(teams) for j, c in enumerate(challenges)])
+SORTS = {"name": ui.t("matrix.sort.name"), "best": ui.t("matrix.sort.best")}
+sort = st.radio(ui.t("matrix.sort.label"), list(SORTS), format_func=SORTS.get,
+                horizontal=True, key="matrix_sort")
+if sort == "best":
+    team_order = frame.groupby("team")["score"].max().sort_values(ascending=False).index.tolist()
+    challenge_order = frame.groupby("challenge")["score"].max().sort_values(ascending=False).index.tolist()
+else:
+    team_order = sorted(frame["team"].unique(), key=str.casefold)
+    challenge_order = sorted(frame["challenge"].unique(), key=str.casefold)
+
+heatmap = alt.Chart(frame).mark_rect().encode(
+    x=alt.X("challenge:N", sort=challenge_order, title=ui.t("data.col.challenge"),
+            axis=alt.Axis(labelLimit=180, labelAngle=-60)),
+    y=alt.Y("team:N", sort=team_order, title=ui.t("data.col.team")),
+    color=alt.Color("score:Q", title=ui.t("data.col.score"), scale=alt.Scale(scheme="viridis")),
+    tooltip=[alt.Tooltip("team:N", title=ui.t("data.col.team")),
+             alt.Tooltip("challenge:N", title=ui.t("data.col.challenge")),
+             alt.Tooltip("score:Q", title=ui.t("data.col.score"), format=".3f")],
+).properties(height=max(300, 16 * len(teams)))
+st.altair_chart(heatmap, width="stretch")
+with st.expander(ui.t("matrix.table"), icon=":material/table:"):
+    wide = frame.pivot(index="team", columns="challenge", values="score").loc[team_order, challenge_order]
+    st.dataframe(wide, width="stretch")
+
+
+def reasons_text(match: dict) -> str:
+    return ", ".join(term for term, _ in match["reasons"]) or "—"
+
+
+def ranked_table(rows: list[dict], name_key: str, name_label: str) -> None:
+    table = pd.DataFrame([{name_label: r[name_key], ui.t("data.col.score"): round(r["score"], 3),
+                           ui.t("matrix.label"): ui.t("label." + r["label"]),
+                           ui.t("data.col.reason"): reasons_text(r)} for r in rows])
+    st.dataframe(table, width="stretch", hide_index=True)
+
+
+left, right = st.columns(2)
+with left:
+    st.subheader(ui.t("matrix.by_challenge"), anchor=False)
+    by_id = {c["id"]: c for c in challenges}
+    names = {cid: f"[{c['acronym']}] {c['title']}" for cid, c in by_id.items()}
+    chosen = st.selectbox(ui.t("matrix.choose_challenge"), list(by_id), key="matrix_challenge", format_func=names.get)
+    try:
+        ranked_table(matches.ranked_teams_for_challenge(db, user, chosen), "name", ui.t("data.col.team"))
+    except (PortalError, ValueError) as err:
+        st.warning(ui.t(getattr(err, "key", "error.generic")), icon=":material/info:")
+with right:
+    st.subheader(ui.t("matrix.by_team"), anchor=False)
+    team_names = {team["id"]: team["name"] for team in teams}
+    chosen_team = st.selectbox(ui.t("matrix.choose_team"), list(team_names), key="matrix_team",
+                               format_func=team_names.get)
+    try:
+        ranked_table(matches.ranked_challenges_for_team(db, user, chosen_team), "title", ui.t("data.col.challenge"))
+    except (PortalError, ValueError) as err:
+        st.warning(ui.t(getattr(err, "key", "error.generic")), icon=":material/info:")
+st.caption(ui.t("matrix.scale", low=i18n.format_number(float(scores.min()), ui.lang(), digits=2),
+                high=i18n.format_number(float(scores.max()), ui.lang(), digits=2)))

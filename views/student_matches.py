@@ -1,0 +1,140 @@
+"""Challenges for us: approved challenges ranked for the team, with why each one matches.
+
+A challenge is shown as its department wrote it (a French challenge stays French); the labels
+around it follow the reader's language.
+"""
+import streamlit as st
+
+import ui
+from matching import matches, teams
+from matching.errors import PortalError, ValidationFailed
+from matching.i18n import format_percent
+from matching.models import CONTENT_LANGUAGES, MAX_PREFERENCES
+
+PROFILE_PAGE = "views/student_profile.py"
+PREFERENCES_PAGE = "views/student_preferences.py"
+PAGE_SIZE = 10
+LANGUAGE_NAMES = {"en": "dept.content_language.en", "fr": "dept.content_language.fr",
+                  "bilingual": "dept.content_language.bilingual"}
+
+user = ui.user()
+state = st.session_state
+
+
+def department_label(item: dict) -> str:
+    return f"{item['acronym']} — {ui.department_name(item)}"
+
+
+def add_to_preferences(challenge_id: int, preferences: list[dict]) -> None:
+    items = [{"challenge_id": p["challenge_id"], "reason": p["reason"]} for p in preferences]
+    try:
+        teams.save_preferences(ui.db(), user, user.team_id, items + [{"challenge_id": challenge_id}])
+    except ValidationFailed as err:
+        key = "validation.too_many_preferences" if "preferences" in err.errors else next(iter(err.errors.values()))
+        state["sm_flash"] = ("error", key, {})
+    except PortalError as err:  # e.g. term.requires_intake once preferences are closed
+        state["sm_flash"] = ("error", err.key, err.params)
+    else:
+        state["sm_flash"] = ("success", "student.matches.added", {"rank": len(items) + 1})
+    # Forget the preferences page's working copy, so it shows the saved list next time.
+    state.pop("pf_rows", None)
+    st.rerun()
+
+
+def filters(ranked: list[dict]) -> list[dict]:
+    facets = matches.ranked_facets(ranked)
+    departments = {d["id"]: department_label(d) for d in facets["departments"]}
+    languages = {code: ui.t(LANGUAGE_NAMES[code]) for code in CONTENT_LANGUAGES}
+    query = st.text_input(ui.t("student.matches.search"), key="sm_query",
+                          placeholder=ui.t("student.matches.search_placeholder"))
+    cols = st.columns(3)
+    chosen_departments = cols[0].multiselect(ui.t("student.matches.department"), list(departments),
+                                             format_func=departments.get, key="sm_departments",
+                                             placeholder=ui.t("student.matches.any"))
+    chosen_themes = cols[1].multiselect(ui.t("student.matches.theme"), facets["themes"], key="sm_themes",
+                                        placeholder=ui.t("student.matches.any"))
+    chosen_languages = cols[2].multiselect(ui.t("student.matches.language"), list(languages),
+                                           format_func=languages.get, key="sm_languages",
+                                           placeholder=ui.t("student.matches.any"))
+    return matches.filter_ranked(ranked, department_ids=chosen_departments, themes=chosen_themes,
+                                 languages=chosen_languages, query=query)
+
+
+def shared_terms(reasons) -> None:
+    terms = [term for term, _ in reasons]
+    if not terms:
+        st.caption(ui.t("student.matches.no_shared_terms"))
+        return
+    with st.container(horizontal=True, gap="small"):
+        st.caption(ui.t("student.matches.why"))
+        for term in terms:
+            st.badge(ui.plain(term), color="violet", icon=":material/link:")
+
+
+def details(item: dict) -> None:
+    """Everything about the challenge, as written; the headings are in the reader's language."""
+    with st.expander(ui.t("student.matches.details")):
+        for label, value in (("student.matches.problem", item["problem"]),
+                             ("student.matches.outcomes", item["outcomes"]),
+                             ("student.matches.themes", ", ".join(item["themes"]))):
+            st.markdown("**" + ui.t(label) + "**")
+            st.text(value)
+        st.markdown("**" + ui.t("student.matches.facts") + "**")
+        st.text("\n".join([
+            ui.t("student.matches.department_is", name=ui.department_name(item)),
+            ui.t("student.matches.language_is", language=ui.t(LANGUAGE_NAMES.get(item["language"], "dept.content_language.en"))),
+            ui.t("student.matches.capacity_is", count=item["capacity"])]))
+
+
+def challenge_card(rank: int, item: dict, preferred: dict[int, int], preferences: list[dict]) -> None:
+    with st.container(border=True):
+        st.markdown(f"**{rank}. {ui.plain(item['title'])}**")
+        st.caption(ui.plain(ui.department_name(item)))
+        ui.label_badge(item["label"])
+        st.progress(min(max(item["score"], 0.0), 1.0),
+                    text=ui.t("student.matches.score", score=format_percent(item["score"], ui.lang())))
+        shared_terms(item["reasons"])
+        details(item)
+        if item["id"] in preferred:
+            st.caption(ui.t("student.matches.in_preferences", rank=preferred[item["id"]]))
+        elif st.button(ui.t("student.matches.add"), key=f"sm_add_{item['id']}", icon=":material/playlist_add:",
+                       disabled=len(preferences) >= MAX_PREFERENCES):
+            add_to_preferences(item["id"], preferences)
+
+
+def ranked_list(ranked: list[dict]) -> None:
+    shown = filters(ranked)
+    preferences = teams.get_preferences(ui.db(), user, user.team_id)
+    preferred = {p["challenge_id"]: p["rank"] for p in preferences}
+    st.caption(ui.t("student.matches.count", shown=len(shown), total=len(ranked)))
+    if len(preferences) >= MAX_PREFERENCES:
+        st.caption(ui.t("student.matches.preferences_full", max=MAX_PREFERENCES))
+    if not shown:
+        st.info(ui.t("student.matches.no_results"), icon=":material/filter_alt_off:")
+    limit = state.get("sm_limit", PAGE_SIZE)
+    rank_of = {item["id"]: rank for rank, item in enumerate(ranked, start=1)}
+    for item in shown[:limit]:
+        challenge_card(rank_of[item["id"]], item, preferred, preferences)
+    if len(shown) > limit:
+        if st.button(ui.t("student.matches.more", count=min(PAGE_SIZE, len(shown) - limit)), key="sm_more"):
+            state["sm_limit"] = limit + PAGE_SIZE
+            st.rerun()
+
+
+st.title(ui.t("student.matches.title"))
+st.caption(ui.t("student.matches.intro"))
+message = state.pop("sm_flash", None)
+if message:
+    kind, key, params = message
+    if kind == "success":
+        st.success(ui.t(key, **params), icon=":material/check:")
+        st.page_link(PREFERENCES_PAGE, label=ui.t("student.matches.to_preferences"), icon=":material/format_list_numbered:")
+    else:
+        st.error(ui.t(key, **params), icon=":material/error:")
+try:
+    ranked_challenges = matches.ranked_challenges_for_team(ui.db(), user, user.team_id)
+except PortalError as err:  # RankingError too: e.g. ranking.empty_profile
+    st.warning(ui.t(err.key, **err.params), icon=":material/info:")
+    st.page_link(PROFILE_PAGE, label=ui.t("student.matches.to_profile"), icon=":material/badge:")
+else:
+    ranked_list(ranked_challenges)
