@@ -94,8 +94,14 @@ def load_demo(db: sqlite_utils.Database, folder: Path = DATA_DIR) -> dict[str, i
                              if c["status"] == "returned" else ""),
                 "created_by": rep["id"] if rep else None, "created_at": now, "updated_at": now,
                 "submitted_at": now if c["status"] != "draft" else None})
+        challenge_ids = {row["title"]: row["id"] for row in db.query("SELECT id, title FROM challenges")}
+        preferences = read_csv("preferences.csv", folder) if (folder / "preferences.csv").exists() else []
+        for p in preferences:
+            storage.insert(db, "preferences", {"team_id": team_ids[p["team_name"]], "rank": int(p["rank"]),
+                                               "challenge_id": challenge_ids[p["challenge_title"]],
+                                               "reason": p["reason"]})
         counts = {"departments": len(departments), "teams": len(team_ids), "members": len(members),
-                  "users": len(users), "challenges": len(challenges)}
+                  "users": len(users), "challenges": len(challenges), "preferences": len(preferences)}
         audit.record(db, SYSTEM, "demo.load", detail=counts)
         storage.bump_data_version(db)
     return counts

@@ -324,6 +324,7 @@ def test_optimiser_on_demo_data_is_at_least_as_good_as_first_come(demo_db):
 def test_run_assignment_on_demo_data_uses_stored_preferences(demo_db):
     fac, team_ids, challenge_ids, sim, caps, prefs = _demo_instance(demo_db)
     with storage.transaction(demo_db):
+        demo_db.execute("DELETE FROM preferences")  # replace the demo preferences with the instance's
         for tid, ranked in prefs.items():
             for rank, cid in enumerate(ranked, start=1):
                 storage.insert(demo_db, "preferences", {"team_id": tid, "challenge_id": cid, "rank": rank})

@@ -18,9 +18,11 @@ def facilitator(db):
 
 
 def give_preferences(db, n_teams=20):
-    """The first teams rank their five most similar challenges (the demo data has no preferences)."""
+    """The first teams rank their five most similar challenges (replacing the demo preferences,
+    so the tests know exactly what was ranked)."""
     teams, challenges, scores = match_matrix(db, facilitator(db))
     with storage.transaction(db):
+        db.execute("DELETE FROM preferences")
         for i, team in enumerate(teams[:n_teams]):
             for rank, j in enumerate(np.argsort(-scores[i], kind="stable")[:5], start=1):
                 storage.insert(db, "preferences", {"team_id": team["id"], "challenge_id": challenges[j]["id"],
