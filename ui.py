@@ -115,5 +115,20 @@ def show_error(err: PortalError) -> None:
         st.error(t(err.key, **err.params), icon=":material/error:")
 
 
+def pick_term(key: str):
+    """A term selector (current term first chosen); stops the page when there is no term yet."""
+    from matching import terms
+    all_terms = terms.list_terms(db())
+    if not all_terms:
+        st.info(t("fac.no_term"), icon=":material/calendar_month:")
+        st.stop()
+    by_id = {term.id: term for term in all_terms}
+    current = terms.current_term(db())
+    labels = {i: f"{term.name} · {t('term_state.' + term.state)}" for i, term in by_id.items()}
+    chosen = st.selectbox(t("fac.term"), list(by_id), index=list(by_id).index(current.id), key=key,
+                          format_func=labels.get)
+    return by_id[chosen]
+
+
 def department_name(row: dict) -> str:
     return row.get("department_fr" if lang() == "fr" else "department_en") or row.get("acronym", "")

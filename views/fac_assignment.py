@@ -3,25 +3,12 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from matching import i18n, pairings, terms
+from matching import i18n, pairings
 from matching.errors import PortalError, ValidationFailed
 
 user = ui.user()
 db = ui.db()
 NOTICE, ERRORS, WARNING = "assign_notice", "assign_errors", "assign_capacity_warning"
-
-
-def pick_term():
-    all_terms = terms.list_terms(db)
-    if not all_terms:
-        st.info(ui.t("fac.no_term"), icon=":material/calendar_month:")
-        st.stop()
-    by_id = {term.id: term for term in all_terms}
-    current = terms.current_term(db)
-    labels = {i: f"{term.name} · {ui.t('term_state.' + term.state)}" for i, term in by_id.items()}
-    chosen = st.selectbox(ui.t("fac.term"), list(by_id), index=list(by_id).index(current.id), key="assign_term",
-                          format_func=labels.get)
-    return by_id[chosen]
 
 
 def percent(value: float) -> str:
@@ -192,7 +179,7 @@ def publish_section(term) -> None:
 
 
 st.title(ui.t("assign.page.title"))
-term = pick_term()
+term = ui.pick_term("assign_term")
 if notice := st.session_state.pop(NOTICE, None):
     st.success(notice, icon=":material/check_circle:")
 if report := st.session_state.pop("assign_publish_report", None):

@@ -3,23 +3,10 @@ import altair as alt
 import streamlit as st
 
 import ui
-from matching import dashboard, terms
+from matching import dashboard
 
 user = ui.user()
 db = ui.db()
-
-
-def pick_term():
-    all_terms = terms.list_terms(db)
-    if not all_terms:
-        st.info(ui.t("fac.no_term"), icon=":material/calendar_month:")
-        st.stop()
-    by_id = {term.id: term for term in all_terms}
-    current = terms.current_term(db)
-    labels = {i: f"{term.name} · {ui.t('term_state.' + term.state)}" for i, term in by_id.items()}
-    chosen = st.selectbox(ui.t("fac.term"), list(by_id), index=list(by_id).index(current.id), key="dash_term",
-                          format_func=labels.get)
-    return by_id[chosen]
 
 
 def chart_with_table(title_key: str, chart, table, empty: bool) -> None:
@@ -41,7 +28,7 @@ def bars(frame, x: str, y: str, x_title: str, y_title: str, sort=None):
 
 
 st.title(ui.t("dash.title"))
-term = pick_term()
+term = ui.pick_term("dash_term")
 st.write(ui.t("dash.intro"))
 counts = dashboard.counts_by_state(db, user, term.id, ui.lang())
 for kind, title in (("challenges", "dash.challenges"), ("pairings", "dash.pairings"), ("feedback", "dash.feedback")):

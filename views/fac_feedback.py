@@ -5,25 +5,12 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from matching import feedback, i18n, terms
+from matching import feedback, i18n
 from matching.errors import PortalError, ValidationFailed
 
 user = ui.user()
 db = ui.db()
 STATUS_ICONS = {"open": "○", "overdue": "⚠", "submitted": "✓", "answered": "✓✓"}
-
-
-def pick_term():
-    all_terms = terms.list_terms(db)
-    if not all_terms:
-        st.info(ui.t("fac.no_term"), icon=":material/calendar_month:")
-        st.stop()
-    by_id = {term.id: term for term in all_terms}
-    current = terms.current_term(db)
-    labels = {i: f"{term.name} · {ui.t('term_state.' + term.state)}" for i, term in by_id.items()}
-    chosen = st.selectbox(ui.t("fac.term"), list(by_id), index=list(by_id).index(current.id), key="rounds_term",
-                          format_func=labels.get)
-    return by_id[chosen]
 
 
 def status_word(status: str) -> str:
@@ -102,7 +89,7 @@ def round_list(term) -> None:
 
 
 st.title(ui.t("rounds.title"))
-term = pick_term()
+term = ui.pick_term("rounds_term")
 if notice := st.session_state.pop("rounds_notice", None):
     st.success(notice, icon=":material/check_circle:")
 st.write(ui.t("rounds.intro"))
