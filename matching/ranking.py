@@ -402,7 +402,9 @@ class TextRanker(BaseEstimator):
             return []
         contrib = qv.data[qi] * dv.data[di]
         names = self.feature_names_[common]
-        order = sorted(range(common.size), key=lambda j: (-contrib[j], names[j]))[: int(n_terms)]
+        contrib = _fold_words_into_phrases(names, contrib)
+        order = [j for j in sorted(range(common.size), key=lambda j: (-contrib[j], names[j]))
+                 if contrib[j] > 0][: int(n_terms)]
         analyzer = self.vectorizer_.analyzer
         if q_surf is None:
             q_surf = _surface_counts(analyzer, query)
@@ -414,6 +416,24 @@ class TextRanker(BaseEstimator):
                 cache.clear()
             cache[document_index] = d_surf
         return [(_label_feature(names[j], q_surf, d_surf, analyzer), float(contrib[j])) for j in order]
+
+
+def _fold_words_into_phrases(names: np.ndarray, contrib: np.ndarray) -> np.ndarray:
+    """Credit a shared word to the best shared phrase containing it ("digital" and "inclusion"
+    to "digital inclusion"), so a reason is listed once; the contributions still sum to the score."""
+    contrib = contrib.astype(float).copy()
+    phrases = [j for j, name in enumerate(names) if " " in name]
+    if not phrases:
+        return contrib
+    best_phrase: dict[str, int] = {}
+    for j in sorted(phrases, key=lambda j: -contrib[j]):
+        for word in names[j].split(" "):
+            best_phrase.setdefault(word, j)
+    for j, name in enumerate(names):
+        if " " not in name and name in best_phrase:
+            contrib[best_phrase[name]] += contrib[j]
+            contrib[j] = 0.0
+    return contrib
 
 
 _SURFACE_CACHE_SIZE = 1024  # documents whose surface forms are kept for explanations
