@@ -35,7 +35,8 @@ def outcome_table(plan) -> None:
     rows = [{ui.t("data.col.team"): r["team_name"],
              ui.t("data.col.challenge"): f"[{r['acronym']}] {r['challenge_title']}" if r["challenge_id"] else "—",
              ui.t("data.col.preference_rank"): str(r["preference_rank"]) if r["preference_rank"] else "—",
-             ui.t("data.col.score"): round(r["score"], 3) if r["score"] is not None else None,
+             ui.t("data.col.score"): (i18n.format_number(r["score"], ui.lang(), digits=3)
+                                      if r["score"] is not None else "—"),
              ui.t("assign.page.locked"): ui.t("assign.page.locked_yes") if r["locked"] else "",
              ui.t("data.col.reason"): ui.t(r["reason"])} for r in plan.rows]
     st.dataframe(pd.DataFrame(rows), width="stretch", hide_index=True)

@@ -33,12 +33,12 @@ else:
 heatmap = alt.Chart(frame).mark_rect().encode(
     x=alt.X("challenge:N", sort=challenge_order, title=ui.t("data.col.challenge"),
             axis=alt.Axis(labelLimit=180, labelAngle=-60)),
-    y=alt.Y("team:N", sort=team_order, title=ui.t("data.col.team")),
+    y=alt.Y("team:N", sort=team_order, title=ui.t("data.col.team"), axis=alt.Axis(labelOverlap=False)),
     color=alt.Color("score:Q", title=ui.t("data.col.score"), scale=alt.Scale(scheme="viridis")),
     tooltip=[alt.Tooltip("team:N", title=ui.t("data.col.team")),
              alt.Tooltip("challenge:N", title=ui.t("data.col.challenge")),
              alt.Tooltip("score:Q", title=ui.t("data.col.score"), format=".3f")],
-).properties(height=max(300, 16 * len(teams)))
+).properties(height=alt.Step(16))
 st.altair_chart(heatmap, width="stretch")
 with st.expander(ui.t("matrix.table"), icon=":material/table:"):
     wide = frame.pivot(index="team", columns="challenge", values="score").loc[team_order, challenge_order]
