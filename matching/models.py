@@ -263,6 +263,8 @@ class _Row:
         for f in fields(cls):
             if f.type in ("list[str]",) and isinstance(values.get(f.name), str):
                 values[f.name] = as_list(values[f.name])
+            if f.type == "bool" and f.name in values:
+                values[f.name] = bool(values[f.name])  # SQLite stores booleans as 0/1
             if f.type == "dict" and isinstance(values.get(f.name), str):
                 values[f.name] = json.loads(values[f.name] or "{}")
         return cls(**values)

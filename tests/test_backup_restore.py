@@ -103,6 +103,14 @@ def test_backup_is_self_contained_and_never_overwrites_by_accident(db, world, tm
     assert [p.name for p in target.parent.iterdir()] == ["backup.db"]  # no partial file left
 
 
+@pytest.fixture
+def plain_main(monkeypatch):
+    """New processes must not re-run ``__main__``: after an AppTest it is app.py (it seeds data)."""
+    import sys
+    import types
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+
+
 def _write_continuously(path: str, stop_after: int) -> None:
     database = storage.connect(path)
     rep = accounts.get_user(database, 1)
@@ -110,7 +118,7 @@ def _write_continuously(path: str, stop_after: int) -> None:
         challenges.save_draft(database, rep, {"title": f"busy {i}"})
 
 
-def test_backup_while_another_process_writes_is_one_consistent_snapshot(db, world, tmp_path):
+def test_backup_while_another_process_writes_is_one_consistent_snapshot(db, world, tmp_path, plain_main):
     rep_id = world["rep_esdc"].id
     assert rep_id == 1  # the writer signs in as this account
     writer = multiprocessing.get_context("spawn").Process(

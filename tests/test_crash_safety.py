@@ -64,6 +64,13 @@ def op_purge_term(db):
     maintenance.purge_term(db, SYSTEM, _term_id(db))
 
 
+def op_import(db):
+    from matching import importexport
+    rows = [{"name": f"Imported team {i}", "program": "Design", "year": "2", "skills": "research; mapping",
+             "members": f"Person {i} <person{i}@sheridancollege.ca>"} for i in range(150)]
+    importexport.commit(db, SYSTEM, "teams", rows)
+
+
 OPERATIONS = {name[3:]: fn for name, fn in globals().items() if name.startswith("op_")}
 
 
@@ -148,14 +155,25 @@ def _crash_points(n_writes: int, how_many: int) -> list:
 
 
 #: operation -> number of crash points spread over its writes (plus one just before COMMIT)
-PLAN = {"load_demo": 8, "publish": 4, "run_assignment": 3, "save_team": 3, "bulk_approve": 3, "purge_term": 4}
+PLAN = {"import": 4, "load_demo": 8, "publish": 4, "run_assignment": 3, "save_team": 3, "bulk_approve": 3, "purge_term": 4}
 
 
 @pytest.fixture(scope="module")
 def context():
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["matching.pairings", "matching.demo", "matching.maintenance", "tests.test_crash_safety"])
+    """A fork server started with a plain ``__main__`` (after an AppTest it would be app.py)."""
+    import sys
+    import types
+    main, sys.modules["__main__"] = sys.modules["__main__"], types.ModuleType("__main__")
+    try:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["matching.importexport", "matching.pairings", "matching.demo",
+                                    "matching.maintenance", "tests.test_crash_safety"])
+        from multiprocessing import forkserver
+        forkserver.ensure_running()
+    finally:
+        sys.modules["__main__"] = main
     return ctx
+
 
 
 @pytest.mark.parametrize("name", sorted(PLAN))
@@ -188,3 +206,23 @@ def test_a_killed_operation_leaves_the_database_as_before(name, tmp_path, demo_t
     after = table_dump(victim)
     assert after != before and [len(rows) for rows in after.values()] == [len(rows) for rows in table_dump(completed).values()]
     print(f"\ncrash: {name}: {n_writes} writes, killed at {tried}")
+
+
+def test_a_full_disk_is_reported_as_such_and_nothing_is_half_written(db, world):
+    """SQLite rolls back by itself when the disk is full; the error people see must say so."""
+    before = table_dump(db)
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count = {pages + 3}")  # room for a few pages only
+    big = {"name": "Access Crew", "past_work": "x" * 4000,
+           "members": [{"name": f"Person {i}", "email": f"p{i}@sheridancollege.ca"} for i in range(6)]}
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        for _ in range(50):
+            challenges.save_draft(db, world["rep_esdc"], {"title": "t", "problem": "y" * 4900, "outcomes": "z" * 4900})
+            teams.save_team(db, world["student_a"], world["team_a"], big)
+    db.execute("PRAGMA max_page_count = 1073741823")
+    assert not db.conn.in_transaction
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # Whatever was written was whole: each saved challenge has exactly its one audit event.
+    assert db.execute("SELECT COUNT(*) FROM challenges").fetchone()[0] == \
+        db.execute("SELECT COUNT(*) FROM audit_events WHERE action = 'challenge.create'").fetchone()[0]
+    assert before["departments"] == table_dump(db)["departments"]

@@ -209,6 +209,141 @@ def test_ranker_scores_are_finite_for_any_corpus(documents, queries):
     assert label_for(float("nan")) == "weak"
 
 
+# --- Bad files (matching.importexport) -----------------------------------------------------
+
+try:
+    from matching import importexport
+except ImportError:  # pragma: no cover - the import module is optional in this build
+    importexport = None
+needs_import = pytest.mark.skipif(importexport is None, reason="matching.importexport is not in this build")
+
+
+def _xlsx(rows: list[list], *, drop_dimension: bool = False, repeat_last: int = 1) -> bytes:
+    """An .xlsx; ``repeat_last`` copies the last row's XML that many times inside the zip."""
+    import io
+    import re
+    import zipfile
+
+    import openpyxl
+    workbook = openpyxl.Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    source, out = zipfile.ZipFile(io.BytesIO(buffer.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                if drop_dimension:  # without it, a reader cannot know the size in advance
+                    data = re.sub(rb"<dimension[^>]*/>", b"", data)
+                last = re.findall(rb"<row [^>]*>.*?</row>", data)[-1]
+                data = data.replace(last, re.sub(rb' r="\d+"', b"", last) * repeat_last)
+            target.writestr(item, data)
+    return out.getvalue()
+
+
+@needs_import
+@SETTINGS
+@given(st.binary(max_size=4096), st.sampled_from(["x.csv", "x.xlsx", "x.txt", "x.xlsm", "x.pdf", ""]))
+def test_any_bytes_uploaded_give_rows_or_a_clear_refusal(data, filename):
+    EXAMPLES["read_upload (arbitrary bytes)"] += 1
+    from matching.errors import ValidationFailed
+    try:
+        rows = importexport.read_upload(data, filename)
+    except ValidationFailed as err:
+        assert set(err.errors) == {"file"} and err.errors["file"] in catalogue()["en"]
+        return
+    assert all(isinstance(r, dict) and all(isinstance(v, str) for v in r.values()) for r in rows)
+
+
+@needs_import
+def test_a_zip_bomb_spreadsheet_is_refused_before_it_is_unpacked():
+    import time
+    from matching.errors import ValidationFailed
+    bomb = _xlsx([["name"], ["Bomb team"]], drop_dimension=True, repeat_last=3_000_000)  # ~150 MB of rows
+    assert len(bomb) < importexport.MAX_UPLOAD_BYTES  # small enough to pass the upload limit
+    started = time.perf_counter()
+    with pytest.raises(ValidationFailed) as info:
+        importexport.read_upload(bomb, "teams.xlsx")
+    assert info.value.errors == {"file": "data.too_large"}
+    assert time.perf_counter() - started < 5
+
+
+@needs_import
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_ten_thousand_rows_are_refused_whole(kind):
+    from matching.errors import ValidationFailed
+    if kind == "csv":
+        data = ("name\n" + "".join(f"Team {i}\n" for i in range(10_000))).encode()
+    else:
+        data = _xlsx([["name"], ["Team"]], drop_dimension=True, repeat_last=10_000)
+    with pytest.raises(ValidationFailed) as info:
+        importexport.read_upload(data, f"teams.{kind}")
+    assert info.value.errors == {"file": "data.too_many_rows"}
+
+
+@needs_import
+@pytest.mark.parametrize("name,data", [
+    ("png.xlsx", b"\x89PNG\r\n\x1a\n" + b"\x00" * 200),
+    ("zip-without-sheet.xlsx", None),
+    ("binary.csv", bytes(range(256)) * 8),
+    ("empty.csv", b""),
+    ("only-blank-lines.csv", b"\n\n , \n"),
+])
+def test_files_that_are_not_spreadsheets_are_refused_clearly(name, data):
+    import io
+    import zipfile
+    from matching.errors import ValidationFailed
+    if data is None:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as z:
+            z.writestr("readme.txt", "not a workbook")
+        data = buffer.getvalue()
+    try:
+        rows = importexport.read_upload(data, name)
+    except ValidationFailed as err:
+        assert err.errors["file"] in ("data.unreadable", "data.empty", "data.bad_type")
+        return
+    assert name == "binary.csv" and isinstance(rows, list)  # decodes as cp1252 text: the row checks decide
+
+
+@needs_import
+@pytest.mark.parametrize("content,problem", [
+    ("program,year\nDesign,2\n", "data.missing_column"),                 # wrong columns
+    ("name,year\n,2\nTeam B,3\n", "validation.required"),                 # a required value missing
+    ("name\nSame Team\nsame team\n", None),                                # duplicate keys
+    ("name,year\nTeam C,banana\n", "validation.year"),
+])
+def test_bad_imports_are_reported_and_write_nothing(db, world, content, problem):
+    from matching.errors import PortalError
+    from tests.test_backup_restore import table_dump
+    rows = importexport.read_upload(content.encode(), "teams.csv")
+    report = importexport.preview(db, world["facilitator"], "teams", rows)
+    assert report.problems and all(p["key"] in catalogue()["en"] for p in report.problems)
+    if problem:
+        assert problem in {p["key"] for p in report.problems}
+    before = table_dump(db)
+    with pytest.raises(PortalError):
+        importexport.commit(db, world["facilitator"], "teams", rows)
+    assert table_dump(db) == before
+
+
+@needs_import
+def test_formula_cells_are_imported_as_text_and_exported_neutralised(db, world):
+    import csv
+    import io
+    attack = "=cmd|' /C calc'!A0"
+    rows = importexport.read_upload(f'name,past_work\n"{attack}","@SUM(1+1)"\n'.encode(), "teams.csv")
+    importexport.commit(db, world["facilitator"], "teams", rows)
+    assert db.execute("SELECT past_work FROM teams WHERE name = ?", [attack]).fetchone() == ("@SUM(1+1)",)
+    exported = importexport.export_bytes(db, world["facilitator"], "teams", "csv").decode("utf-8-sig")
+    cells = [cell for row in csv.reader(io.StringIO(exported)) for cell in row]
+    assert "'" + attack in cells and "'@SUM(1+1)" in cells
+    assert not [c for c in cells if c.startswith(("=", "+", "@"))]
+
+
+
 def test_zz_report_example_counts(capsys):
     """Prints how many inputs each property saw (the figures in docs/RELIABILITY.md)."""
     if not EXAMPLES:

@@ -206,6 +206,14 @@ def _work(path: str, number: int, ids: dict, n_ops: int, log_path: str, start_at
     worker.run(n_ops, log_path)
 
 
+@pytest.fixture
+def plain_main(monkeypatch):
+    """New processes must not re-run ``__main__``: after an AppTest it is app.py (it seeds data)."""
+    import sys
+    import types
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+
+
 # --- The test ------------------------------------------------------------------------------
 
 def _read_logs(folder: Path) -> list[dict]:
@@ -217,7 +225,7 @@ def _read_logs(folder: Path) -> list[dict]:
 
 
 @pytest.mark.stress
-def test_concurrent_writers_lose_nothing_and_never_see_a_lock(tmp_path):
+def test_concurrent_writers_lose_nothing_and_never_see_a_lock(tmp_path, plain_main):
     from matching import db as storage
     path = tmp_path / "stress.db"
     ids = _build(path)

@@ -130,6 +130,7 @@ def test_assignment_run_lock_with_reason_rerun_and_publish(demo_db):
     assert at.header[0].value == "Proposal (not published yet)"
     assert at.metric[0].value == "44 / 44"
     term = terms.current_term(demo_db)
+    at.radio(key="assign_adjust_kind_en").set_value("Lock").run()
     team_id = at.selectbox(key="assign_lock_team").value
     at.selectbox(key="assign_lock_challenge").set_value(pairings.term_challenges(demo_db, term.id)[-1]["id"])
     button(at, "Lock").click().run()

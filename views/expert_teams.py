@@ -39,7 +39,8 @@ def team_profile(team_id: int) -> None:
 def scores_read_only(entry: dict) -> None:
     for criterion in RUBRIC:
         value = entry["scores"].get(criterion)
-        st.write(f"{ui.t('data.col.' + criterion)}: " + (level(criterion, value) if value else "—"))
+        st.write(ui.t("feedback.score_line", criterion=ui.t("data.col." + criterion),
+                          level=level(criterion, value) if value else "—"))
     st.markdown(f"**{ui.t('data.col.comments')}**")
     st.text(entry["comments"])
 

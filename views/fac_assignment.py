@@ -208,10 +208,14 @@ if planning:
     if capacity_warning := st.session_state.get(WARNING):
         st.warning(capacity_warning, icon=":material/warning:")
     kinds = ("pair", "unpair", "lock", "ban")
-    tabs = st.tabs([ui.t(f"assign.page.tab_{k}") for k in kinds] + [ui.t("assign.page.tab_rules")])
-    for tab, kind in zip(tabs, kinds):
-        with tab:
-            adjustment_form(term, plan, kind)
-    with tabs[-1]:
+    # A keyed control, not st.tabs: tabs fall back to the first one on a rerun.
+    # Options are the labels themselves (one key per language): a format_func whose labels
+    # change with the language confuses the widget's stored value.
+    labels = {ui.t(f"assign.page.tab_{k}"): k for k in kinds + ("rules",)}
+    choice = labels[st.radio(ui.t("assign.page.adjust_title"), list(labels), horizontal=True,
+                             key=f"assign_adjust_kind_{ui.lang()}", label_visibility="collapsed")]
+    if choice == "rules":
         rules_list(term)
+    else:
+        adjustment_form(term, plan, choice)
 publish_section(term)

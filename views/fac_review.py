@@ -46,7 +46,8 @@ def challenge_card(c: dict) -> None:
         st.markdown(f"**{ui.t('data.col.outcomes')}**")
         st.text(c["outcomes"])
         st.caption(ui.t("review.card.themes", themes=ui.plain(", ".join(c["themes"]))))
-        st.caption(ui.t("review.card.sme", name=ui.plain(c["sme_name"]), email=ui.plain(c["sme_email"])))
+        # st.text: Markdown would turn the e-mail into a link.
+        st.text(ui.t("review.card.sme", name=c["sme_name"], email=c["sme_email"]))
         with st.container(border=True):
             confirm = st.checkbox(ui.t("review.card.confirm_unclassified"), key=f"review_confirm_{c['id']}")
             ui.field_error(errors, "confirm_unclassified")

@@ -44,7 +44,8 @@ def entry_block(entry: dict, can_reply: bool) -> None:
                         date=i18n.format_day(entry["submitted_at"], ui.lang())))
         for criterion in RUBRIC:
             value = entry["scores"].get(criterion)
-            st.write(f"**{ui.t('data.col.' + criterion)}**: " + (level(criterion, value) if value else "—"))
+            st.write(ui.t("feedback.score_line", criterion="**" + ui.t("data.col." + criterion) + "**",
+                              level=level(criterion, value) if value else "—"))
         st.markdown(f"**{ui.t('data.col.comments')}**")
         st.text(entry["comments"])
         if entry["state"] == "answered":

@@ -78,13 +78,13 @@ def run_assignment(page) -> None:
 
 
 def open_tab(page, name: str):
-    """Select the tab (again: after a rerun that changes the page above it, Streamlit shows the
-    first tab again -- reported to the page owner) and return its panel."""
-    tab = main(page).get_by_role("tab", name=name, exact=True)
-    if tab.get_attribute("aria-selected") != "true":
-        tab.click()
+    """Choose an adjustment (pair, unpair, lock, ban, or the list of rules) in the radio group
+    above the adjustment forms, and return the page body that now shows it."""
+    option = main(page).get_by_role("radio", name=name, exact=True)
+    if not option.is_checked():
+        option.check(force=True)
         wait_idle(page)
-    return main(page).get_by_role("tabpanel", name=name, exact=True)
+    return main(page)
 
 
 def lock_pair(page) -> None:
@@ -94,7 +94,8 @@ def lock_pair(page) -> None:
     expect(form.get_by_role("combobox", name="Team")).to_have_value(TEAM)
     expect(form.get_by_role("combobox", name="Challenge")).to_have_value(f"[TC] {CHALLENGE}")
     enter_text(page, form.get_by_label("Reason (kept in the audit log)", exact=True), LOCK_REASON)
-    click(page, open_tab(page, "Lock"), "Lock")
+    form.get_by_role("button", name="Lock", exact=True).last.click()
+    wait_idle(page)
     expect(main(page).get_by_text(re.compile("^Locked\\."))).to_be_visible()
     rules = open_tab(page, "Locks and bans")
     expect(rules.get_by_text(f"Lock · {TEAM} — {CHALLENGE}")).to_be_visible()
