@@ -19,7 +19,7 @@ import sqlite_utils
 from . import audit
 from . import db as storage
 from .errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationFailed
-from .models import User, validate_password, validate_user
+from .models import User, is_email, validate_password, validate_user
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
 
@@ -124,10 +124,16 @@ def authenticate(db: sqlite_utils.Database, email: str, password: str, *,
     return user
 
 
+def _typed_email(email: str) -> str:
+    """What a failed sign-in records as the e-mail: only something shaped like one, since people
+    sometimes type their password into the e-mail box."""
+    return email[:254] if is_email(email) else "(not an e-mail address)"
+
+
 def _record_attempt(db, row, password_ok: bool, now: datetime, email: str) -> User | None:
     """Audit one sign-in attempt and update the lock counters; the user when it succeeded."""
     if row is None:
-        audit.record(db, None, "auth.sign_in_failed", target_type="user", actor_email=email[:254],
+        audit.record(db, None, "auth.sign_in_failed", target_type="user", actor_email=_typed_email(email),
                      detail={"reason": "unknown"})
         return None
     user = User.from_row(row)
@@ -279,7 +285,7 @@ def sign_in_verified_email(db: sqlite_utils.Database, email: str | None, *,
     row = storage.one(db, "SELECT * FROM users WHERE email = ? COLLATE NOCASE", [email]) if email else None
     with storage.transaction(db):
         if row is None:
-            audit.record(db, None, "auth.sign_in_failed", target_type="user", actor_email=email[:254],
+            audit.record(db, None, "auth.sign_in_failed", target_type="user", actor_email=_typed_email(email),
                          detail={"reason": "unknown", "method": "sso"})
             user = None
         elif row.get("locked_until") and datetime.fromisoformat(row["locked_until"]) > now:

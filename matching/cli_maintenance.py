@@ -1,11 +1,10 @@
-"""``portal backup``, ``portal restore``, ``portal purge-term`` and ``portal audit-export``.
+"""``portal backup``, ``portal restore``, and ``portal purge-term`` (the audit log is exported with ``portal export audit``).
 
 Registered on the ``portal`` group by the import at the end of :mod:`matching.cli`. The
 commands act as the system operator and are audited under that name.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import click
 
@@ -70,18 +69,3 @@ def purge_term_command(ctx, term, yes):
     except PortalError as err:
         _fail(err)
     click.echo("Purged: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + ".")
-
-
-@main.command("audit-export")
-@click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
-@click.pass_context
-def audit_export_command(ctx, path, fmt):
-    """Write the whole audit log to PATH (spreadsheet formulas neutralised)."""
-    from .importexport import export_bytes
-    try:
-        data = export_bytes(_database(ctx), accounts.SYSTEM, "audit", fmt)
-    except PortalError as err:
-        _fail(err)
-    Path(path).write_bytes(data)
-    click.echo(f"Wrote the audit log to {path} ({len(data):,} bytes).")

@@ -66,8 +66,10 @@ def next_steps(db: sqlite_utils.Database, user: User) -> dict[str, Any]:
             "SELECT COUNT(*) FROM pairings p JOIN challenges c ON c.id = p.challenge_id "
             "WHERE c.sme_email = ? COLLATE NOCASE AND p.state IN ('approved', 'active')",
             [user.email]).fetchone()[0]
-        open_entries = db.execute("SELECT COUNT(*) FROM feedback_entries WHERE expert_id = ? "
-                                  "AND state = 'open'", [user.id]).fetchone()[0]
+        open_entries = db.execute(
+            "SELECT COUNT(*) FROM feedback_entries e JOIN pairings p ON p.id = e.pairing_id "
+            "WHERE e.expert_id = ? AND e.state = 'open' AND p.state IN ('approved', 'active')",
+            [user.id]).fetchone()[0]
         if open_entries:
             steps.append({"key": "home.step.give_feedback", "params": {"count": open_entries}})
         if not advised:

@@ -121,9 +121,18 @@ def test_facilitators_read_and_export_the_log(db, world):
 
 def test_exported_audit_text_cannot_run_as_a_spreadsheet_formula(db, world):
     importexport = pytest.importorskip("matching.importexport")
-    with pytest.raises(AuthenticationFailed):
-        accounts.authenticate(db, '=HYPERLINK("http://evil.example","x")', "guess")
+    draft = challenges.save_draft(db, world["rep_esdc"], ACCESSIBILITY)
+    challenges.submit(db, world["rep_esdc"], draft.id)
+    challenges.return_for_changes(db, world["facilitator"], draft.id, '=HYPERLINK("http://evil.example","x")')
     csv_text = importexport.export_bytes(db, world["facilitator"], "audit", "csv").decode("utf-8-sig")
     cells = [cell for row in csv.reader(io.StringIO(csv_text)) for cell in row]
     assert "'=HYPERLINK(\"http://evil.example\",\"x\")" in cells
     assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@"))]
+
+
+def test_text_typed_in_the_email_box_is_kept_only_when_it_looks_like_an_email(db, world):
+    for typed in ("my-secret-password", "someone@example.ca"):
+        with pytest.raises(AuthenticationFailed):
+            accounts.authenticate(db, typed, "guess")
+    recorded = [e["actor_email"] for e in audit.events(db, action="auth.sign_in_failed")]
+    assert recorded == ["someone@example.ca", "(not an e-mail address)"]

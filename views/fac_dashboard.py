@@ -15,14 +15,15 @@ def chart_with_table(title_key: str, chart, table, empty: bool) -> None:
     if empty:
         st.caption(ui.t("dash.no_data"))
         return
-    left, right = st.columns([3, 2])
+    left, right = st.columns([1, 1])
     left.altair_chart(chart, width="stretch")
     right.dataframe(table, width="stretch", hide_index=True)
 
 
 def bars(frame, x: str, y: str, x_title: str, y_title: str, sort=None):
     return alt.Chart(frame).mark_bar().encode(
-        x=alt.X(f"{x}:N", sort=sort if sort is not None else "-y", title=x_title, axis=alt.Axis(labelAngle=-30)),
+        x=alt.X(f"{x}:N", sort=sort if sort is not None else "-y", title=x_title,
+                axis=alt.Axis(labelAngle=-45, labelOverlap=False)),
         y=alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(tickMinStep=1)),
         tooltip=[alt.Tooltip(f"{x}:N", title=x_title), alt.Tooltip(f"{y}:Q", title=y_title)])
 
