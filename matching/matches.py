@@ -23,7 +23,7 @@ from .teams import get_team, list_teams
 
 _CACHE: dict[tuple, Any] = {}
 _CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 8
+_CACHE_SIZE = 16  # (database, data version, kind); four kinds per version
 
 
 def _db_key(db: sqlite_utils.Database) -> str:
@@ -57,9 +57,14 @@ def _challenge_corpus(db):
     return _cached(db, "challenges", build)
 
 
+def _team_list(db):
+    """Every team's public profile as dicts (cached: thousands of teams on every rerun add up)."""
+    return _cached(db, "team_list", lambda: [asdict(t) for t in list_teams(db)])
+
+
 def _team_corpus(db):
     def build():
-        teams = [asdict(t) for t in list_teams(db)]
+        teams = _team_list(db)
         ranker = TextRanker().fit([team_text(t) for t in teams]) if teams else None
         return teams, ranker
     return _cached(db, "teams", build)
@@ -94,12 +99,46 @@ def match_matrix(db: sqlite_utils.Database, actor) -> tuple[list[dict], list[dic
     """Every team x approved challenge similarity (facilitators): teams, challenges, scores."""
     authorize(actor, "pairing.view_all")
     challenges, ranker = _challenge_corpus(db)
-    teams = [asdict(t) for t in list_teams(db)]
+    teams = _team_list(db)
     if ranker is None or not teams:
         return teams, challenges, np.zeros((len(teams), len(challenges)))
     def build():
         return ranker.score([team_text(t) for t in teams])
     return teams, challenges, _cached(db, "matrix", build)
+
+
+MATRIX_PAGE_SIZE = 50
+
+
+def matrix_view(db: sqlite_utils.Database, actor, *, order: str = "name", team_page: int = 0,
+                challenge_page: int = 0, page_size: int = MATRIX_PAGE_SIZE) -> dict[str, Any]:
+    """One page of the match matrix, so a chart never carries millions of cells.
+
+    ``order`` is ``"name"`` (alphabetical) or ``"best"`` (rows and columns by their best score).
+    Returns the page's ``teams``, ``challenges`` and ``scores`` (rows x columns) with
+    ``team_pages`` / ``challenge_pages`` (page counts), the pages shown, and the overall
+    ``low`` / ``high`` scores.
+    """
+    teams, challenges, scores = match_matrix(db, actor)
+    if order == "best":
+        team_order = np.argsort(-scores.max(axis=1, initial=0), kind="stable") if len(teams) else []
+        challenge_order = np.argsort(-scores.max(axis=0, initial=0), kind="stable") if len(challenges) else []
+    else:
+        team_order = sorted(range(len(teams)), key=lambda i: _folded(teams[i]["name"]))
+        challenge_order = sorted(range(len(challenges)),
+                                 key=lambda j: (_folded(challenges[j]["acronym"]), _folded(challenges[j]["title"])))
+    team_pages = max(1, -(-len(teams) // page_size))
+    challenge_pages = max(1, -(-len(challenges) // page_size))
+    team_page = min(max(0, team_page), team_pages - 1)
+    challenge_page = min(max(0, challenge_page), challenge_pages - 1)
+    rows = list(team_order[team_page * page_size:(team_page + 1) * page_size])
+    cols = list(challenge_order[challenge_page * page_size:(challenge_page + 1) * page_size])
+    return {"teams": [teams[i] for i in rows], "challenges": [challenges[j] for j in cols],
+            "scores": scores[np.ix_(rows, cols)] if rows and cols else np.zeros((len(rows), len(cols))),
+            "team_page": team_page, "team_pages": team_pages,
+            "challenge_page": challenge_page, "challenge_pages": challenge_pages,
+            "n_teams": len(teams), "n_challenges": len(challenges),
+            "low": float(scores.min()) if scores.size else 0.0, "high": float(scores.max()) if scores.size else 0.0}
 
 
 def _folded(text: Any) -> str:

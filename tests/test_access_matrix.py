@@ -199,6 +199,7 @@ CASES: dict[str, list[Case]] = {
                                          shows=lambda r, w, c: "secret-theme" in r, sees={"rep_esdc", "facilitator"})],
     # matches
     "matches.match_matrix": [Case(lambda db, w, a, _: matches_module().match_matrix(db, a), FAC)],
+    "matches.matrix_view": [Case(lambda db, w, a, _: matches_module().matrix_view(db, a), FAC)],
     "matches.ranked_challenges_for_team": [Case(
         lambda db, w, a, t: matches_module().ranked_challenges_for_team(db, a, t), {"student_a", "facilitator"},
         lambda db, w: w["team_a"], shows=lambda r, w, t: w["draft"] not in _ids(r) and len(r) == 2)],
