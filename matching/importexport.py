@@ -18,6 +18,7 @@ exported.
 from __future__ import annotations
 
 import csv
+import re
 import io
 import secrets
 import unicodedata
@@ -41,6 +42,9 @@ MAX_ROWS = 2_000
 IMPORT_KINDS = ("challenges", "teams", "users")
 EXPORT_KINDS = ("challenges", "teams", "matrix", "pairings", "feedback", "audit", "users")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: An imported cell a spreadsheet would run as a formula ("-" only before a word or a call, so
+#: a text starting with "- " stays acceptable). Our own exports write such text as "'=...".
+FORMULA_CELL = re.compile(r"^\s*(?:[=+@]|-[^\s\d-])")
 TRUE_WORDS = {"1", "true", "yes", "y", "oui", "o", "x", "vrai"}
 
 #: Import columns per kind; the first ones listed as required must be present in the header.
@@ -230,6 +234,9 @@ def preview(db: sqlite_utils.Database, actor: User, kind: str, rows: list[dict[s
     for number, raw in enumerate(rows, start=2):
         values = {mapping[h]: v for h, v in raw.items() if h in mapping}
         record, errors = check(db, values, context)
+        for field_name, value in values.items():
+            if isinstance(value, str) and FORMULA_CELL.match(value):
+                errors[field_name] = "data.formula_cell"
         for field_name, key in sorted(errors.items()):
             report.add(number, field_name, key)
         report.records.append(record)

@@ -314,6 +314,7 @@ def test_files_that_are_not_spreadsheets_are_refused_clearly(name, data):
     ("name,year\n,2\nTeam B,3\n", "validation.required"),                 # a required value missing
     ("name\nSame Team\nsame team\n", None),                                # duplicate keys
     ("name,year\nTeam C,banana\n", "validation.year"),
+    ('name,past_work\nTeam D,"=HYPERLINK(""http://x"",""y"")"\n', "data.formula_cell"),  # formula cell
 ])
 def test_bad_imports_are_reported_and_write_nothing(db, world, content, problem):
     from matching.errors import PortalError
@@ -330,18 +331,28 @@ def test_bad_imports_are_reported_and_write_nothing(db, world, content, problem)
 
 
 @needs_import
-def test_formula_cells_are_imported_as_text_and_exported_neutralised(db, world):
+def test_formula_cells_are_refused_and_stored_text_is_exported_neutralised(db, world):
     import csv
     import io
+    from matching import teams
+    from matching.errors import PortalError
+    from tests.test_backup_restore import table_dump
     attack = "=cmd|' /C calc'!A0"
-    rows = importexport.read_upload(f'name,past_work\n"{attack}","@SUM(1+1)"\n'.encode(), "teams.csv")
-    importexport.commit(db, world["facilitator"], "teams", rows)
-    assert db.execute("SELECT past_work FROM teams WHERE name = ?", [attack]).fetchone() == ("@SUM(1+1)",)
+    rows = importexport.read_upload(f'name,past_work\n"{attack}",ok\nFine,"@SUM(1+1)"\n'.encode(), "teams.csv")
+    report = importexport.preview(db, world["facilitator"], "teams", rows)
+    assert [(p["row"], p["field"], p["key"]) for p in report.problems] == [
+        (2, "name", "data.formula_cell"), (3, "past_work", "data.formula_cell")]
+    before = table_dump(db)
+    with pytest.raises(PortalError):
+        importexport.commit(db, world["facilitator"], "teams", rows)
+    assert table_dump(db) == before
+    # Text typed in the portal that looks like a formula is exported as inert text.
+    teams.save_team(db, world["facilitator"], world["team_a"], {"name": "Access Crew", "past_work": "@SUM(1+1)",
+                                                                   "members": []})
     exported = importexport.export_bytes(db, world["facilitator"], "teams", "csv").decode("utf-8-sig")
     cells = [cell for row in csv.reader(io.StringIO(exported)) for cell in row]
-    assert "'" + attack in cells and "'@SUM(1+1)" in cells
+    assert "'@SUM(1+1)" in cells
     assert not [c for c in cells if c.startswith(("=", "+", "@"))]
-
 
 
 def test_zz_report_example_counts(capsys):
