@@ -99,6 +99,18 @@ def label_badge(label: str) -> None:
     st.badge(t(f"label.{label}"), color=LABEL_COLOURS.get(label, "gray"))
 
 
+def shared_terms(reasons, *, label_key: str, empty_key: str) -> None:
+    """The words a team and a challenge share, as chips (words, not colour, carry the meaning)."""
+    terms = [term for term, _ in reasons]
+    if not terms:
+        st.caption(t(empty_key))
+        return
+    with st.container(horizontal=True, gap="small"):
+        st.caption(t(label_key))
+        for term in terms:
+            st.badge(plain(term), color="violet", icon=":material/link:")
+
+
 def field_error(errors: dict[str, str] | None, field: str) -> None:
     """The translated problem of ``field``, shown right under its input."""
     if errors and field in errors:

@@ -425,19 +425,13 @@ def lock(db: sqlite_utils.Database, actor: User, term_id: int, team_id: int, cha
     reason = _clean_reason(reason)
     _term_for_planning(db, term_id)
     with storage.transaction(db):
-        team, challenge = _check_pair_targets(db, term_id, team_id, challenge_id)
-        existing = _rule(db, term_id, team_id, challenge_id)
-        if existing:
-            raise IllegalTransition(RULE_EXISTS[existing["kind"]], "rule exists",
-                                    team=team["name"], challenge=challenge["title"])
+        team, challenge = _new_rule_targets(db, term_id, team_id, challenge_id)
         other = _rule(db, term_id, team_id, kind="lock")
         if other:
             raise IllegalTransition("assign.team_is_locked", "team locked elsewhere", team=team["name"])
         _seed_proposal(db, term_id)
         warnings = _capacity_check(db, term_id, team_id, challenge, confirm_over_capacity)
-        storage.insert(db, "pairing_rules", {
-            "term_id": term_id, "team_id": team_id, "challenge_id": challenge_id, "kind": "lock",
-            "reason": reason, "created_by": actor.id or None, "created_at": storage.now_iso()})
+        _insert_rule(db, actor, term_id, team_id, challenge_id, "lock", reason)
         left = _place(db, actor, term_id, team_id, challenge_id, "lock", "assign.reason.locked")
         audit.record(db, actor, "pairing.lock", target_type="team", target_id=team_id, reason=reason,
                      detail={"term_id": term_id, "challenge_id": challenge_id, "from_challenge_id": left,
@@ -452,14 +446,8 @@ def ban(db: sqlite_utils.Database, actor: User, term_id: int, team_id: int, chal
     reason = _clean_reason(reason)
     _term_for_planning(db, term_id)
     with storage.transaction(db):
-        team, challenge = _check_pair_targets(db, term_id, team_id, challenge_id)
-        existing = _rule(db, term_id, team_id, challenge_id)
-        if existing:
-            raise IllegalTransition(RULE_EXISTS[existing["kind"]], "rule exists",
-                                    team=team["name"], challenge=challenge["title"])
-        storage.insert(db, "pairing_rules", {
-            "term_id": term_id, "team_id": team_id, "challenge_id": challenge_id, "kind": "ban",
-            "reason": reason, "created_by": actor.id or None, "created_at": storage.now_iso()})
+        team, challenge = _new_rule_targets(db, term_id, team_id, challenge_id)
+        _insert_rule(db, actor, term_id, team_id, challenge_id, "ban", reason)
         _seed_proposal(db, term_id)
         warnings = []
         current = _proposed_for(db, term_id, team_id)
@@ -470,6 +458,22 @@ def ban(db: sqlite_utils.Database, actor: User, term_id: int, team_id: int, chal
         audit.record(db, actor, "pairing.ban", target_type="team", target_id=team_id, reason=reason,
                      detail={"term_id": term_id, "challenge_id": challenge_id, "unpaired": bool(warnings)})
     return warnings
+
+
+def _new_rule_targets(db, term_id: int, team_id: int, challenge_id: int) -> tuple[dict, dict]:
+    """The team and challenge of a new lock or ban; refused when the pair already has a rule."""
+    team, challenge = _check_pair_targets(db, term_id, team_id, challenge_id)
+    existing = _rule(db, term_id, team_id, challenge_id)
+    if existing:
+        raise IllegalTransition(RULE_EXISTS[existing["kind"]], "rule exists",
+                                team=team["name"], challenge=challenge["title"])
+    return team, challenge
+
+
+def _insert_rule(db, actor: User, term_id: int, team_id: int, challenge_id: int, kind: str, reason: str) -> None:
+    storage.insert(db, "pairing_rules", {
+        "term_id": term_id, "team_id": team_id, "challenge_id": challenge_id, "kind": kind,
+        "reason": reason, "created_by": actor.id or None, "created_at": storage.now_iso()})
 
 
 def remove_rule(db: sqlite_utils.Database, actor: User, rule_id: int, reason: str) -> None:

@@ -27,25 +27,13 @@ def published_pairings() -> list[dict]:
     return pairings_for_department(ui.db(), user, user.department_id)
 
 
-def shared_terms(reasons) -> None:
-    """The words a team and the challenge share, as chips (words, not colour, carry the meaning)."""
-    terms = [term for term, _ in reasons]
-    if not terms:
-        st.caption(ui.t("dept.teams.no_shared_terms"))
-        return
-    with st.container(horizontal=True, gap="small"):
-        st.caption(ui.t("dept.teams.shared_terms"))
-        for term in terms:
-            st.badge(ui.plain(term), color="violet")
-
-
 def ranked_team(rank: int, team: dict) -> None:
     with st.container(border=True):
         st.markdown(f"**{rank}. {ui.plain(team['name'])}**")
         ui.label_badge(team["label"])
         st.progress(min(max(team["score"], 0.0), 1.0),
                     text=ui.t("dept.teams.score", score=format_percent(team["score"], ui.lang())))
-        shared_terms(team["reasons"])
+        ui.shared_terms(team["reasons"], label_key="dept.teams.shared_terms", empty_key="dept.teams.no_shared_terms")
 
 
 def team_profile(team_id: int) -> None:

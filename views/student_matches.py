@@ -60,17 +60,6 @@ def filters(ranked: list[dict]) -> list[dict]:
                                  languages=chosen_languages, query=query)
 
 
-def shared_terms(reasons) -> None:
-    terms = [term for term, _ in reasons]
-    if not terms:
-        st.caption(ui.t("student.matches.no_shared_terms"))
-        return
-    with st.container(horizontal=True, gap="small"):
-        st.caption(ui.t("student.matches.why"))
-        for term in terms:
-            st.badge(ui.plain(term), color="violet", icon=":material/link:")
-
-
 def details(item: dict) -> None:
     """Everything about the challenge, as written; the headings are in the reader's language."""
     with st.expander(ui.t("student.matches.details")):
@@ -93,7 +82,7 @@ def challenge_card(rank: int, item: dict, preferred: dict[int, int], preferences
         ui.label_badge(item["label"])
         st.progress(min(max(item["score"], 0.0), 1.0),
                     text=ui.t("student.matches.score", score=format_percent(item["score"], ui.lang())))
-        shared_terms(item["reasons"])
+        ui.shared_terms(item["reasons"], label_key="student.matches.why", empty_key="student.matches.no_shared_terms")
         details(item)
         if item["id"] in preferred:
             st.caption(ui.t("student.matches.in_preferences", rank=preferred[item["id"]]))
