@@ -41,7 +41,8 @@ _ENTRY_SQL = (
     "JOIN feedback_rounds r ON r.id = e.round_id JOIN pairings p ON p.id = e.pairing_id "
     "JOIN teams t ON t.id = p.team_id JOIN challenges c ON c.id = p.challenge_id "
     "JOIN departments d ON d.id = c.department_id LEFT JOIN users u ON u.id = e.expert_id "
-    "WHERE p.state IN ('approved', 'active')")
+    # Completed pairings keep their entries readable after the term closes.
+    "WHERE p.state IN ('approved', 'active', 'completed')")
 
 
 def _today(today: date | None) -> date:

@@ -571,7 +571,8 @@ def last_publication(db: sqlite_utils.Database, term_id: int) -> dict | None:
 
 # --- Published pairings, seen from each side -------------------------------------------------
 
-_PUBLISHED = "p.state IN ('approved', 'active')"
+# What people see as their pairing: published, running, or (after the term closed) completed.
+_PUBLISHED = "p.state IN ('approved', 'active', 'completed')"
 
 
 def pairing_for_team(db: sqlite_utils.Database, actor: User, team_id: int) -> dict | None:

@@ -64,9 +64,23 @@ def advance_term(db: sqlite_utils.Database, actor: User, term_id: int, *, reason
                                     state=term.state, move="advance")
         new_state = NEXT_STATE[term.state]
         storage.update(db, "terms", term_id, {"state": new_state})
+        moved = _move_pairings(db, term_id, new_state)
         audit.record(db, actor, "term.advance", target_type="term", target_id=term_id, reason=reason,
-                     detail={"from": term.state, "to": new_state})
+                     detail={"from": term.state, "to": new_state, "pairings": moved})
     return get_term(db, term_id)
+
+
+#: Pairing state changes that follow the term: published pairings start when the term goes
+#: active and are completed when it closes (withdrawn ones stay withdrawn).
+PAIRING_STATE_ON_TERM = {"active": ("approved", "active"), "closed": ("active", "completed")}
+
+
+def _move_pairings(db: sqlite_utils.Database, term_id: int, new_state: str) -> int:
+    if new_state not in PAIRING_STATE_ON_TERM:
+        return 0
+    before, after = PAIRING_STATE_ON_TERM[new_state]
+    return db.execute("UPDATE pairings SET state = ?, updated_at = ? WHERE term_id = ? AND state = ?",
+                      [after, storage.now_iso(), term_id, before]).rowcount
 
 
 def require_state(term: Term | None, state: str, move: str) -> None:

@@ -26,7 +26,8 @@ def test_counts_by_state_list_every_state(db, live):
     challenges = dict(zip(counts["challenges"]["state"], counts["challenges"]["count"]))
     assert challenges == {"draft": 0, "submitted": 0, "returned": 0, "approved": 2, "archived": 0}
     pairing = dict(zip(counts["pairings"]["state"], counts["pairings"]["count"]))
-    assert pairing["approved"] == 2 and pairing["proposed"] == 0
+    # The term is active, so its published pairings have started.
+    assert pairing["active"] == 2 and pairing["approved"] == 0 and pairing["proposed"] == 0
     assert list(counts["pairings"]["label"])[:2] == ["Proposé", "Publié"]
     fb = dict(zip(counts["feedback"]["state"], counts["feedback"]["count"]))
     assert fb == {"open": 2, "overdue": 2, "submitted": 0, "answered": 0}

@@ -339,3 +339,24 @@ def test_run_assignment_on_demo_data_uses_stored_preferences(demo_db):
         counts[r["challenge_id"]] = counts.get(r["challenge_id"], 0) + 1
     capacity = dict(zip(challenge_ids, caps))
     assert all(n <= capacity[c] for c, n in counts.items())
+
+
+def test_pairings_follow_the_term_published_then_active_then_completed(db, setup):
+    w = setup
+    term = w["term"]
+    pairings.run_assignment(db, w["facilitator"], term)
+    terms.advance_term(db, w["facilitator"], term)            # intake -> matching
+    pairings.publish(db, w["facilitator"], term)
+
+    def states():
+        return sorted(r[0] for r in db.execute("SELECT state FROM pairings WHERE term_id = ?", [term]))
+    published = states()
+    assert published and set(published) == {"approved"}
+    terms.advance_term(db, w["facilitator"], term)            # matching -> active
+    assert states() == ["active"] * len(published)
+    terms.advance_term(db, w["facilitator"], term)            # active -> closed
+    assert states() == ["completed"] * len(published)
+    # The team still sees what it worked on after the term closed.
+    assert pairings.pairing_for_team(db, w["student_a"], w["team_a"])["state"] == "completed"
+    events = [e for e in audit.events(db, action="term.advance")]
+    assert '"pairings": %d' % len(published) in events[0]["detail"]
