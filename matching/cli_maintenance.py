@@ -9,14 +9,9 @@ from __future__ import annotations
 import click
 
 from . import accounts, maintenance
-from . import db as storage
-from .cli import _fail, main
+from .cli import _fail, _open, main
 from .errors import PortalError
 from .i18n import t
-
-
-def _database(ctx: click.Context):
-    return storage.connect(ctx.obj["db_path"])
 
 
 @main.command("backup")
@@ -26,7 +21,7 @@ def _database(ctx: click.Context):
 def backup_command(ctx, path, force):
     """Copy the database to PATH (safe while the app runs)."""
     try:
-        result = maintenance.backup(_database(ctx), accounts.SYSTEM, path, overwrite=force)
+        result = maintenance.backup(_open(ctx.obj["db_path"]), accounts.SYSTEM, path, overwrite=force)
     except PortalError as err:
         _fail(err)
     click.echo(f"Backed up to {result['path']} ({result['bytes']:,} bytes, schema {result['schema_version']}).")
@@ -47,7 +42,7 @@ def restore_command(ctx, path, yes):
     if not yes:
         click.confirm("Replace the current database with it?", abort=True)
     try:
-        result = maintenance.restore(_database(ctx), accounts.SYSTEM, path)
+        result = maintenance.restore(_open(ctx.obj["db_path"]), accounts.SYSTEM, path)
     except PortalError as err:
         _fail(err)
     click.echo(t("db.restored", path=path, version=result["schema_version"], previous=result["previous"]))
@@ -59,7 +54,7 @@ def restore_command(ctx, path, yes):
 @click.pass_context
 def purge_term_command(ctx, term, yes):
     """Anonymise the personal data of a closed TERM (name or id); figures are kept."""
-    database = _database(ctx)
+    database = _open(ctx.obj["db_path"])
     try:
         term_id = maintenance.find_term(database, term)
         if not yes:

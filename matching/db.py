@@ -248,6 +248,9 @@ def schema_version(db: sqlite_utils.Database) -> int:
 def migrate(db: sqlite_utils.Database, *, target: int | None = None) -> list[int]:
     """Apply every migration above the recorded version (up to ``target``); return those applied."""
     target = SCHEMA_VERSION if target is None else target
+    if schema_version(db) == target:
+        # Every page run connects: an up-to-date database must not take the write lock.
+        return []
     with transaction(db):
         db.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
                    "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")

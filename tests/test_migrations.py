@@ -58,3 +58,17 @@ def test_failed_transaction_writes_nothing(db):
             storage.insert(db, "departments", {"acronym": "X", "name_en": "X", "name_fr": "X"})
             raise RuntimeError("boom")
     assert db.execute("SELECT COUNT(*) FROM departments").fetchone()[0] == 0
+
+
+def test_connecting_to_an_up_to_date_database_takes_no_write_lock(tmp_path):
+    import time
+    path = tmp_path / "busy.db"
+    storage.connect(path).close()
+    writer = storage.connect(path)
+    writer.execute("BEGIN IMMEDIATE")  # another session is in the middle of a write
+    try:
+        start = time.monotonic()
+        storage.connect(path).close()
+        assert time.monotonic() - start < 2  # did not wait for the writer's lock
+    finally:
+        writer.execute("ROLLBACK")
