@@ -1,7 +1,7 @@
 """Challenge Portal domain: everything the pages do, with no Streamlit import.
 
 Pages and the CLI call the services in these modules; each write service checks the actor's
-permission (:mod:`matching.accounts`) and records an audit event in the same transaction.
+permission (:mod:`matching.permissions`) and records an audit event in the same transaction.
 """
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""Accounts, sign-in and the one permission check every service calls.
+"""Accounts and sign-in (the permission check every service calls is in :mod:`matching.permissions`).
 
 Passwords are hashed with scrypt and a per-user random salt. Sign-in failures count towards a
 temporary lock; every attempt is audited; the answer takes the same work whether or not the
@@ -18,8 +18,9 @@ import sqlite_utils
 
 from . import audit
 from . import db as storage
-from .errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationFailed
+from .errors import AuthenticationFailed, NotFound, ValidationFailed
 from .models import User, is_email, validate_password, validate_user
+from .permissions import PERMISSIONS, authorize, can  # noqa: F401  (re-exported until every caller imports permissions)
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
 
@@ -189,76 +190,6 @@ def set_language(db: sqlite_utils.Database, actor: User, language: str) -> User:
         audit.record(db, actor, "user.set_language", target_type="user", target_id=actor.id,
                      detail={"language": language})
     return get_user(db, actor.id)
-
-
-# --- Permissions ---------------------------------------------------------------------------
-
-#: action -> {role: scope}. Scope "any": every record; "department": the actor's department;
-#: "team": the actor's team; "self": records naming the actor (an expert's own entries).
-PERMISSIONS: dict[str, dict[str, str]] = {
-    "challenge.create": {"department_rep": "department"},
-    "challenge.edit": {"department_rep": "department"},
-    "challenge.submit": {"department_rep": "department"},
-    "challenge.reopen": {"department_rep": "department", "facilitator": "any"},
-    "challenge.archive": {"department_rep": "department", "facilitator": "any"},
-    "challenge.view_unapproved": {"department_rep": "department", "facilitator": "any"},
-    "challenge.approve": {"facilitator": "any"},
-    "challenge.return": {"facilitator": "any"},
-    "challenge.rank_teams": {"department_rep": "department", "facilitator": "any"},
-    "term.manage": {"facilitator": "any"},
-    "team.edit": {"student": "team", "facilitator": "any"},
-    "team.view_private": {"student": "team", "facilitator": "any"},
-    "team.rank_challenges": {"student": "team", "facilitator": "any"},
-    "preferences.edit": {"student": "team"},
-    "preferences.view": {"student": "team", "facilitator": "any"},
-    "pairing.manage": {"facilitator": "any"},
-    "pairing.view_all": {"facilitator": "any"},
-    "feedback.manage": {"facilitator": "any"},
-    "feedback.write": {"expert": "self"},
-    "feedback.reply": {"student": "team"},
-    "feedback.view_all": {"facilitator": "any"},
-    "user.create": {"facilitator": "any"},
-    "audit.view": {"facilitator": "any"},
-    "data.import": {"facilitator": "any"},
-    "data.export": {"facilitator": "any"},
-    # Whole-database copies hold every password hash: the operator (system) only, from the CLI.
-    "db.backup": {},
-    "db.restore": {},
-    "term.purge": {"facilitator": "any"},
-    # Published pairings, seen from each side (matching/pairings.py).
-    "pairing.view_team": {"student": "team", "facilitator": "any"},
-    "pairing.view_department": {"department_rep": "department", "facilitator": "any"},
-    "pairing.view_expert": {"expert": "self", "facilitator": "any"},
-    "feedback.view_team": {"student": "team", "facilitator": "any"},
-    "dashboard.view": {"facilitator": "any"},
-}
-
-
-def can(actor: User | None, action: str, *, department_id: int | None = None,
-        team_id: int | None = None, user_id: int | None = None) -> bool:
-    """Whether ``actor`` may do ``action`` on a record of that department, team or user."""
-    if actor is None:
-        return False
-    if actor.role == "system":
-        return True
-    scope = PERMISSIONS.get(action, {}).get(actor.role)
-    if scope == "any":
-        return True
-    if scope == "department":
-        return department_id is not None and department_id == actor.department_id
-    if scope == "team":
-        return team_id is not None and team_id == actor.team_id
-    if scope == "self":
-        return user_id is not None and user_id == actor.id
-    return False
-
-
-def authorize(actor: User | None, action: str, **target: int | None) -> None:
-    """Raise :class:`PermissionDenied` unless :func:`can` allows it. Every write service calls this."""
-    if action not in PERMISSIONS:
-        raise KeyError(f"unknown action {action!r}")
-    if not can(actor, action, **target):
-        raise PermissionDenied("error.permission_denied", f"{getattr(actor, 'role', None)} may not {action}")
 
 
 def first_account_per_role(db: sqlite_utils.Database) -> dict[str, str]:

@@ -2,6 +2,7 @@
 import pytest
 
 from matching import accounts, challenges, teams, terms
+from matching.permissions import PERMISSIONS, authorize
 from matching.errors import NotFound, PermissionDenied
 from tests.conftest import ACCESSIBILITY
 
@@ -83,6 +84,6 @@ def test_member_emails_only_for_the_team_and_facilitators(db, world):
 
 def test_every_permission_action_is_exercised_by_known_roles():
     assert all(set(roles) <= {"department_rep", "student", "facilitator", "expert"}
-               for roles in accounts.PERMISSIONS.values())
+               for roles in PERMISSIONS.values())
     with pytest.raises(KeyError):
-        accounts.authorize(accounts.SYSTEM, "no.such.action")
+        authorize(accounts.SYSTEM, "no.such.action")
