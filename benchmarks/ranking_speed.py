@@ -39,7 +39,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from matching.ranking import TOP_K_BLOCK_ENTRIES, TextRanker  # noqa: E402
+from matching.ranking import TextRanker  # noqa: E402
+from matching.topk import TOP_K_BLOCK_ENTRIES  # noqa: E402
 from matching.textprep import ENGLISH_STOP_WORDS  # noqa: E402
 
 VOCAB_SIZE = 20_000

@@ -427,7 +427,7 @@ def test_fit_on_arbitrary_text_either_fits_or_raises_keyed_error(docs):
 @pytest.mark.parametrize("seed", range(8))
 def test_top_k_block_selection_is_exact_on_large_blocks(seed):
     # exercises the sampled-bound path (many columns) and its fallbacks: ties, zero rows
-    from matching.ranking import _top_k_dense
+    from matching.topk import _top_k_dense
 
     rng = np.random.default_rng(seed)
     n_rows, n_cols, k = int(rng.integers(1, 30)), int(rng.choice([1500, 5000, 12000])), int(rng.integers(1, 25))
