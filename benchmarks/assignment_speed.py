@@ -9,7 +9,7 @@ Usage::
 
 The full run times :func:`matching.assignment.assign` at 1,000 teams x 1,000 challenges of
 capacity 3 (target: <= 2 s) and at 5,000 teams x 1,000 challenges of capacity 3, on two kinds of
-instance: "realistic" (:func:`matching.assignment.random_instance`: topic-based similarity,
+instance: "realistic" (:func:`benchmarks.instances.random_instance`: topic-based similarity,
 every team ranks 5 challenges) and "uniform" (uniform random similarity, no preferences: the
 solver's hardest case here, since only similarity separates solutions). Each time is the median
 of ``--repeat`` runs after one warm-up run, and excludes building the instance. It also compares
@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 import scipy  # noqa: E402
 
-from matching.assignment import assign, greedy_baseline, random_instance  # noqa: E402
+from benchmarks.instances import greedy_baseline, random_instance  # noqa: E402
+from matching.assignment import assign  # noqa: E402
 
 START = "<!-- assignment-benchmark:start -->"
 END = "<!-- assignment-benchmark:end -->"

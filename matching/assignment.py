@@ -38,11 +38,12 @@ Guarantees (default :class:`Weights`)
   team unmatched or making another team worse on preference: tier 3 points strictly decrease
   with the rank number, so the result is Pareto-optimal on preference ranks among matchings
   with the same numbers of matched and ranked teams.
-* Compared with *any* other feasible matching -- e.g. :func:`greedy_baseline`'s -- the
-  result's :attr:`AssignmentResult.objective` is lexicographically at least as large. Hence:
-  ``n_matched`` is never lower; when the other matching matches as many teams (always the case
-  for the greedy baseline when no bans are given), ``any_choice_share`` is never lower; and when
-  both counts are equal, the preference points are never lower.
+* Compared with *any* other feasible matching -- e.g. the first-come greedy baseline's
+  (``benchmarks/instances.py``) -- the result's :attr:`AssignmentResult.objective` is
+  lexicographically at least as large. Hence: ``n_matched`` is never lower; when the other
+  matching matches as many teams (always the case for the greedy baseline when no bans are
+  given), ``any_choice_share`` is never lower; and when both counts are equal, the preference
+  points are never lower.
 * Not guaranteed: ``first_choice_share``, ``top3_share``, ``mean_similarity`` and
   ``worst_rank`` can each be worse than the greedy baseline's on some instances: first-come
   gives its first teams their first choices at the expense of later teams, tier 2 may trade a
@@ -93,9 +94,7 @@ __all__ = [
     "AssignmentResult",
     "InfeasibleLocks",
     "assign",
-    "greedy_baseline",
     "summarise",
-    "random_instance",
     "REASON_KEYS",
     "LOCK_PROBLEM_KEYS",
 ]
@@ -273,7 +272,7 @@ class Objective(NamedTuple):
 
 @dataclass(frozen=True)
 class AssignmentResult:
-    """Result of :func:`assign` or :func:`greedy_baseline`.
+    """Result of :func:`assign` (or of the greedy baseline in ``benchmarks/instances.py``).
 
     Attributes
     ----------
@@ -683,110 +682,3 @@ def assign(team_ids: Sequence, challenge_ids: Sequence, similarity: np.ndarray,
     outcomes = _outcomes(p, match)
     return AssignmentResult(outcomes, summarise(outcomes), _objective(p, match, weights),
                             resolution)
-
-
-def greedy_baseline(team_ids: Sequence, challenge_ids: Sequence, similarity: np.ndarray,
-                    capacities: Sequence[int], *,
-                    preferences: Mapping[Any, Sequence] = {},  # noqa: B006
-                    locks: Iterable[tuple[Any, Any]] = (), bans: Iterable[tuple[Any, Any]] = (),
-                    weights: Weights = Weights()) -> AssignmentResult:
-    """First-come baseline: the yardstick :func:`assign` is compared with.
-
-    Locked pairs are placed first. Then teams, in the given order, each take their
-    highest-ranked non-banned challenge with room left, else the non-banned challenge with room
-    and the highest similarity (ties: first in ``challenge_ids`` order), else stay unmatched.
-
-    Parameters
-    ----------
-    team_ids, challenge_ids, similarity, capacities, preferences, locks, bans
-        As for :func:`assign` (same validation, same :class:`InfeasibleLocks`).
-    weights : Weights, optional
-        Only used to fill :attr:`AssignmentResult.objective` for comparison.
-
-    Returns
-    -------
-    AssignmentResult
-    """
-    p = _prepare(team_ids, challenge_ids, similarity, capacities, preferences, locks, bans,
-                 len(weights.rank_points))
-    n = len(p.team_ids)
-    match = np.full(n, -1, dtype=np.int64)
-    room = p.cap.copy()
-    for i, j in p.locks.items():
-        match[i] = j
-        room[j] -= 1
-    for i in range(n):
-        if match[i] >= 0:
-            continue
-        ok = (room > 0) & ~p.banned[i]
-        if not ok.any():
-            continue
-        ranked = np.nonzero(ok & (p.rank[i] > 0))[0]
-        if ranked.size:
-            j = int(ranked[np.argmin(p.rank[i, ranked])])
-        else:
-            cand = np.nonzero(ok)[0]
-            j = int(cand[np.argmax(p.sim[i, cand])])
-        match[i] = j
-        room[j] -= 1
-    outcomes = _outcomes(p, match)
-    return AssignmentResult(outcomes, summarise(outcomes), _objective(p, match, weights), 0)
-
-
-# --------------------------------------------------------------------------------------------
-# Seeded instance generator (tests, benchmarks, demos)
-# --------------------------------------------------------------------------------------------
-def random_instance(seed: int = 0, n_teams: int = 42, n_challenges: int = 34, *,
-                    cap_range: tuple[int, int] = (1, 3), n_prefs: int = 5,
-                    n_topics: int = 8, temperature: float = 0.08, popularity: float = 1.5,
-                    pref_prob: float = 1.0) -> dict[str, Any]:
-    """A realistic, seeded instance: keyword arguments for :func:`assign`.
-
-    Teams and challenges get sparse topic mixtures (Dirichlet); similarity is their cosine,
-    which is in [0, 1] and skewed low like TF-IDF cosines. Each team (with probability
-    ``pref_prob``) ranks ``n_prefs`` distinct challenges drawn without replacement with
-    probability proportional to ``exp(similarity / temperature + popularity * z_c)`` (Gumbel
-    top-k, ``z_c`` a standard normal "buzz" per challenge), so choices lean towards high
-    similarity and a few popular challenges are wanted by many teams.
-
-    Parameters
-    ----------
-    seed : int
-    n_teams, n_challenges : int
-    cap_range : (int, int)
-        Inclusive range of capacities.
-    n_prefs : int
-    n_topics : int
-    temperature : float
-    popularity : float
-        Spread of the per-challenge buzz (0: choices depend on similarity only).
-    pref_prob : float
-        Probability that a team submitted preferences at all.
-
-    Returns
-    -------
-    dict
-        ``team_ids``, ``challenge_ids``, ``similarity``, ``capacities``, ``preferences``.
-    """
-    rng = np.random.default_rng(seed)
-    topic_pop = rng.dirichlet(np.full(n_topics, 2.0)) * n_topics * 0.3
-    teams = rng.dirichlet(topic_pop + 0.05, size=n_teams)
-    chall = rng.dirichlet(topic_pop + 0.05, size=n_challenges)
-    teams /= np.linalg.norm(teams, axis=1, keepdims=True)
-    chall /= np.linalg.norm(chall, axis=1, keepdims=True)
-    sim = teams @ chall.T
-    sim = np.clip(sim * 0.8 + rng.uniform(0, 0.1, sim.shape), 0.0, 1.0)
-    lo, hi = cap_range
-    caps = rng.integers(lo, hi + 1, size=n_challenges)
-    team_ids = [f"T{i:04d}" for i in range(n_teams)]
-    challenge_ids = [f"C{j:04d}" for j in range(n_challenges)]
-    buzz = rng.standard_normal(n_challenges) * popularity
-    prefs = {}
-    k = min(n_prefs, n_challenges)
-    for i, t in enumerate(team_ids):
-        if rng.random() >= pref_prob or k == 0:
-            continue
-        keys = sim[i] / temperature + buzz + rng.gumbel(size=n_challenges)
-        prefs[t] = [challenge_ids[j] for j in np.argsort(-keys, kind="stable")[:k]]
-    return {"team_ids": team_ids, "challenge_ids": challenge_ids, "similarity": sim,
-            "capacities": [int(c) for c in caps], "preferences": prefs}

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from benchmarks.instances import greedy_baseline, random_instance
 from matching.assignment import (
     LOCK_PROBLEM_KEYS,
     REASON_KEYS,
@@ -22,8 +23,6 @@ from matching.assignment import (
     TeamOutcome,
     Weights,
     assign,
-    greedy_baseline,
-    random_instance,
     summarise,
 )
 

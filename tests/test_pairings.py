@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
+from benchmarks.instances import greedy_baseline
 from matching import accounts, audit, challenges, feedback, pairings, teams, terms
 from matching import db as storage
-from matching.assignment import assign, greedy_baseline
+from matching.assignment import assign
 from matching.errors import IllegalTransition, PermissionDenied, ValidationFailed
 from matching.matches import match_matrix
 

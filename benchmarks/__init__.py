@@ -1,0 +1,1 @@
+"""Benchmark scripts and their helpers (not shipped with the portal; importable by the tests)."""
