@@ -12,22 +12,12 @@ from pathlib import Path
 
 import click
 
-from . import accounts, demo
+from . import accounts, cli_facilitator, cli_maintenance, demo
 from . import db as storage
-from .errors import PortalError, ValidationFailed
+from .cli_common import fail, open_db
+from .errors import PortalError
 from .i18n import t
 from .models import ROLES
-
-
-def _open(path: str | None):
-    return storage.connect(path)
-
-
-def _fail(err: PortalError) -> None:
-    if isinstance(err, ValidationFailed):
-        details = "; ".join(f"{field}: {t(key)}" for field, key in sorted(err.errors.items()))
-        raise click.ClickException(details)
-    raise click.ClickException(t(err.key, **err.params))
 
 
 @click.group()
@@ -54,7 +44,7 @@ def init_db(ctx):
 @click.pass_context
 def load_demo(ctx):
     """Load the bundled demo data (departments, challenges, teams, demo accounts)."""
-    counts = demo.load_demo(_open(ctx.obj["db_path"]))
+    counts = demo.load_demo(open_db(ctx.obj["db_path"]))
     if not counts:
         click.echo("Demo data is already loaded.")
         return
@@ -74,7 +64,7 @@ def load_demo(ctx):
 def create_user(ctx, email, name, role, department, team, language, password):
     """Create an account."""
     from .teams import find_team
-    database = _open(ctx.obj["db_path"])
+    database = open_db(ctx.obj["db_path"])
     data = {"email": email, "name": name, "role": role, "language": language}
     if department:
         row = storage.one(database, "SELECT id FROM departments WHERE acronym = ? COLLATE NOCASE", [department])
@@ -89,7 +79,7 @@ def create_user(ctx, email, name, role, department, team, language, password):
     try:
         user = accounts.create_user(database, accounts.SYSTEM, data, password)
     except PortalError as err:
-        _fail(err)
+        fail(err)
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")
 
 
@@ -102,7 +92,7 @@ def rank(ctx, team_name, k, language):
     """Approved challenges ranked for a team, with label and reasons."""
     from .matches import ranked_challenges_for_team
     from .teams import find_team
-    database = _open(ctx.obj["db_path"])
+    database = open_db(ctx.obj["db_path"])
     team = find_team(database, team_name)
     if team is None:
         raise click.BadParameter(f"no team named {team_name!r}", param_hint="--team")
@@ -129,8 +119,8 @@ def serve(port, headless):
     raise SystemExit(subprocess.call(command, env=os.environ.copy()))
 
 
-from . import cli_maintenance  # noqa: E402,F401  (registers its commands)
-from . import cli_facilitator  # noqa: E402,F401  (registers its commands)
+cli_maintenance.register_commands(main)
+cli_facilitator.register_commands(main)
 
 
 if __name__ == "__main__":

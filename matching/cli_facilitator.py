@@ -1,6 +1,7 @@
 """Facilitator commands of the ``portal`` CLI: import, export, assign, publish.
 
 They call the same services as the pages, as the system operator (audited as such).
+:func:`register_commands` attaches them to the ``portal`` group (:mod:`matching.cli`).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import click
 
 from . import accounts, importexport, pairings
 from . import db as storage
-from .cli import _fail, _open, main
+from .cli_common import fail, open_db
 from .errors import PortalError, ValidationFailed
 from .i18n import format_number, format_percent, t
 from .terms import current_term, get_term
@@ -31,7 +32,7 @@ def _term(database, name: str | None):
     return term
 
 
-@main.command("import")
+@click.command("import")
 @click.argument("kind", type=click.Choice(importexport.IMPORT_KINDS))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check every row and report, write nothing.")
@@ -39,7 +40,7 @@ def _term(database, name: str | None):
 @click.pass_context
 def import_command(ctx, kind, file, dry_run, language):
     """Import challenges, teams or users from a CSV or Excel file (all rows or none)."""
-    database = _open(ctx.obj["db_path"])
+    database = open_db(ctx.obj["db_path"])
     try:
         rows = importexport.read_upload(file.read_bytes(), file.name)
         if dry_run:
@@ -51,7 +52,7 @@ def import_command(ctx, kind, file, dry_run, language):
     except ValidationFailed as err:
         raise click.ClickException("; ".join(t(key, language) for key in err.errors.values())) from None
     except PortalError as err:
-        _fail(err)
+        fail(err)
     for problem in report.problems:
         click.echo(importexport.problem_text(problem, language))
     if report.problems:
@@ -67,7 +68,7 @@ def import_command(ctx, kind, file, dry_run, language):
         click.echo(t("data.passwords_note", language))
 
 
-@main.command("export")
+@click.command("export")
 @click.argument("kind", type=click.Choice(importexport.EXPORT_KINDS))
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--term", "term_name", help="Term name (default: the current term).")
@@ -78,12 +79,12 @@ def export_command(ctx, kind, file, term_name, language):
     fmt = file.suffix.lower().lstrip(".")
     if fmt not in ("csv", "xlsx"):
         raise click.BadParameter("the file must end in .csv or .xlsx", param_hint="FILE")
-    database = _open(ctx.obj["db_path"])
+    database = open_db(ctx.obj["db_path"])
     term_id = _term(database, term_name).id if term_name else None
     try:
         data = importexport.export_bytes(database, accounts.SYSTEM, kind, fmt, language, term_id)
     except PortalError as err:
-        _fail(err)
+        fail(err)
     file.write_bytes(data)
     click.echo(t("data.cli.exported", language, kind=t(f"data.kind.{kind}", language), file=str(file)))
 
@@ -122,14 +123,14 @@ def print_summary(result: pairings.RunResult, term_name: str, language: str = "e
         click.echo(t("assign.cli.all_matched", language))
 
 
-@main.command("assign")
+@click.command("assign")
 @click.option("--term", "term_name", help="Term name (default: the current term).")
 @click.option("--details", is_flag=True, help="Also list every team with its challenge.")
 @LANGUAGE
 @click.pass_context
 def assign_command(ctx, term_name, details, language):
     """Run the assignment optimiser and store the result as the proposal; print the summary."""
-    database = _open(ctx.obj["db_path"])
+    database = open_db(ctx.obj["db_path"])
     term = _term(database, term_name)
     try:
         result = pairings.run_assignment(database, accounts.SYSTEM, term.id)
@@ -142,13 +143,13 @@ def assign_command(ctx, term_name, details, language):
     print_summary(result, term.name, language, details=details)
 
 
-@main.command("publish")
+@click.command("publish")
 @click.option("--term", "term_name", help="Term name (default: the current term).")
 @LANGUAGE
 @click.pass_context
 def publish_command(ctx, term_name, language):
     """Publish the proposed pairings (the term must be in matching); print what changed."""
-    database = _open(ctx.obj["db_path"])
+    database = open_db(ctx.obj["db_path"])
     term = _term(database, term_name)
     try:
         report = pairings.publish(database, accounts.SYSTEM, term.id)
@@ -162,3 +163,9 @@ def publish_command(ctx, term_name, language):
                                 from_title=item["from_title"], to_title=item["to_title"]))
     if not (report["added"] or report["moved"] or report["removed"]):
         click.echo("  " + t("assign.change.none", language))
+
+
+def register_commands(cli: click.Group) -> None:
+    """Attach the facilitator commands to the ``portal`` group."""
+    for command in (import_command, export_command, assign_command, publish_command):
+        cli.add_command(command)

@@ -1,33 +1,32 @@
 """``portal backup``, ``portal restore``, and ``portal purge-term`` (the audit log is exported with ``portal export audit``).
 
-Registered on the ``portal`` group by the import at the end of :mod:`matching.cli`. The
+Attached to the ``portal`` group by :func:`register_commands` (called in :mod:`matching.cli`). The
 commands act as the system operator and are audited under that name.
 """
 from __future__ import annotations
 
-
 import click
 
 from . import accounts, maintenance
-from .cli import _fail, _open, main
+from .cli_common import fail, open_db
 from .errors import PortalError
 from .i18n import t
 
 
-@main.command("backup")
+@click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
 @click.pass_context
 def backup_command(ctx, path, force):
     """Copy the database to PATH (safe while the app runs)."""
     try:
-        result = maintenance.backup(_open(ctx.obj["db_path"]), accounts.SYSTEM, path, overwrite=force)
+        result = maintenance.backup(open_db(ctx.obj["db_path"]), accounts.SYSTEM, path, overwrite=force)
     except PortalError as err:
-        _fail(err)
+        fail(err)
     click.echo(f"Backed up to {result['path']} ({result['bytes']:,} bytes, schema {result['schema_version']}).")
 
 
-@main.command("restore")
+@click.command("restore")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
@@ -36,25 +35,25 @@ def restore_command(ctx, path, yes):
     try:
         found = maintenance.inspect_backup(path)
     except PortalError as err:
-        _fail(err)
+        fail(err)
     rows = sum(n for name, n in found["tables"].items() if name != "schema_migrations")
     click.echo(f"{path}: portal database, schema {found['schema_version']}, {rows:,} rows.")
     if not yes:
         click.confirm("Replace the current database with it?", abort=True)
     try:
-        result = maintenance.restore(_open(ctx.obj["db_path"]), accounts.SYSTEM, path)
+        result = maintenance.restore(open_db(ctx.obj["db_path"]), accounts.SYSTEM, path)
     except PortalError as err:
-        _fail(err)
+        fail(err)
     click.echo(t("db.restored", path=path, version=result["schema_version"], previous=result["previous"]))
 
 
-@main.command("purge-term")
+@click.command("purge-term")
 @click.argument("term")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
 def purge_term_command(ctx, term, yes):
     """Anonymise the personal data of a closed TERM (name or id); figures are kept."""
-    database = _open(ctx.obj["db_path"])
+    database = open_db(ctx.obj["db_path"])
     try:
         term_id = maintenance.find_term(database, term)
         if not yes:
@@ -62,5 +61,11 @@ def purge_term_command(ctx, term, yes):
                           abort=True)
         counts = maintenance.purge_term(database, accounts.SYSTEM, term_id)
     except PortalError as err:
-        _fail(err)
+        fail(err)
     click.echo("Purged: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + ".")
+
+
+def register_commands(cli: click.Group) -> None:
+    """Attach ``backup``, ``restore`` and ``purge-term`` to the ``portal`` group."""
+    for command in (backup_command, restore_command, purge_term_command):
+        cli.add_command(command)
