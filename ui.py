@@ -6,6 +6,7 @@ never as HTML or Markdown, so nothing anyone typed can execute or restyle the pa
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import streamlit as st
@@ -124,7 +125,118 @@ def show_error(err: PortalError) -> None:
     elif isinstance(err, StaleRecord):
         st.warning(t("error.stale_record"), icon=":material/sync_problem:")
     else:
-        st.error(t(err.key, **err.params), icon=":material/error:")
+        st.error(message(err.key, err.params), icon=":material/error:")
+
+
+# --- Calling a service from a page ----------------------------------------------------------
+#
+# Every form does the same: call the service; field problems go next to their fields after a
+# rerun; any other refusal is said in one sentence, the typed input left in place; success is
+# confirmed at the top of the page after a rerun. ``act`` does all of it, ``show_notice`` shows
+# the confirmation, and ``attempt`` is the first half for pages that confirm in place.
+
+#: A message kept for a later run: catalogue key and params. It is translated only when shown, so
+#: a language switch in between shows it in the new language. A param may itself be a Message.
+Message = tuple[str, dict[str, Any]]
+
+
+def message(key: str, params: dict[str, Any] | None = None) -> str:
+    """``t`` for messages carrying data: string params (titles, names people typed) are made inert,
+    because st.success/st.error/st.warning render Markdown; Message params are translated."""
+    return t(key, **{name: _param(value) for name, value in (params or {}).items()})
+
+
+def _param(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return message(*value)
+    return plain(value) if isinstance(value, str) else value
+
+
+def notify(page: str, *messages: Message, kind: str = "success") -> None:
+    """Keep messages for ``show_notice(page)`` on the next run (kind "success" or "error")."""
+    st.session_state[f"{page}_notice"] = (kind, messages)
+
+
+def show_notice(page: str, *, icon: str | None = ":material/check_circle:", error_icon: str | None = None) -> str | None:
+    """Show, once, what ``notify`` kept for ``page``; returns its kind, or None if there was nothing."""
+    kind, messages = st.session_state.pop(f"{page}_notice", (None, ()))
+    if messages:
+        text = " ".join(message(*m) for m in messages)
+        if kind == "error":
+            st.error(text, icon=error_icon)
+        else:
+            st.success(text, icon=icon)
+    return kind
+
+
+def notice_error(page: str) -> Callable[[PortalError], None]:
+    """An ``on_error`` for pages that show refusals where they show confirmations: top, after a rerun."""
+    def keep(err: PortalError) -> None:
+        notify(page, (err.key, err.params), kind="error")
+        st.rerun()
+    return keep
+
+
+def in_place(field: str) -> Callable[[PortalError], None]:
+    """An ``on_error`` for a one-field form: the field's problem shown at once where the call was
+    made (right under its button, no rerun); anything else as ``show_error``."""
+    def show(err: PortalError) -> None:
+        if isinstance(err, ValidationFailed):
+            field_error(err.errors, field)
+        else:
+            show_error(err)
+    return show
+
+
+def attempt(call: Callable[[], Any], *, errors_key: str | None = None,
+            map_errors: Callable[[dict], dict] | None = None, stale_key: str | None = None,
+            on_error: Callable[[PortalError], None] = show_error) -> tuple[bool, Any]:
+    """Run ``call``: ``(True, result)``, or ``(False, None)`` once the refusal is shown.
+
+    Field problems are kept under ``errors_key`` (through ``map_errors`` when the page's fields are
+    named otherwise) for ``field_error``, then the page reruns: the fields are already drawn.
+    A StaleRecord's current version is kept under ``stale_key`` for the page's comparison, then
+    rerun. Anything else (and those, when no key is given) goes to ``on_error``. Typed input lives
+    in keyed widgets, so none of this loses it."""
+    try:
+        result = call()
+    except ValidationFailed as err:
+        if errors_key is None:
+            on_error(err)
+            return False, None
+        st.session_state[errors_key] = map_errors(err.errors) if map_errors else err.errors
+        st.rerun()
+    except StaleRecord as err:
+        if stale_key is None:
+            on_error(err)
+            return False, None
+        st.session_state[stale_key] = err.current
+        st.rerun()
+    except PortalError as err:
+        on_error(err)
+        return False, None
+    if errors_key is not None:
+        st.session_state.pop(errors_key, None)
+    return True, result
+
+
+def act(call: Callable[[], Any], *, page: str, success: Callable[[Any], Message | list[Message]],
+        forget: Iterable[str] = (), **how: Any) -> None:
+    """``attempt`` (``how`` is its keywords), then on success: keep ``success(result)`` for
+    ``show_notice(page)``, drop the ``forget`` widget keys (a form that starts empty again), rerun."""
+    ok, result = attempt(call, **how)
+    if not ok:
+        return
+    said = success(result)
+    notify(page, *([said] if isinstance(said, tuple) else said))
+    for key in forget:
+        st.session_state.pop(key, None)
+    st.rerun()
+
+
+def kept_errors(errors_key: str) -> dict[str, str]:
+    """The field problems ``attempt`` kept under ``errors_key`` (none yet: empty)."""
+    return st.session_state.get(errors_key) or {}
 
 
 def pick_term(key: str):
