@@ -8,10 +8,11 @@ import streamlit as st
 
 import ui
 from matching import challenges
-from matching.errors import NotFound, PortalError, StaleRecord, ValidationFailed
+from matching.errors import NotFound
 from matching.models import CONTENT_LANGUAGES, MAX_CAPACITY, MAX_THEMES, SHORT_TEXT_MAX, TITLE_MAX
 
 LIST_PAGE = "views/dept_challenges.py"
+PAGE = "cf"  # session-state prefix of this form
 # Form field -> widget key. Widget keys hold the typed values across reruns.
 KEYS = {field: f"cf_{field}" for field in challenges.FORM_FIELDS}
 LABELS = {
@@ -63,18 +64,6 @@ def take_theirs() -> None:
     load_into_form(state["cf_stale"])
 
 
-def flash(kind: str, key: str, **params) -> None:
-    state["cf_flash"] = (kind, key, params)
-
-
-def show_flash() -> None:
-    message = state.pop("cf_flash", None)
-    if message:
-        kind, key, params = message
-        show = {"success": st.success, "error": st.error, "warning": st.warning}[kind]
-        show(ui.t(key, **params))
-
-
 # --- Which challenge ------------------------------------------------------------------------
 
 def current_challenge():
@@ -89,7 +78,7 @@ def current_challenge():
         return challenge
     except NotFound:
         state.pop("edit_challenge_id", None)
-        flash("error", "error.not_found")
+        ui.notify(PAGE, ("error.not_found", {}), kind="error")
         return None
 
 
@@ -104,28 +93,23 @@ def ensure_loaded(challenge) -> None:
 # --- Saving -----------------------------------------------------------------------------------
 
 def save(submit: bool) -> None:
+    def saved(challenge) -> ui.Message:
+        remember(challenge)
+        return ("dept.form.submitted" if submit else "dept.form.saved"), {}
+    ui.act(lambda: store(submit), page=PAGE, success=saved, errors_key="cf_errors", stale_key="cf_stale",
+           on_error=ui.notice_error(PAGE))
+
+
+def store(submit: bool):
+    """Save (creating the draft first if it is new) or submit the typed values."""
     loaded = state["cf_loaded"]
     data = form_data()
-    try:
-        if loaded["id"] is None:
-            created = challenges.save_draft(ui.db(), user, data)
-            remember(created)
-            loaded = state["cf_loaded"]
-        if submit:
-            saved = challenges.submit(ui.db(), user, loaded["id"], data, expected_version=loaded["version"])
-        else:
-            saved = challenges.save_draft(ui.db(), user, data, challenge_id=loaded["id"],
-                                          expected_version=loaded["version"])
-    except ValidationFailed as err:
-        state["cf_errors"] = err.errors
-    except StaleRecord as err:
-        state["cf_stale"] = err.current
-    except PortalError as err:
-        flash("error", err.key, **err.params)
-    else:
-        remember(saved)
-        flash("success", "dept.form.submitted" if submit else "dept.form.saved")
-    st.rerun()
+    if loaded["id"] is None:
+        remember(challenges.save_draft(ui.db(), user, data))
+        loaded = state["cf_loaded"]
+    if submit:
+        return challenges.submit(ui.db(), user, loaded["id"], data, expected_version=loaded["version"])
+    return challenges.save_draft(ui.db(), user, data, challenge_id=loaded["id"], expected_version=loaded["version"])
 
 
 def remember(challenge) -> None:
@@ -227,32 +211,39 @@ def read_only(challenge) -> None:
     if challenge.status in ("submitted", "approved"):
         if left.button(ui.t("dept.form.reopen"), icon=":material/undo:", key="cf_reopen", type="primary",
                        help=ui.t("dept.form.reopen_help")):
-            try:
-                challenges.reopen(ui.db(), user, challenge.id)
-            except PortalError as err:
-                flash("error", err.key, **err.params)
-            else:
-                state.pop("cf_loaded", None)
-                flash("success", "dept.form.reopened")
-            st.rerun()
+            ui.act(lambda: challenges.reopen(ui.db(), user, challenge.id), page=PAGE, success=reopened,
+                   on_error=ui.notice_error(PAGE))
     right.button(ui.t("dept.form.new"), icon=":material/add:", on_click=start_new, key="cf_new_ro")
 
 
-challenge = current_challenge()
-ensure_loaded(challenge)
-st.title(ui.t("dept.form.edit_title") if challenge else ui.t("dept.form.new_title"))
-if challenge:
-    st.caption(ui.t("dept.form.editing", title=ui.plain(challenge.title or ui.t("dept.list.untitled"))))
-    ui.badge(challenge.status)
-show_flash()
-if challenge is not None and challenge.status == "returned" and challenge.comments:
-    with st.container(border=True):
-        st.markdown("**" + ui.t("dept.list.comments") + "**")
-        st.text(challenge.comments)
-if challenge is None or challenge.status in challenges.EDITABLE_STATES:
-    st.caption(ui.t("dept.form.intro"))
-    editable_form(challenge)
-else:
-    read_only(challenge)
-if st.button(ui.t("dept.form.back"), icon=":material/arrow_back:", key="cf_back"):
-    st.switch_page(LIST_PAGE)
+def reopened(_) -> ui.Message:
+    state.pop("cf_loaded", None)  # the next run loads the reopened draft into the form
+    return "dept.form.reopened", {}
+
+
+def heading(challenge) -> None:
+    st.title(ui.t("dept.form.edit_title") if challenge else ui.t("dept.form.new_title"))
+    if challenge:
+        st.caption(ui.t("dept.form.editing", title=ui.plain(challenge.title or ui.t("dept.list.untitled"))))
+        ui.badge(challenge.status)
+    ui.show_notice(PAGE, icon=None)
+    if challenge is not None and challenge.status == "returned" and challenge.comments:
+        with st.container(border=True):
+            st.markdown("**" + ui.t("dept.list.comments") + "**")
+            st.text(challenge.comments)
+
+
+def main() -> None:
+    challenge = current_challenge()
+    ensure_loaded(challenge)
+    heading(challenge)
+    if challenge is None or challenge.status in challenges.EDITABLE_STATES:
+        st.caption(ui.t("dept.form.intro"))
+        editable_form(challenge)
+    else:
+        read_only(challenge)
+    if st.button(ui.t("dept.form.back"), icon=":material/arrow_back:", key="cf_back"):
+        st.switch_page(LIST_PAGE)
+
+
+main()

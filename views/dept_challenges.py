@@ -3,7 +3,6 @@ import streamlit as st
 
 import ui
 from matching import challenges
-from matching.errors import PortalError
 from matching.i18n import format_day
 
 FORM_PAGE = "views/dept_challenge_form.py"
@@ -19,10 +18,9 @@ NEXT_STEP = {
 CONFIRM = {"archive": "dept.list.confirm_archive", "reopen": "dept.list.confirm_reopen"}
 CONFIRM_BUTTON = {"archive": "dept.list.confirm_archive_button", "reopen": "dept.list.confirm_reopen_button"}
 DONE = {"archive": "dept.list.archived", "reopen": "dept.list.reopened"}
+PAGE = "dept"  # session-state prefix of this page
 
 user = ui.user()
-st.title(ui.t("dept.list.title"))
-st.caption(ui.t("dept.list.intro"))
 
 
 def open_form(challenge_id: int | None) -> None:
@@ -49,16 +47,9 @@ def apply_pending(row: dict) -> None:
         if confirm.button(ui.t(CONFIRM_BUTTON[action]), key=f"confirm_{row['id']}",
                           type="primary"):
             st.session_state.pop("dept_pending", None)
-            try:
-                if action == "archive":
-                    challenges.archive(ui.db(), user, row["id"])
-                else:
-                    challenges.reopen(ui.db(), user, row["id"])
-            except PortalError as err:
-                st.session_state["dept_flash"] = ("error", err.key, err.params)
-            else:
-                st.session_state["dept_flash"] = ("success", DONE[action], {})
-            st.rerun()
+            move = challenges.archive if action == "archive" else challenges.reopen
+            ui.act(lambda: move(ui.db(), user, row["id"]), page=PAGE, success=lambda _: (DONE[action], {}),
+                   on_error=ui.notice_error(PAGE))
         if cancel.button(ui.t("dept.list.cancel"), key=f"cancel_{row['id']}"):
             st.session_state.pop("dept_pending", None)
             st.rerun()
@@ -103,17 +94,18 @@ def challenge_card(row: dict) -> None:
         apply_pending(row)
 
 
-flash = st.session_state.pop("dept_flash", None)
-if flash:
-    kind, key, params = flash
-    (st.success if kind == "success" else st.error)(ui.t(key, **params))
+def main() -> None:
+    st.title(ui.t("dept.list.title"))
+    st.caption(ui.t("dept.list.intro"))
+    ui.show_notice(PAGE, icon=None)
+    if st.button(ui.t("dept.list.new"), icon=":material/add:", type="primary", key="new_challenge"):
+        open_form(None)
+    rows = challenges.list_challenges(ui.db(), user, department_id=user.department_id)
+    if not rows:
+        st.info(ui.t("dept.list.empty"), icon=":material/info:")
+    for status in STATUS_ORDER:
+        for row in (r for r in rows if r["status"] == status):
+            challenge_card(row)
 
-if st.button(ui.t("dept.list.new"), icon=":material/add:", type="primary", key="new_challenge"):
-    open_form(None)
 
-rows = challenges.list_challenges(ui.db(), user, department_id=user.department_id)
-if not rows:
-    st.info(ui.t("dept.list.empty"), icon=":material/info:")
-for status in STATUS_ORDER:
-    for row in (r for r in rows if r["status"] == status):
-        challenge_card(row)
+main()

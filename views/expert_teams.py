@@ -3,7 +3,7 @@ import streamlit as st
 
 import ui
 from matching import feedback, i18n, pairings, teams, terms
-from matching.errors import PortalError, ValidationFailed
+from matching.errors import PortalError
 from matching.models import RUBRIC
 
 user = ui.user()
@@ -11,6 +11,7 @@ db = ui.db()
 STATUS_ICONS = {"open": ":material/edit_note:", "overdue": ":material/schedule:",
                 "submitted": ":material/send:", "answered": ":material/forum:"}
 STATUS_COLOURS = {"open": "blue", "overdue": "red", "submitted": "green", "answered": "violet"}
+PAGE = "expert"  # session-state prefix of this page
 
 
 def status_badge(status: str) -> None:
@@ -46,7 +47,7 @@ def scores_read_only(entry: dict) -> None:
 
 
 def feedback_form(entry: dict, can_write: bool) -> None:
-    errors = st.session_state.get("expert_errors", {}).get(entry["id"], {})
+    errors = ui.kept_errors(errors_key(entry))
     with st.container(border=True):
         scores = {}
         for criterion in RUBRIC:
@@ -69,22 +70,15 @@ def feedback_form(entry: dict, can_write: bool) -> None:
         write(entry, "submit" if send else "save", scores, comments)
 
 
+def errors_key(entry: dict) -> str:
+    return f"expert_errors_{entry['id']}"
+
+
 def write(entry: dict, move: str, scores: dict, comments: str) -> None:
-    try:
-        if move == "submit":
-            feedback.submit(db, user, entry["id"], scores, comments)
-        else:
-            feedback.save_draft(db, user, entry["id"], scores, comments)
-    except ValidationFailed as err:
-        st.session_state.setdefault("expert_errors", {})[entry["id"]] = err.errors
-        st.rerun()
-    except PortalError as err:
-        ui.show_error(err)
-    else:
-        st.session_state.setdefault("expert_errors", {}).pop(entry["id"], None)
-        st.session_state["expert_notice"] = ui.t("expert.submitted" if move == "submit" else "expert.saved",
-                                                 round=entry["round_name"], team=entry["team_name"])
-        st.rerun()
+    service = feedback.submit if move == "submit" else feedback.save_draft
+    ui.act(lambda: service(db, user, entry["id"], scores, comments), page=PAGE, errors_key=errors_key(entry),
+           success=lambda _: ("expert.submitted" if move == "submit" else "expert.saved",
+                              {"round": entry["round_name"], "team": entry["team_name"]}))
 
 
 def entry_block(entry: dict, can_write: bool) -> None:
@@ -105,35 +99,42 @@ def entry_block(entry: dict, can_write: bool) -> None:
             st.caption(ui.t("expert.waiting_reply"))
 
 
-st.title(ui.t("expert.title"))
-if notice := st.session_state.pop("expert_notice", None):
-    st.success(notice, icon=":material/check_circle:")
-try:
-    advised = pairings.pairings_for_expert(db, user)
-    entries = feedback.entries_for_expert(db, user)
-    due = feedback.reminders(db, user)
-except PortalError as err:
-    ui.show_error(err)
-    st.stop()
-if not advised:
-    st.info(ui.t("expert.none"), icon=":material/hourglass_top:")
-    st.stop()
-if due["overdue"]:
-    st.warning(ui.t("expert.overdue_count", count=len(due["overdue"])), icon=":material/schedule:")
-if due["due_soon"]:
-    st.info(ui.t("expert.due_soon_count", count=len(due["due_soon"]), days=feedback.DUE_SOON_DAYS),
-            icon=":material/event:")
-term = terms.current_term(db)
-can_write = term is not None and term.state == "active"
-if not can_write:
-    st.caption(ui.t("term.requires_active"))
-st.write(ui.t("expert.intro", count=len(advised)))
-for p in advised:
-    st.header(ui.plain(p["team_name"]), anchor=False)
-    st.caption(ui.t("expert.challenge", title=ui.plain(p["challenge_title"]), acronym=ui.plain(p["acronym"])))
-    team_profile(p["team_id"])
-    mine = [e for e in entries if e["pairing_id"] == p["pairing_id"]]
-    if not mine:
-        st.caption(ui.t("expert.no_rounds"))
-    for entry in mine:
-        entry_block(entry, can_write)
+def reminders(due: dict) -> None:
+    if due["overdue"]:
+        st.warning(ui.t("expert.overdue_count", count=len(due["overdue"])), icon=":material/schedule:")
+    if due["due_soon"]:
+        st.info(ui.t("expert.due_soon_count", count=len(due["due_soon"]), days=feedback.DUE_SOON_DAYS),
+                icon=":material/event:")
+
+
+def main() -> None:
+    st.title(ui.t("expert.title"))
+    ui.show_notice(PAGE)
+    try:
+        advised = pairings.pairings_for_expert(db, user)
+        entries = feedback.entries_for_expert(db, user)
+        due = feedback.reminders(db, user)
+    except PortalError as err:
+        ui.show_error(err)
+        st.stop()
+    if not advised:
+        st.info(ui.t("expert.none"), icon=":material/hourglass_top:")
+        st.stop()
+    reminders(due)
+    term = terms.current_term(db)
+    can_write = term is not None and term.state == "active"
+    if not can_write:
+        st.caption(ui.t("term.requires_active"))
+    st.write(ui.t("expert.intro", count=len(advised)))
+    for p in advised:
+        st.header(ui.plain(p["team_name"]), anchor=False)
+        st.caption(ui.t("expert.challenge", title=ui.plain(p["challenge_title"]), acronym=ui.plain(p["acronym"])))
+        team_profile(p["team_id"])
+        mine = [e for e in entries if e["pairing_id"] == p["pairing_id"]]
+        if not mine:
+            st.caption(ui.t("expert.no_rounds"))
+        for entry in mine:
+            entry_block(entry, can_write)
+
+
+main()

@@ -4,11 +4,12 @@ import streamlit as st
 
 import ui
 from matching import i18n, pairings
-from matching.errors import PortalError, ValidationFailed
+from matching.errors import PortalError
 
 user = ui.user()
 db = ui.db()
-NOTICE, ERRORS, WARNING = "assign_notice", "assign_errors", "assign_capacity_warning"
+PAGE, PUBLISHED, WARNING = "assign", "assign_publish", "assign_capacity_warning"  # session-state keys
+KINDS = ("pair", "unpair", "lock", "ban")
 
 
 def percent(value: float) -> str:
@@ -48,25 +49,29 @@ def outcome_table(plan) -> None:
 
 def run_button(term) -> None:
     if st.button(ui.t("assign.page.run"), type="primary", icon=":material/play_arrow:", key="assign_run"):
-        try:
-            with st.spinner(ui.t("assign.page.running")):
-                pairings.run_assignment(db, user, term.id)
-        except pairings.LockProblems as err:
-            st.error(ui.t(err.key, **err.params), icon=":material/lock:")
-            for key, params in err.problems:
-                st.markdown(f"- {ui.t(key, **params)}")
-        except PortalError as err:
-            ui.show_error(err)
-        else:
-            st.session_state[NOTICE] = ui.t("assign.page.ran")
-            st.rerun()
+        ui.act(lambda: run(term), page=PAGE, success=lambda _: ("assign.page.ran", {}), on_error=run_refused)
+
+
+def run(term):
+    with st.spinner(ui.t("assign.page.running")):
+        return pairings.run_assignment(db, user, term.id)
+
+
+def run_refused(err: PortalError) -> None:
+    """Locks that cannot all be honoured are listed one by one; other refusals are one sentence."""
+    if not isinstance(err, pairings.LockProblems):
+        ui.show_error(err)
+        return
+    st.error(ui.message(err.key, err.params), icon=":material/lock:")
+    for key, params in err.problems:
+        st.markdown(f"- {ui.message(key, params)}")
 
 
 def adjustment_form(term, plan, kind: str) -> None:
     """One of pair / unpair / lock / ban: team, challenge, required reason, capacity confirmation."""
     teams = {r["team_id"]: r["team_name"] for r in plan.rows}
     challenges = {c["id"]: f"[{c['acronym']}] {c['title']}" for c in pairings.term_challenges(db, term.id)}
-    errors = st.session_state.get(ERRORS, {}).get(kind, {})
+    errors = ui.kept_errors(f"assign_errors_{kind}")
     with st.container(border=True):
         st.caption(ui.t(f"assign.page.{kind}_help"))
         team_id = st.selectbox(ui.t("data.col.team"), list(teams), format_func=teams.get, key=f"assign_{kind}_team")
@@ -89,31 +94,31 @@ def adjustment_form(term, plan, kind: str) -> None:
 
 def adjust(term, kind, team_id, challenge_id, reason, confirm) -> None:
     st.session_state.pop(WARNING, None)
-    try:
-        if kind == "pair":
-            warnings = pairings.pair(db, user, term.id, team_id, challenge_id, reason, confirm_over_capacity=confirm)
-        elif kind == "lock":
-            warnings = pairings.lock(db, user, term.id, team_id, challenge_id, reason, confirm_over_capacity=confirm)
-        elif kind == "ban":
-            warnings = pairings.ban(db, user, term.id, team_id, challenge_id, reason)
-        else:
-            pairings.unpair(db, user, term.id, team_id, reason)
-            warnings = []
-    except pairings.CapacityWarning as err:
-        st.session_state[WARNING] = ui.t(err.key, **err.params)
-        st.rerun()
-    except ValidationFailed as err:
-        st.session_state.setdefault(ERRORS, {})[kind] = err.errors
-        st.rerun()
-    except PortalError as err:
+    ui.act(lambda: apply(term, kind, team_id, challenge_id, reason, confirm), page=PAGE,
+           errors_key=f"assign_errors_{kind}", on_error=capacity_or_refused,
+           success=lambda warnings: [(f"assign.page.{kind}_done", {})] + [(w["key"], w["params"]) for w in warnings],
+           forget=[f"assign_{kind}_reason", f"assign_{kind}_confirm"] + [f"assign_errors_{k}" for k in KINDS])
+
+
+def apply(term, kind, team_id, challenge_id, reason, confirm) -> list[dict]:
+    """The adjustment; its warnings (e.g. over capacity, confirmed) go with the confirmation."""
+    if kind == "pair":
+        return pairings.pair(db, user, term.id, team_id, challenge_id, reason, confirm_over_capacity=confirm)
+    if kind == "lock":
+        return pairings.lock(db, user, term.id, team_id, challenge_id, reason, confirm_over_capacity=confirm)
+    if kind == "ban":
+        return pairings.ban(db, user, term.id, team_id, challenge_id, reason)
+    pairings.unpair(db, user, term.id, team_id, reason)
+    return []
+
+
+def capacity_or_refused(err: PortalError) -> None:
+    """Over capacity is not applied but asked about: shown above the tabs until the next try."""
+    if not isinstance(err, pairings.CapacityWarning):
         ui.show_error(err)
-    else:
-        st.session_state[ERRORS] = {}
-        messages = [ui.t(f"assign.page.{kind}_done")] + [ui.t(w["key"], **w["params"]) for w in warnings]
-        st.session_state[NOTICE] = " ".join(messages)
-        st.session_state.pop(f"assign_{kind}_reason", None)
-        st.session_state.pop(f"assign_{kind}_confirm", None)
-        st.rerun()
+        return
+    st.session_state[WARNING] = (err.key, err.params)
+    st.rerun()
 
 
 def rules_list(term) -> None:
@@ -128,15 +133,8 @@ def rules_list(term) -> None:
             st.caption(ui.t("assign.page.rule_reason", reason=ui.plain(rule["reason"])))
             reason = st.text_input(ui.t("assign.page.remove_reason"), key=f"assign_rule_reason_{rule['id']}")
             if st.button(ui.t("assign.page.remove_rule"), key=f"assign_rule_remove_{rule['id']}"):
-                try:
-                    pairings.remove_rule(db, user, rule["id"], reason)
-                except ValidationFailed as err:
-                    ui.field_error(err.errors, "reason")
-                except PortalError as err:
-                    ui.show_error(err)
-                else:
-                    st.session_state[NOTICE] = ui.t("assign.page.rule_removed")
-                    st.rerun()
+                ui.act(lambda: pairings.remove_rule(db, user, rule["id"], reason), page=PAGE,
+                       success=lambda _: ("assign.page.rule_removed", {}), on_error=ui.in_place("reason"))
 
 
 def change_lines(report: dict) -> None:
@@ -169,53 +167,64 @@ def publish_section(term) -> None:
     confirm = st.checkbox(ui.t("assign.page.publish_confirm"), key="assign_publish_confirm")
     if st.button(ui.t("assign.page.publish_button"), type="primary", disabled=not confirm,
                  icon=":material/publish:", key="assign_publish"):
-        try:
-            report = pairings.publish(db, user, term.id)
-        except PortalError as err:
-            ui.show_error(err)
-        else:
-            st.session_state["assign_publish_report"] = report
-            st.session_state.pop("assign_publish_confirm", None)
-            st.rerun()
+        ui.act(lambda: pairings.publish(db, user, term.id), page=PUBLISHED, success=published,
+               forget=["assign_publish_confirm"])
 
 
-st.title(ui.t("assign.page.title"))
-term = ui.pick_term("assign_term")
-if notice := st.session_state.pop(NOTICE, None):
-    st.success(notice, icon=":material/check_circle:")
-if report := st.session_state.pop("assign_publish_report", None):
-    st.success(ui.t("assign.page.published"), icon=":material/publish:")
-    change_lines(report)
-planning = term.state in pairings.PLANNING_STATES
-st.write(ui.t("assign.page.intro"))
-if planning:
-    run_button(term)
-else:
-    st.info(ui.t("assign.not_in_planning_state"), icon=":material/info:")
+def published(report: dict) -> ui.Message:
+    st.session_state["assign_publish_report"] = report  # what changed, listed under the confirmation
+    return "assign.page.published", {}
 
-plan = pairings.plan(db, user, term.id)
-source = "proposal" if pairings.has_proposal(db, term.id) else "published"
-st.header(ui.t("assign.page.result_" + source), anchor=False)
-if not any(r["challenge_id"] for r in plan.rows) and source == "published":
-    st.caption(ui.t("assign.page.nothing_yet"))
-summary_metrics(plan.summary)
-for warning in plan.warnings:
-    st.warning(ui.t(warning["key"], **warning["params"]), icon=":material/warning:")
-outcome_table(plan)
 
-if planning:
+def notices() -> None:
+    ui.show_notice(PAGE)
+    if ui.show_notice(PUBLISHED, icon=":material/publish:"):
+        change_lines(st.session_state.pop("assign_publish_report"))
+
+
+def result_section(term):
+    plan = pairings.plan(db, user, term.id)
+    source = "proposal" if pairings.has_proposal(db, term.id) else "published"
+    st.header(ui.t("assign.page.result_" + source), anchor=False)
+    if not any(r["challenge_id"] for r in plan.rows) and source == "published":
+        st.caption(ui.t("assign.page.nothing_yet"))
+    summary_metrics(plan.summary)
+    for warning in plan.warnings:
+        st.warning(ui.message(warning["key"], warning["params"]), icon=":material/warning:")
+    outcome_table(plan)
+    return plan
+
+
+def adjust_section(term, plan) -> None:
     st.header(ui.t("assign.page.adjust_title"), anchor=False)
     if capacity_warning := st.session_state.get(WARNING):
-        st.warning(capacity_warning, icon=":material/warning:")
-    kinds = ("pair", "unpair", "lock", "ban")
+        st.warning(ui.message(*capacity_warning), icon=":material/warning:")
     # A keyed control, not st.tabs: tabs fall back to the first one on a rerun.
     # Options are the labels themselves (one key per language): a format_func whose labels
     # change with the language confuses the widget's stored value.
-    labels = {ui.t(f"assign.page.tab_{k}"): k for k in kinds + ("rules",)}
+    labels = {ui.t(f"assign.page.tab_{k}"): k for k in KINDS + ("rules",)}
     choice = labels[st.radio(ui.t("assign.page.adjust_title"), list(labels), horizontal=True,
                              key=f"assign_adjust_kind_{ui.lang()}", label_visibility="collapsed")]
     if choice == "rules":
         rules_list(term)
     else:
         adjustment_form(term, plan, choice)
-publish_section(term)
+
+
+def main() -> None:
+    st.title(ui.t("assign.page.title"))
+    term = ui.pick_term("assign_term")
+    notices()
+    planning = term.state in pairings.PLANNING_STATES
+    st.write(ui.t("assign.page.intro"))
+    if planning:
+        run_button(term)
+    else:
+        st.info(ui.t("assign.not_in_planning_state"), icon=":material/info:")
+    plan = result_section(term)
+    if planning:
+        adjust_section(term, plan)
+    publish_section(term)
+
+
+main()

@@ -4,7 +4,7 @@ import streamlit as st
 
 import ui
 from matching import importexport
-from matching.errors import PortalError, ValidationFailed
+from matching.errors import PortalError
 
 user = ui.user()
 db = ui.db()
@@ -40,15 +40,10 @@ def import_section() -> None:
                               help=ui.t("data.page.file_help"))
     if upload is None:
         return
-    try:
-        rows = importexport.read_upload(upload.getvalue(), upload.name)
-        report = importexport.preview(db, user, kind, rows)
-    except ValidationFailed as err:
-        ui.field_error(err.errors, "file")
+    ok, result = ui.attempt(lambda: read(upload, kind), on_error=ui.in_place("file"))
+    if not ok:
         return
-    except PortalError as err:
-        ui.show_error(err)
-        return
+    rows, report = result
     st.subheader(ui.t("data.page.preview", count=len(report.records)), anchor=False)
     if report.ignored_columns:
         st.caption(ui.t("data.page.ignored", columns=ui.plain(", ".join(report.ignored_columns))))
@@ -59,19 +54,33 @@ def import_section() -> None:
         return
     st.success(ui.t("data.page.ready", count=len(report.records)), icon=":material/check_circle:")
     if st.button(ui.t("data.page.write", count=len(report.records)), type="primary", key="data_write"):
-        try:
-            written = importexport.commit(db, user, kind, rows)
-        except importexport.ImportRejected as err:
-            st.error(ui.t(err.key, **err.params), icon=":material/error:")
-            problem_table(err.report)
-        except PortalError as err:
-            ui.show_error(err)
-        else:
-            st.success(ui.t("data.cli.imported", count=written.written, kind=ui.t(f"data.kind.{kind}")),
-                       icon=":material/check_circle:")
-            if written.passwords:
-                st.warning(ui.t("data.passwords_note"), icon=":material/key:")
-                st.dataframe(pd.DataFrame(written.passwords), width="stretch", hide_index=True)
+        write(kind, rows)
+
+
+def read(upload, kind: str):
+    rows = importexport.read_upload(upload.getvalue(), upload.name)
+    return rows, importexport.preview(db, user, kind, rows)
+
+
+def write(kind: str, rows) -> None:
+    """Confirmed in place, not after a rerun: new accounts' passwords are shown only this once."""
+    ok, written = ui.attempt(lambda: importexport.commit(db, user, kind, rows), on_error=rejected)
+    if not ok:
+        return
+    st.success(ui.t("data.cli.imported", count=written.written, kind=ui.t(f"data.kind.{kind}")),
+               icon=":material/check_circle:")
+    if written.passwords:
+        st.warning(ui.t("data.passwords_note"), icon=":material/key:")
+        st.dataframe(pd.DataFrame(written.passwords), width="stretch", hide_index=True)
+
+
+def rejected(err: PortalError) -> None:
+    """Rows that stopped the import are listed, as in the preview."""
+    if isinstance(err, importexport.ImportRejected):
+        st.error(ui.message(err.key, err.params), icon=":material/error:")
+        problem_table(err.report)
+    else:
+        ui.show_error(err)
 
 
 def export_section() -> None:
@@ -91,6 +100,10 @@ def export_section() -> None:
                                mime=mime, key=f"data_download_{fmt}", icon=":material/download:")
 
 
-st.title(ui.t("data.page.title"))
-import_section()
-export_section()
+def main() -> None:
+    st.title(ui.t("data.page.title"))
+    import_section()
+    export_section()
+
+
+main()

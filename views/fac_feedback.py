@@ -6,11 +6,11 @@ import streamlit as st
 
 import ui
 from matching import feedback, i18n
-from matching.errors import PortalError, ValidationFailed
 
 user = ui.user()
 db = ui.db()
 STATUS_ICONS = {"open": "○", "overdue": "⚠", "submitted": "✓", "answered": "✓✓"}
+PAGE = "rounds"  # session-state prefix of this page
 
 
 def status_word(status: str) -> str:
@@ -19,7 +19,7 @@ def status_word(status: str) -> str:
 
 
 def create_form(term) -> None:
-    errors = st.session_state.get("rounds_errors", {})
+    errors = ui.kept_errors("rounds_errors")
     with st.container(border=True):
         st.subheader(ui.t("rounds.create"), anchor=False)
         name = st.text_input(ui.t("rounds.name"), key="rounds_name", help=ui.t("rounds.name_help"))
@@ -29,18 +29,8 @@ def create_form(term) -> None:
         ui.field_error(errors, "due_on")
         submitted = st.button(ui.t("rounds.create_button"), type="primary", key="rounds_create")
     if submitted:
-        try:
-            created = feedback.create_round(db, user, term.id, name, due)
-        except ValidationFailed as err:
-            st.session_state["rounds_errors"] = err.errors
-            st.rerun()
-        except PortalError as err:
-            ui.show_error(err)
-        else:
-            st.session_state["rounds_errors"] = {}
-            st.session_state["rounds_notice"] = ui.t("rounds.created", name=created["name"])
-            st.session_state.pop("rounds_name", None)
-            st.rerun()
+        ui.act(lambda: feedback.create_round(db, user, term.id, name, due), page=PAGE, errors_key="rounds_errors",
+               success=lambda created: ("rounds.created", {"name": created["name"]}), forget=["rounds_name"])
 
 
 def entry_table(entries: list[dict]) -> None:
@@ -88,14 +78,17 @@ def round_list(term) -> None:
                 st.caption(ui.t("rounds.no_entries"))
 
 
-st.title(ui.t("rounds.title"))
-term = ui.pick_term("rounds_term")
-if notice := st.session_state.pop("rounds_notice", None):
-    st.success(notice, icon=":material/check_circle:")
-st.write(ui.t("rounds.intro"))
-if term.state != "active":
-    st.caption(ui.t("rounds.not_active"))
-reminders(term)
-round_list(term)
-if term.state != "closed":
-    create_form(term)
+def main() -> None:
+    st.title(ui.t("rounds.title"))
+    term = ui.pick_term("rounds_term")
+    ui.show_notice(PAGE)
+    st.write(ui.t("rounds.intro"))
+    if term.state != "active":
+        st.caption(ui.t("rounds.not_active"))
+    reminders(term)
+    round_list(term)
+    if term.state != "closed":
+        create_form(term)
+
+
+main()

@@ -7,7 +7,7 @@ from matching.errors import PortalError, ValidationFailed
 
 user = ui.user()
 db = ui.db()
-ERRORS = "review_errors"          # challenge id -> {field: key}, shown under the fields after a rerun
+PAGE = "review"  # session-state prefix of this page
 
 
 def oldest_first(rows: list[dict]) -> list[dict]:
@@ -21,21 +21,25 @@ def bulk_approve(queue: list[dict]) -> None:
                                 key="review_bulk_ids")
         confirm = st.checkbox(ui.t("review.bulk.confirm", count=len(chosen)), key="review_bulk_confirm")
         if st.button(ui.t("review.bulk.approve"), key="review_bulk_go", disabled=not chosen):
-            try:
-                challenges.bulk_approve(db, user, chosen, confirm_unclassified=confirm)
-            except ValidationFailed:
-                st.error(ui.t("review.bulk.needs_confirm"), icon=":material/error:")
-            except PortalError as err:
-                ui.show_error(err)
-            else:
-                st.session_state["review_notice"] = ui.t("review.bulk.done", count=len(chosen))
-                for key in ("review_bulk_ids", "review_bulk_confirm"):
-                    st.session_state.pop(key, None)
-                st.rerun()
+            ui.act(lambda: challenges.bulk_approve(db, user, chosen, confirm_unclassified=confirm), page=PAGE,
+                   success=lambda _: ("review.bulk.done", {"count": len(chosen)}), on_error=bulk_refused,
+                   forget=["review_bulk_ids", "review_bulk_confirm"])
+
+
+def bulk_refused(err: PortalError) -> None:
+    """The one thing a bulk approval can lack is the confirmation, asked for in place."""
+    if isinstance(err, ValidationFailed):
+        st.error(ui.t("review.bulk.needs_confirm"), icon=":material/error:")
+    else:
+        ui.show_error(err)
+
+
+def errors_key(c: dict) -> str:
+    return f"review_errors_{c['id']}"
 
 
 def challenge_card(c: dict) -> None:
-    errors = st.session_state.get(ERRORS, {}).get(c["id"], {})
+    errors = ui.kept_errors(errors_key(c))
     with st.container(border=True):
         st.subheader(ui.plain(c["title"]), anchor=False)
         st.caption(ui.t("review.card.meta", department=ui.plain(ui.department_name(c)),
@@ -58,36 +62,28 @@ def challenge_card(c: dict) -> None:
             ui.field_error(errors, "comments")
             send_back = st.button(ui.t("review.card.return"), icon=":material/undo:", key=f"review_return_{c['id']}")
         if approve or send_back:
-            act(c, approve, confirm, comments)
+            decide(c, approve, confirm, comments)
 
 
-def act(c: dict, approve: bool, confirm: bool, comments: str) -> None:
-    try:
-        if approve:
-            challenges.approve(db, user, c["id"], confirm_unclassified=confirm)
-            notice = ui.t("review.approved", title=c["title"])
-        else:
-            challenges.return_for_changes(db, user, c["id"], comments)
-            notice = ui.t("review.returned", title=c["title"])
-    except ValidationFailed as err:
-        st.session_state.setdefault(ERRORS, {})[c["id"]] = err.errors
-        st.rerun()
-    except PortalError as err:
-        ui.show_error(err)
+def decide(c: dict, approve: bool, confirm: bool, comments: str) -> None:
+    if approve:
+        call, done = lambda: challenges.approve(db, user, c["id"], confirm_unclassified=confirm), "review.approved"
     else:
-        st.session_state.setdefault(ERRORS, {}).pop(c["id"], None)
-        st.session_state["review_notice"] = notice
-        st.rerun()
+        call, done = lambda: challenges.return_for_changes(db, user, c["id"], comments), "review.returned"
+    ui.act(call, page=PAGE, errors_key=errors_key(c), success=lambda _: (done, {"title": c["title"]}))
 
 
-st.title(ui.t("review.title"))
-if notice := st.session_state.pop("review_notice", None):
-    st.success(notice, icon=":material/check_circle:")
-queue = oldest_first(challenges.list_challenges(db, user, status="submitted"))
-if not queue:
-    st.info(ui.t("review.empty"), icon=":material/inbox:")
-else:
+def main() -> None:
+    st.title(ui.t("review.title"))
+    ui.show_notice(PAGE)
+    queue = oldest_first(challenges.list_challenges(db, user, status="submitted"))
+    if not queue:
+        st.info(ui.t("review.empty"), icon=":material/inbox:")
+        return
     st.write(ui.t("review.intro", count=len(queue)))
     bulk_approve(queue)
     for challenge in queue:
         challenge_card(challenge)
+
+
+main()

@@ -3,11 +3,11 @@ import streamlit as st
 
 import ui
 from matching import i18n, terms
-from matching.errors import PortalError, ValidationFailed
 from matching.models import TERM_STATES
 
 user = ui.user()
 db = ui.db()
+PAGE = "term"  # session-state prefix of this page
 
 
 def what_each_state_allows() -> None:
@@ -17,7 +17,7 @@ def what_each_state_allows() -> None:
 
 
 def create_form() -> None:
-    errors = st.session_state.get("term_errors", {})
+    errors = ui.kept_errors("term_errors")
     with st.container(border=True):
         st.subheader(ui.t("fac.terms.create"), anchor=False)
         name = st.text_input(ui.t("fac.terms.name"), key="term_name", help=ui.t("fac.terms.name_help"))
@@ -29,18 +29,9 @@ def create_form() -> None:
         ui.field_error(errors, "ends_on")
         submitted = st.button(ui.t("fac.terms.create_button"), type="primary", key="term_create")
     if submitted:
-        try:
-            term = terms.create_term(db, user, {"name": name, "starts_on": starts, "ends_on": ends})
-        except ValidationFailed as err:
-            st.session_state["term_errors"] = err.errors
-            st.rerun()
-        except PortalError as err:
-            ui.show_error(err)
-        else:
-            st.session_state["term_errors"] = {}
-            st.session_state["term_notice"] = ui.t("fac.terms.created", name=term.name)
-            st.session_state.pop("term_name", None)
-            st.rerun()
+        ui.act(lambda: terms.create_term(db, user, {"name": name, "starts_on": starts, "ends_on": ends}), page=PAGE,
+               errors_key="term_errors", success=lambda term: ("fac.terms.created", {"name": term.name}),
+               forget=["term_name"])
 
 
 def term_card(term) -> None:
@@ -62,25 +53,26 @@ def term_card(term) -> None:
         reason = st.text_input(ui.t("fac.terms.reason"), key=f"term_reason_{term.id}")
         if st.button(ui.t("fac.terms.advance", state=ui.t("term_state." + following)),
                      key=f"term_advance_{term.id}", disabled=not confirm, icon=":material/arrow_forward:"):
-            try:
-                moved = terms.advance_term(db, user, term.id, reason=reason)
-            except PortalError as err:
-                ui.show_error(err)
-            else:
-                st.session_state["term_notice"] = ui.t("fac.terms.moved", name=moved.name,
-                                                       state=ui.t("term_state." + moved.state))
-                st.session_state.pop(f"term_confirm_{term.id}", None)
-                st.rerun()
+            ui.act(lambda: terms.advance_term(db, user, term.id, reason=reason), page=PAGE, success=moved,
+                   forget=[f"term_confirm_{term.id}"])
 
 
-st.title(ui.t("fac.terms.title"))
-if notice := st.session_state.pop("term_notice", None):
-    st.success(notice, icon=":material/check_circle:")
-st.write(ui.t("fac.terms.intro"))
-what_each_state_allows()
-all_terms = terms.list_terms(db)
-if not all_terms:
-    st.info(ui.t("fac.terms.none"), icon=":material/calendar_month:")
-for item in all_terms:
-    term_card(item)
-create_form()
+def moved(term) -> ui.Message:
+    # The state's name is a message too, so it follows a language switch with the sentence.
+    return "fac.terms.moved", {"name": term.name, "state": ("term_state." + term.state, {})}
+
+
+def main() -> None:
+    st.title(ui.t("fac.terms.title"))
+    ui.show_notice(PAGE)
+    st.write(ui.t("fac.terms.intro"))
+    what_each_state_allows()
+    all_terms = terms.list_terms(db)
+    if not all_terms:
+        st.info(ui.t("fac.terms.none"), icon=":material/calendar_month:")
+    for item in all_terms:
+        term_card(item)
+    create_form()
+
+
+main()

@@ -3,11 +3,12 @@ import streamlit as st
 
 import ui
 from matching import feedback, i18n, terms
-from matching.errors import PortalError, ValidationFailed
+from matching.errors import PortalError
 from matching.models import RUBRIC
 
 user = ui.user()
 db = ui.db()
+PAGE = "student_fb"  # session-state prefix of this page
 
 
 def level(criterion: str, score: int) -> str:
@@ -15,7 +16,8 @@ def level(criterion: str, score: int) -> str:
 
 
 def reply_form(entry: dict, can_reply: bool) -> None:
-    errors = st.session_state.get("student_fb_errors", {}).get(entry["id"], {})
+    errors_key = f"student_fb_errors_{entry['id']}"
+    errors = ui.kept_errors(errors_key)
     with st.container(border=True):
         text = st.text_area(ui.t("feedback.student.reply_label"), key=f"student_fb_reply_{entry['id']}",
                             help=ui.t("feedback.student.reply_help"))
@@ -24,17 +26,8 @@ def reply_form(entry: dict, can_reply: bool) -> None:
                          key=f"student_fb_send_{entry['id']}",
                                      icon=":material/send:")
     if sent:
-        try:
-            feedback.reply(db, user, entry["id"], text)
-        except ValidationFailed as err:
-            st.session_state.setdefault("student_fb_errors", {})[entry["id"]] = err.errors
-            st.rerun()
-        except PortalError as err:
-            ui.show_error(err)
-        else:
-            st.session_state.setdefault("student_fb_errors", {}).pop(entry["id"], None)
-            st.session_state["student_fb_notice"] = ui.t("feedback.student.sent", round=entry["round_name"])
-            st.rerun()
+        ui.act(lambda: feedback.reply(db, user, entry["id"], text), page=PAGE, errors_key=errors_key,
+               success=lambda _: ("feedback.student.sent", {"round": entry["round_name"]}))
 
 
 def entry_block(entry: dict, can_reply: bool) -> None:
@@ -57,23 +50,26 @@ def entry_block(entry: dict, can_reply: bool) -> None:
             reply_form(entry, can_reply)
 
 
-st.title(ui.t("feedback.student.title"))
-if notice := st.session_state.pop("student_fb_notice", None):
-    st.success(notice, icon=":material/check_circle:")
-try:
-    entries = feedback.entries_for_team(db, user, user.team_id)
-except PortalError as err:
-    ui.show_error(err)
-    st.stop()
-term = terms.current_term(db)
-can_reply = term is not None and term.state == "active"
-if not entries:
-    st.info(ui.t("feedback.student.none"), icon=":material/hourglass_top:")
-    st.stop()
-waiting = sum(1 for e in entries if e["state"] == "submitted")
-if waiting:
-    st.info(ui.t("feedback.student.waiting", count=waiting), icon=":material/arrow_forward:")
-if not can_reply:
-    st.caption(ui.t("term.requires_active"))
-for item in entries:
-    entry_block(item, can_reply)
+def main() -> None:
+    st.title(ui.t("feedback.student.title"))
+    ui.show_notice(PAGE)
+    try:
+        entries = feedback.entries_for_team(db, user, user.team_id)
+    except PortalError as err:
+        ui.show_error(err)
+        st.stop()
+    term = terms.current_term(db)
+    can_reply = term is not None and term.state == "active"
+    if not entries:
+        st.info(ui.t("feedback.student.none"), icon=":material/hourglass_top:")
+        st.stop()
+    waiting = sum(1 for e in entries if e["state"] == "submitted")
+    if waiting:
+        st.info(ui.t("feedback.student.waiting", count=waiting), icon=":material/arrow_forward:")
+    if not can_reply:
+        st.caption(ui.t("term.requires_active"))
+    for item in entries:
+        entry_block(item, can_reply)
+
+
+main()

@@ -14,6 +14,7 @@ from matching.models import CONTENT_LANGUAGES, MAX_PREFERENCES
 PROFILE_PAGE = "views/student_profile.py"
 PREFERENCES_PAGE = "views/student_preferences.py"
 PAGE_SIZE = 10
+PAGE = "sm"  # session-state prefix of this page
 LANGUAGE_NAMES = {"en": "dept.content_language.en", "fr": "dept.content_language.fr",
                   "bilingual": "dept.content_language.bilingual"}
 
@@ -27,18 +28,18 @@ def department_label(item: dict) -> str:
 
 def add_to_preferences(challenge_id: int, preferences: list[dict]) -> None:
     items = [{"challenge_id": p["challenge_id"], "reason": p["reason"]} for p in preferences]
-    try:
-        teams.save_preferences(ui.db(), user, user.team_id, items + [{"challenge_id": challenge_id}])
-    except ValidationFailed as err:
-        key = "validation.too_many_preferences" if "preferences" in err.errors else next(iter(err.errors.values()))
-        state["sm_flash"] = ("error", key, {})
-    except PortalError as err:  # e.g. term.requires_intake once preferences are closed
-        state["sm_flash"] = ("error", err.key, err.params)
-    else:
-        state["sm_flash"] = ("success", "student.matches.added", {"rank": len(items) + 1})
     # Forget the preferences page's working copy, so it shows the saved list next time.
     state.pop("pf_rows", None)
-    st.rerun()
+    ui.act(lambda: teams.save_preferences(ui.db(), user, user.team_id, items + [{"challenge_id": challenge_id}]),
+           page=PAGE, success=lambda _: ("student.matches.added", {"rank": len(items) + 1}), on_error=not_added)
+
+
+def not_added(err: PortalError) -> None:
+    """Said at the top like the confirmation: the card's button has no field to show it under."""
+    if isinstance(err, ValidationFailed):
+        key = "validation.too_many_preferences" if "preferences" in err.errors else next(iter(err.errors.values()))
+        err = PortalError(key)
+    ui.notice_error(PAGE)(err)  # e.g. term.requires_intake once preferences are closed
 
 
 def filters(ranked: list[dict]) -> list[dict]:
@@ -110,20 +111,19 @@ def ranked_list(ranked: list[dict]) -> None:
             st.rerun()
 
 
-st.title(ui.t("student.matches.title"))
-st.caption(ui.t("student.matches.intro"))
-message = state.pop("sm_flash", None)
-if message:
-    kind, key, params = message
-    if kind == "success":
-        st.success(ui.t(key, **params), icon=":material/check:")
-        st.page_link(PREFERENCES_PAGE, label=ui.t("student.matches.to_preferences"), icon=":material/format_list_numbered:")
+def main() -> None:
+    st.title(ui.t("student.matches.title"))
+    st.caption(ui.t("student.matches.intro"))
+    if ui.show_notice(PAGE, icon=":material/check:", error_icon=":material/error:") == "success":
+        st.page_link(PREFERENCES_PAGE, label=ui.t("student.matches.to_preferences"),
+                     icon=":material/format_list_numbered:")
+    try:
+        ranked_challenges = matches.ranked_challenges_for_team(ui.db(), user, user.team_id)
+    except PortalError as err:  # RankingError too: e.g. ranking.empty_profile
+        st.warning(ui.t(err.key, **err.params), icon=":material/info:")
+        st.page_link(PROFILE_PAGE, label=ui.t("student.matches.to_profile"), icon=":material/badge:")
     else:
-        st.error(ui.t(key, **params), icon=":material/error:")
-try:
-    ranked_challenges = matches.ranked_challenges_for_team(ui.db(), user, user.team_id)
-except PortalError as err:  # RankingError too: e.g. ranking.empty_profile
-    st.warning(ui.t(err.key, **err.params), icon=":material/info:")
-    st.page_link(PROFILE_PAGE, label=ui.t("student.matches.to_profile"), icon=":material/badge:")
-else:
-    ranked_list(ranked_challenges)
+        ranked_list(ranked_challenges)
+
+
+main()

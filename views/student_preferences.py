@@ -7,11 +7,11 @@ import streamlit as st
 
 import ui
 from matching import challenges, teams, terms
-from matching.errors import PortalError, ValidationFailed
 from matching.models import MAX_PREFERENCES
 
 MATCHES_PAGE = "views/student_matches.py"
 REASON_MAX = 300
+PAGE = "pf"  # session-state prefix of this page
 
 user = ui.user()
 state = st.session_state
@@ -68,16 +68,10 @@ def save() -> None:
     # Rows left without a challenge are simply not saved; errors map back to the row typed in.
     filled = [uid for uid in state["pf_rows"] if state.get(choice_key(uid)) is not None]
     items = [{"challenge_id": state[choice_key(uid)], "reason": state.get(reason_key(uid), "")} for uid in filled]
-    try:
-        teams.save_preferences(ui.db(), user, user.team_id, items)
-    except ValidationFailed as err:
-        state["pf_errors"] = row_errors(err.errors, filled)
-    except PortalError as err:
-        state["pf_flash"] = ("error", err.key, err.params)
-    else:
-        state.pop("pf_rows", None)  # reload the saved list, in its saved order
-        state["pf_flash"] = ("success", "student.prefs.saved", {"count": len(items)})
-    st.rerun()
+    ui.act(lambda: teams.save_preferences(ui.db(), user, user.team_id, items), page=PAGE,
+           errors_key="pf_errors", map_errors=lambda errors: row_errors(errors, filled),
+           on_error=ui.notice_error(PAGE), success=lambda _: ("student.prefs.saved", {"count": len(items)}),
+           forget=["pf_rows"])  # reload the saved list, in its saved order
 
 
 def row_errors(errors: dict[str, str], filled: list[int]) -> dict[str, str]:
@@ -137,25 +131,30 @@ def read_only_list(saved: list[dict], state_name: str) -> None:
                 st.text(preference["reason"])
 
 
-st.title(ui.t("student.prefs.title"))
-st.caption(ui.t("student.prefs.intro", max=MAX_PREFERENCES))
-message = state.pop("pf_flash", None)
-if message:
-    kind, key, params = message
-    (st.success if kind == "success" else st.error)(ui.t(key, **params))
-saved_preferences = teams.get_preferences(ui.db(), user, user.team_id)
-term = terms.current_term(ui.db())
-if term is None or term.state != "intake":
-    read_only_list(saved_preferences, term.state if term else "closed")
-else:
-    # Widget values vanish when the person visits another page, so reload the saved list then.
-    if "pf_rows" not in state or any(choice_key(uid) not in state for uid in state["pf_rows"]):
-        load_rows(saved_preferences)
+def choices(saved_preferences: list[dict]) -> dict[int, str]:
     approved = sorted(challenges.approved_challenges(ui.db()), key=lambda c: c["title"].casefold())
     options = {c["id"]: f"{c['title']} ({c['acronym']})" for c in approved}
     for preference in saved_preferences:  # reopened since it was chosen: shown, and flagged on save
         options.setdefault(preference["challenge_id"],
                            ui.t("student.prefs.unavailable", title=preference["title"]))
-    editable_list(options)
+    return options
+
+
+def main() -> None:
+    st.title(ui.t("student.prefs.title"))
+    st.caption(ui.t("student.prefs.intro", max=MAX_PREFERENCES))
+    ui.show_notice(PAGE, icon=None)
+    saved_preferences = teams.get_preferences(ui.db(), user, user.team_id)
+    term = terms.current_term(ui.db())
+    if term is None or term.state != "intake":
+        read_only_list(saved_preferences, term.state if term else "closed")
+        return
+    # Widget values vanish when the person visits another page, so reload the saved list then.
+    if "pf_rows" not in state or any(choice_key(uid) not in state for uid in state["pf_rows"]):
+        load_rows(saved_preferences)
+    editable_list(choices(saved_preferences))
     if st.button(ui.t("student.prefs.browse"), key="pf_browse", icon=":material/travel_explore:"):
         st.switch_page(MATCHES_PAGE)
+
+
+main()

@@ -7,10 +7,10 @@ import streamlit as st
 
 import ui
 from matching import teams
-from matching.errors import PortalError, StaleRecord, ValidationFailed
 from matching.models import CONTENT_LANGUAGES, MAX_MEMBERS, Team
 
 MATCHES_PAGE = "views/student_matches.py"
+PAGE = "tp"  # session-state prefix of this page
 FIELDS = ("name", "program", "year", "language", "skills", "interests", "past_work")
 KEYS = {field: f"tp_{field}" for field in FIELDS}
 LABELS = {
@@ -99,19 +99,14 @@ def slot_errors(errors: dict[str, str], slots: list[int]) -> dict[str, str]:
 
 def save() -> None:
     data, slots = form_data()
-    try:
-        saved = teams.save_team(ui.db(), user, user.team_id, data, expected_version=state["tp_version"])
-    except ValidationFailed as err:
-        state["tp_errors"] = slot_errors(err.errors, slots)
-    except StaleRecord as err:
-        state["tp_stale"] = err.current
-    except PortalError as err:
-        state["tp_flash"] = ("error", err.key, err.params)
-    else:
-        state["tp_version"] = saved.version
-        state["tp_errors"] = {}
-        state["tp_flash"] = ("success", "student.profile.saved", {})
-    st.rerun()
+    ui.act(lambda: teams.save_team(ui.db(), user, user.team_id, data, expected_version=state["tp_version"]),
+           page=PAGE, errors_key="tp_errors", map_errors=lambda errors: slot_errors(errors, slots),
+           stale_key="tp_stale", on_error=ui.notice_error(PAGE), success=saved)
+
+
+def saved(team: Team) -> ui.Message:
+    state["tp_version"] = team.version  # the next save is based on this one
+    return "student.profile.saved", {}
 
 
 # --- Rendering --------------------------------------------------------------------------------
@@ -215,14 +210,15 @@ def profile_form() -> None:
         save()
 
 
-saved_team = teams.get_team(ui.db(), user, user.team_id)
-if "tp_version" not in state or KEYS["name"] not in state:
-    load_into_form(saved_team)
-st.title(ui.t("student.profile.title"))
-st.caption(ui.t("student.profile.intro"))
-message = state.pop("tp_flash", None)
-if message:
-    kind, key, params = message
-    (st.success if kind == "success" else st.error)(ui.t(key, **params))
-completeness_meter(saved_team)
-profile_form()
+def main() -> None:
+    saved_team = teams.get_team(ui.db(), user, user.team_id)
+    if "tp_version" not in state or KEYS["name"] not in state:
+        load_into_form(saved_team)
+    st.title(ui.t("student.profile.title"))
+    st.caption(ui.t("student.profile.intro"))
+    ui.show_notice(PAGE, icon=None)
+    completeness_meter(saved_team)
+    profile_form()
+
+
+main()
