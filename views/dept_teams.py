@@ -14,8 +14,6 @@ TOP = 10
 LIST_PAGE = "views/dept_challenges.py"
 
 user = ui.user()
-st.title(ui.t("dept.teams.title"))
-st.info(ui.t("dept.teams.facilitator_decides"), icon=":material/info:")
 
 
 def published_pairings() -> list[dict]:
@@ -82,10 +80,16 @@ def ranked_section(approved: list[dict]) -> None:
                 ranked_team(rank, team)
 
 
-try:
-    pairings = published_pairings()
-except PortalError as err:
-    ui.show_error(err)
-    pairings = []
-pairings_section(pairings)
-ranked_section(challenges.list_challenges(ui.db(), user, status="approved", department_id=user.department_id))
+def main() -> None:
+    st.title(ui.t("dept.teams.title"))
+    st.info(ui.t("dept.teams.facilitator_decides"), icon=":material/info:")
+    try:
+        pairings = published_pairings()
+    except PortalError as err:
+        ui.show_error(err)
+        pairings = []
+    pairings_section(pairings)
+    ranked_section(challenges.list_challenges(ui.db(), user, status="approved", department_id=user.department_id))
+
+
+main()

@@ -28,54 +28,51 @@ def bars(frame, x: str, y: str, x_title: str, y_title: str, sort=None):
         tooltip=[alt.Tooltip(f"{x}:N", title=x_title), alt.Tooltip(f"{y}:Q", title=y_title)])
 
 
-st.title(ui.t("dash.title"))
-term = ui.pick_term("dash_term")
-st.write(ui.t("dash.intro"))
-counts = dashboard.counts_by_state(db, user, term.id, ui.lang())
-for kind, title in (("challenges", "dash.challenges"), ("pairings", "dash.pairings"), ("feedback", "dash.feedback")):
-    st.subheader(ui.t(title), anchor=False)
-    frame = counts[kind]
-    cols = st.columns(len(frame))
-    for col, (_, row) in zip(cols, frame.iterrows()):
-        col.metric(row["label"], int(row["count"]))
+def state_counts(term) -> None:
+    counts = dashboard.counts_by_state(db, user, term.id, ui.lang())
+    for kind, title in (("challenges", "dash.challenges"), ("pairings", "dash.pairings"), ("feedback", "dash.feedback")):
+        st.subheader(ui.t(title), anchor=False)
+        frame = counts[kind]
+        cols = st.columns(len(frame))
+        for col, (_, row) in zip(cols, frame.iterrows()):
+            col.metric(row["label"], int(row["count"]))
 
-per_dept = dashboard.pairings_per_department(db, user, term.id, ui.lang())
-chart_with_table("dash.per_department",
-                 bars(per_dept, "acronym", "pairings", ui.t("data.col.department"), ui.t("dash.pairings_count")),
-                 per_dept.rename(columns={"acronym": ui.t("data.col.department"), "department": ui.t("dash.name"),
-                                          "pairings": ui.t("dash.pairings_count")}),
-                 per_dept.empty)
 
-ranks = dashboard.rank_achieved(db, user, term.id, ui.lang())
-chart_with_table("dash.ranks",
-                 bars(ranks, "label", "teams", ui.t("data.col.preference_rank"), ui.t("dash.teams_count"),
-                      sort=list(ranks["label"])),
-                 ranks[["label", "teams"]].rename(columns={"label": ui.t("data.col.preference_rank"),
-                                                           "teams": ui.t("dash.teams_count")}),
-                 int(ranks["teams"].sum()) == 0)
+def per_department(term) -> None:
+    per_dept = dashboard.pairings_per_department(db, user, term.id, ui.lang())
+    chart_with_table("dash.per_department",
+                     bars(per_dept, "acronym", "pairings", ui.t("data.col.department"), ui.t("dash.pairings_count")),
+                     per_dept.rename(columns={"acronym": ui.t("data.col.department"), "department": ui.t("dash.name"),
+                                              "pairings": ui.t("dash.pairings_count")}),
+                     per_dept.empty)
 
-similarity = dashboard.similarity_distribution(db, user, term.id)
-chart_with_table("dash.similarity",
-                 bars(similarity, "label", "pairs", ui.t("data.col.score"), ui.t("dash.pairs_count"),
-                      sort=list(similarity["label"])),
-                 similarity[["label", "pairs"]].rename(columns={"label": ui.t("data.col.score"),
-                                                               "pairs": ui.t("dash.pairs_count")}),
-                 int(similarity["pairs"].sum()) == 0)
 
-timeliness = dashboard.feedback_timeliness(db, user, term.id, ui.lang())
-stacked = alt.Chart(timeliness).mark_bar().encode(
-    x=alt.X("round:N", title=ui.t("data.col.round"), sort=None),
-    y=alt.Y("entries:Q", title=ui.t("dash.entries_count"), axis=alt.Axis(tickMinStep=1)),
-    color=alt.Color("label:N", title=ui.t("data.col.status"), sort=list(timeliness["label"].unique())),
-    tooltip=["round:N", "label:N", "entries:Q"])
-chart_with_table("dash.timeliness_title", stacked,
-                 timeliness[["round", "label", "entries"]].rename(columns={
-                     "round": ui.t("data.col.round"), "label": ui.t("data.col.status"),
-                     "entries": ui.t("dash.entries_count")}),
-                 timeliness.empty)
+def labelled_bars(title_key: str, frame, count: str, label_title: str, count_title: str) -> None:
+    """A distribution over ordered labels (ranks, score bands), bars in the labels' order."""
+    chart_with_table(title_key,
+                     bars(frame, "label", count, label_title, count_title, sort=list(frame["label"])),
+                     frame[["label", count]].rename(columns={"label": label_title, count: count_title}),
+                     int(frame[count].sum()) == 0)
 
-progress = dashboard.round_progress(db, user, term.id)
-if not progress.empty:
+
+def timeliness_chart(term) -> None:
+    timeliness = dashboard.feedback_timeliness(db, user, term.id, ui.lang())
+    stacked = alt.Chart(timeliness).mark_bar().encode(
+        x=alt.X("round:N", title=ui.t("data.col.round"), sort=None),
+        y=alt.Y("entries:Q", title=ui.t("dash.entries_count"), axis=alt.Axis(tickMinStep=1)),
+        color=alt.Color("label:N", title=ui.t("data.col.status"), sort=list(timeliness["label"].unique())),
+        tooltip=["round:N", "label:N", "entries:Q"])
+    chart_with_table("dash.timeliness_title", stacked,
+                     timeliness[["round", "label", "entries"]].rename(columns={
+                         "round": ui.t("data.col.round"), "label": ui.t("data.col.status"),
+                         "entries": ui.t("dash.entries_count")}),
+                     timeliness.empty)
+
+
+def round_progress(term) -> None:
+    progress = dashboard.round_progress(db, user, term.id)
+    if progress.empty:
+        return
     st.subheader(ui.t("dash.rounds"), anchor=False)
     for _, row in progress.iterrows():
         state = "dash.round_complete" if row["complete"] else "dash.round_in_progress"
@@ -84,3 +81,20 @@ if not progress.empty:
                     + ui.t("dash.round_counts", given=int(row["given"]), total=int(row["entries"]),
                            answered=int(row["answered"]), overdue=int(row["overdue"])))
         st.badge(ui.t(state), icon=icon, color="green" if row["complete"] else "orange")
+
+
+def main() -> None:
+    st.title(ui.t("dash.title"))
+    term = ui.pick_term("dash_term")
+    st.write(ui.t("dash.intro"))
+    state_counts(term)
+    per_department(term)
+    labelled_bars("dash.ranks", dashboard.rank_achieved(db, user, term.id, ui.lang()), "teams",
+                  ui.t("data.col.preference_rank"), ui.t("dash.teams_count"))
+    labelled_bars("dash.similarity", dashboard.similarity_distribution(db, user, term.id), "pairs",
+                  ui.t("data.col.score"), ui.t("dash.pairs_count"))
+    timeliness_chart(term)
+    round_progress(term)
+
+
+main()

@@ -48,14 +48,17 @@ def pairing(details: dict) -> None:
         st.code(details["sme_email"], language=None)
 
 
-st.title(ui.t("student.pairing.title"))
-try:
-    published = published_pairing()
-except PortalError as err:
-    ui.show_error(err)
-    published = None
-else:
+def main() -> None:
+    st.title(ui.t("student.pairing.title"))
+    try:
+        published = published_pairing()
+    except PortalError as err:
+        ui.show_error(err)
+        return
     if published:
         pairing(published)
     else:
         not_published_yet()
+
+
+main()
