@@ -64,7 +64,6 @@ def build_database(path: Path, n_teams: int, n_challenges: int, seed: int = 0) -
             users[role] = storage.insert(db, "users", {
                 "email": email, "name": role.title(), "role": role, "team_id": team,
                 "password_hash": password, "language": "en", "created_at": now})
-        storage.bump_data_version(db)
     db.close()
     return users
 

@@ -85,11 +85,16 @@ def find_user(db: sqlite_utils.Database, email: str) -> User | None:
     return User.from_row(row) if row else None
 
 
-def create_user(db: sqlite_utils.Database, actor: User, data: dict[str, Any], password: str) -> User:
-    """Create an account (facilitators and the system operator only)."""
+def create_user(db: sqlite_utils.Database, actor: User, data: dict[str, Any], password: str | None = None, *,
+                password_hash: str | None = None, action: str = "user.create") -> User:
+    """Create an account (facilitators and the system operator only).
+
+    ``password_hash`` instead of ``password`` lets a bulk import hash (slowly, on purpose)
+    before it takes the write lock.
+    """
     authorize(actor, "user.create")
     data = {**data, "email": str(data.get("email", "")).strip().lower()}
-    errors = {**validate_user(data), **validate_password(password)}
+    errors = {**validate_user(data), **(validate_password(password or "") if password_hash is None else {})}
     if not errors and find_user(db, data["email"]):
         errors["email"] = "validation.email_taken"
     if errors:
@@ -98,10 +103,10 @@ def create_user(db: sqlite_utils.Database, actor: User, data: dict[str, Any], pa
         user_id = storage.insert(db, "users", {
             "email": data["email"], "name": data["name"].strip(), "role": data["role"],
             "department_id": data.get("department_id"), "team_id": data.get("team_id"),
-            "password_hash": hash_password(password), "language": data.get("language") or "en",
+            "password_hash": password_hash or hash_password(password), "language": data.get("language") or "en",
             "created_at": storage.now_iso(),
         })
-        audit.record(db, actor, "user.create", target_type="user", target_id=user_id,
+        audit.record(db, actor, action, target_type="user", target_id=user_id,
                      detail={"email": data["email"], "role": data["role"]})
     return get_user(db, user_id)
 

@@ -85,15 +85,18 @@ def create_user(ctx, email, name, role, department, team, language, password):
 
 @main.command("rank")
 @click.option("--team", "team_name", required=True, help="Team name.")
+@click.option("--term", "term_name", metavar="NAME", help="Term of the team (default: the newest team of that name).")
 @click.option("-k", "--top", "k", type=int, default=10, show_default=True)
 @click.option("--language", type=click.Choice(["en", "fr"]), default="en")
 @click.pass_context
-def rank(ctx, team_name, k, language):
-    """Approved challenges ranked for a team, with label and reasons."""
+def rank(ctx, team_name, term_name, k, language):
+    """The approved challenges of the team's term ranked for it, with label and reasons."""
+    from .cli_common import cli_term
     from .matches import ranked_challenges_for_team
     from .teams import find_team
     database = open_db(ctx.obj["db_path"])
-    team = find_team(database, team_name)
+    term_id = cli_term(database, term_name).id if term_name else None
+    team = find_team(database, team_name, term_id)
     if team is None:
         raise click.BadParameter(f"no team named {team_name!r}", param_hint="--team")
     try:

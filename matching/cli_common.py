@@ -15,7 +15,12 @@ from . import db as storage
 from .errors import PortalError, ValidationFailed
 from .i18n import t
 
-__all__ = ["fail", "open_db"]
+__all__ = ["TERM", "cli_term", "fail", "open_db"]
+
+#: ``--term NAME``: the term a command acts on. Left out, the command takes the single term in
+#: the state it needs and refuses to guess when there are several.
+TERM = click.option("--term", "term_name", metavar="NAME",
+                    help="Term name or id (default: the only term in the state this command needs).")
 
 
 def open_db(path: str | None) -> sqlite_utils.Database:
@@ -29,3 +34,12 @@ def fail(err: PortalError) -> NoReturn:
         details = "; ".join(f"{field}: {t(key)}" for field, key in sorted(err.errors.items()))
         raise click.ClickException(details)
     raise click.ClickException(t(err.key, **err.params))
+
+
+def cli_term(database: sqlite_utils.Database, name: str | None, states=None, move: str = ""):
+    """The term named by ``--term``, else the single term in ``states``; a clean error otherwise."""
+    from .terms import resolve_term
+    try:
+        return resolve_term(database, name, states=states, move=move)
+    except PortalError as err:
+        fail(err)

@@ -9,44 +9,37 @@ from pathlib import Path
 
 import click
 
-from . import accounts, importexport, pairings
-from . import db as storage
-from .cli_common import fail, open_db
+from . import accounts, importexport, pairings, terms
+from .cli_common import TERM, cli_term, fail, open_db
 from .errors import PortalError, ValidationFailed
 from .i18n import format_number, format_percent, t
-from .terms import current_term, get_term
+from .lifecycle import TERM_STATES_PLANNING_PAIRINGS, TERM_STATES_PUBLISHING
 
 LANGUAGE = click.option("--language", type=click.Choice(["en", "fr"]), default="en", show_default=True,
                         help="Language of the messages and of exported headers.")
-
-
-def _term(database, name: str | None):
-    if name:
-        row = storage.one(database, "SELECT id FROM terms WHERE name = ? COLLATE NOCASE", [name.strip()])
-        if row is None:
-            raise click.BadParameter(f"no term named {name!r}", param_hint="--term")
-        return get_term(database, row["id"])
-    term = current_term(database)
-    if term is None:
-        raise click.ClickException("There is no term yet.")
-    return term
 
 
 @click.command("import")
 @click.argument("kind", type=click.Choice(importexport.IMPORT_KINDS))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check every row and report, write nothing.")
+@TERM
 @LANGUAGE
 @click.pass_context
-def import_command(ctx, kind, file, dry_run, language):
-    """Import challenges, teams or users from a CSV or Excel file (all rows or none)."""
+def import_command(ctx, kind, file, dry_run, term_name, language):
+    """Import challenges, teams or users from a CSV or Excel file (all rows or none).
+
+    Challenges go to the term taking challenges, teams to the open term (name one with --term
+    when there are several); users find their team by name in that term.
+    """
     database = open_db(ctx.obj["db_path"])
+    term_id = cli_term(database, term_name).id if term_name else None
     try:
         rows = importexport.read_upload(file.read_bytes(), file.name)
         if dry_run:
-            report = importexport.preview(database, accounts.SYSTEM, kind, rows)
+            report = importexport.preview(database, accounts.SYSTEM, kind, rows, term_id=term_id)
         else:
-            report = importexport.commit(database, accounts.SYSTEM, kind, rows)
+            report = importexport.commit(database, accounts.SYSTEM, kind, rows, term_id=term_id)
     except importexport.ImportRejected as err:
         report = err.report
     except ValidationFailed as err:
@@ -71,16 +64,22 @@ def import_command(ctx, kind, file, dry_run, language):
 @click.command("export")
 @click.argument("kind", type=click.Choice(importexport.EXPORT_KINDS))
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--term", "term_name", help="Term name (default: the current term).")
+@TERM
 @LANGUAGE
 @click.pass_context
 def export_command(ctx, kind, file, term_name, language):
-    """Export a list to FILE: CSV or Excel, chosen by the extension (.csv or .xlsx)."""
+    """Export a list to FILE: CSV or Excel, chosen by the extension (.csv or .xlsx).
+
+    The matrix, pairings and feedback are one term's (--term, or the only open term);
+    challenges and teams are one term's with --term, else every term's; users and the audit
+    log are the whole portal's.
+    """
     fmt = file.suffix.lower().lstrip(".")
     if fmt not in ("csv", "xlsx"):
         raise click.BadParameter("the file must end in .csv or .xlsx", param_hint="FILE")
     database = open_db(ctx.obj["db_path"])
-    term_id = _term(database, term_name).id if term_name else None
+    needs_term = kind in importexport.TERM_EXPORTS
+    term_id = cli_term(database, term_name, move="export").id if term_name or needs_term else None
     try:
         data = importexport.export_bytes(database, accounts.SYSTEM, kind, fmt, language, term_id)
     except PortalError as err:
@@ -124,14 +123,14 @@ def print_summary(result: pairings.RunResult, term_name: str, language: str = "e
 
 
 @click.command("assign")
-@click.option("--term", "term_name", help="Term name (default: the current term).")
+@TERM
 @click.option("--details", is_flag=True, help="Also list every team with its challenge.")
 @LANGUAGE
 @click.pass_context
 def assign_command(ctx, term_name, details, language):
     """Run the assignment optimiser and store the result as the proposal; print the summary."""
     database = open_db(ctx.obj["db_path"])
-    term = _term(database, term_name)
+    term = cli_term(database, term_name, TERM_STATES_PLANNING_PAIRINGS, "assign")
     try:
         result = pairings.run_assignment(database, accounts.SYSTEM, term.id)
     except pairings.LockProblems as err:
@@ -144,13 +143,13 @@ def assign_command(ctx, term_name, details, language):
 
 
 @click.command("publish")
-@click.option("--term", "term_name", help="Term name (default: the current term).")
+@TERM
 @LANGUAGE
 @click.pass_context
 def publish_command(ctx, term_name, language):
     """Publish the proposed pairings (the term must be in matching); print what changed."""
     database = open_db(ctx.obj["db_path"])
-    term = _term(database, term_name)
+    term = cli_term(database, term_name, TERM_STATES_PUBLISHING, "publish")
     try:
         report = pairings.publish(database, accounts.SYSTEM, term.id)
     except PortalError as err:
@@ -165,7 +164,41 @@ def publish_command(ctx, term_name, language):
         click.echo("  " + t("assign.change.none", language))
 
 
+@click.command("terms")
+@LANGUAGE
+@click.pass_context
+def terms_command(ctx, language):
+    """List the terms, newest first, with their state and what the next move would meet."""
+    database = open_db(ctx.obj["db_path"])
+    for term in terms.list_terms(database):
+        click.echo(f"{term.id:>3}  {term.name}  ·  {t('term_state.' + term.state, language)}")
+        check = terms.advance_check(database, term.id)
+        for blocker in check["blockers"]:
+            click.echo("       " + t(blocker["key"], language, **blocker["params"]))
+        if check["needs_reason"]:
+            click.echo("       " + t("term.guard.open_feedback", language, count=check["open_feedback"]))
+
+
+@click.command("advance-term")
+@click.argument("term_name", metavar="TERM")
+@click.option("--reason", default="", help="Why (kept in the audit log); required to override or to close "
+                                           "with feedback still open.")
+@click.option("--override", is_flag=True, help="Start the term without published pairings (needs --reason).")
+@LANGUAGE
+@click.pass_context
+def advance_term_command(ctx, term_name, reason, override, language):
+    """Move TERM one step forward (planning, intake, matching, active, closed)."""
+    database = open_db(ctx.obj["db_path"])
+    term = cli_term(database, term_name)
+    try:
+        moved = terms.advance_term(database, accounts.SYSTEM, term.id, reason=reason, override=override)
+    except PortalError as err:
+        fail(err)
+    click.echo(t("term.acts_on", language, name=moved.name, state=t("term_state." + moved.state, language)))
+
+
 def register_commands(cli: click.Group) -> None:
     """Attach the facilitator commands to the ``portal`` group."""
-    for command in (import_command, export_command, assign_command, publish_command):
+    for command in (import_command, export_command, assign_command, publish_command, terms_command,
+                    advance_term_command):
         cli.add_command(command)

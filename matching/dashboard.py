@@ -14,11 +14,11 @@ import pandas as pd
 import sqlite_utils
 
 from . import feedback, pairings
-from .accounts import authorize
 from .i18n import t
-from .models import CHALLENGE_STATES, PAIRING_STATES, User
+from .lifecycle import CHALLENGE_STATES, FEEDBACK_GIVEN_STATES, FEEDBACK_STATUSES, PAIRING_STATES
+from .models import User
+from .permissions import authorize
 
-FEEDBACK_STATUSES = ("open", "overdue", "submitted", "answered")
 TIMELINESS = ("on_time", "late", "overdue", "not_yet_due")
 SIMILARITY_BIN = 0.05
 
@@ -119,7 +119,7 @@ def round_progress(db: sqlite_utils.Database, actor: User, term_id: int, *,
     rows = []
     for r in feedback.rounds(db, actor, term_id, today=today):
         c = r["counts"]
-        given = c["submitted"] + c["answered"]
+        given = sum(c[status] for status in FEEDBACK_GIVEN_STATES)
         rows.append({"round": r["name"], "due_on": r["due_on"], "entries": r["total"], "given": given,
                      "answered": c["answered"], "overdue": c["overdue"],
                      "complete": r["total"] > 0 and given == r["total"]})

@@ -27,6 +27,12 @@ from . import DATA_DIR
 BUSY_TIMEOUT_MS = 10_000
 LOCK_RETRIES = 8
 
+#: Tables whose rows feed the ranker (text, approval, term) -> the columns whose update matters
+#: (None: any). A trigger on each bumps the data version in the same transaction as the write,
+#: so no writer has to remember to. (A team's preference list version is not ranked text.)
+RANKED_TABLES = {"challenges": None, "members": None,
+                 "teams": "name, program, year, skills, interests, past_work, language, term_id, version"}
+
 #: Numbered migrations. Never edit one that has shipped: add the next number.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", """
@@ -208,6 +214,33 @@ BEGIN
     SELECT RAISE(ABORT, 'audit_events is append-only');
 END;
 """),
+    (5, "term lifecycle: versions, challenge revisions, data version kept by triggers", """
+ALTER TABLE terms ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE terms ADD COLUMN plan_version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE teams ADD COLUMN preferences_version INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX teams_term ON teams(term_id);
+CREATE INDEX challenges_term ON challenges(term_id, status);
+CREATE TABLE challenge_revisions (
+    id INTEGER PRIMARY KEY,
+    challenge_id INTEGER NOT NULL REFERENCES challenges(id),
+    state TEXT NOT NULL DEFAULT 'pending',
+    changes TEXT NOT NULL DEFAULT '{}',
+    base_version INTEGER NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    comments TEXT NOT NULL DEFAULT '',
+    version INTEGER NOT NULL DEFAULT 1,
+    proposed_by INTEGER REFERENCES users(id),
+    proposed_at TEXT NOT NULL,
+    decided_by INTEGER REFERENCES users(id),
+    decided_at TEXT
+);
+CREATE INDEX challenge_revisions_challenge ON challenge_revisions(challenge_id, state);
+""" + "".join(f"""
+CREATE TRIGGER {table}_{event.lower()}_bumps_data_version
+AFTER {event}{f" OF {columns}" if event == "UPDATE" and columns else ""} ON {table}
+BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'data_version';
+END;""" for table, columns in RANKED_TABLES.items() for event in ("INSERT", "UPDATE", "DELETE"))),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -346,10 +379,14 @@ def one(db: sqlite_utils.Database, sql: str, params: list | tuple = ()) -> dict 
 
 
 def data_version(db: sqlite_utils.Database) -> int:
-    """A number every write that changes ranked text bumps; caches of fitted rankers key on it."""
+    """A number that every write to ranked data bumps (triggers of migration 5, in the writer's
+    own transaction); caches of fitted rankers key on it."""
     row = db.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
     return int(row[0]) if row else 0
 
 
-def bump_data_version(db: sqlite_utils.Database) -> None:
-    db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'data_version'")
+def set_data_version_above(db: sqlite_utils.Database, floor: int) -> None:
+    """Move the data version past ``floor``: after a restore the file's own counter may repeat a
+    number that caches already hold for the data that was replaced."""
+    db.execute("UPDATE meta SET value = MAX(CAST(value AS INTEGER), ?) + 1 WHERE key = 'data_version'",
+               [int(floor)])

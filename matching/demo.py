@@ -103,5 +103,4 @@ def load_demo(db: sqlite_utils.Database, folder: Path = DATA_DIR) -> dict[str, i
         counts = {"departments": len(departments), "teams": len(team_ids), "members": len(members),
                   "users": len(users), "challenges": len(challenges), "preferences": len(preferences)}
         audit.record(db, SYSTEM, "demo.load", detail=counts)
-        storage.bump_data_version(db)
     return counts

@@ -20,29 +20,30 @@ import sqlite_utils
 
 from . import audit
 from . import db as storage
-from .accounts import authorize, can
 from .errors import IllegalTransition, NotFound, ValidationFailed
+from .lifecycle import (FEEDBACK_SHARED_STATES, FEEDBACK_STATUSES, FEEDBACK_TRANSITIONS, PAIRING_LIVE_STATES, PAIRING_VISIBLE_STATES,
+                        TERM_STATES_GIVING_FEEDBACK, feedback_is_owed, feedback_is_shared, states_sql)
 from .models import LONG_TEXT_MAX, RUBRIC, User, _iso_date, validate_feedback
-from .terms import get_term, require_state
-
-#: (state, move) -> next state; anything missing is refused.
-TRANSITIONS: dict[tuple[str, str], str] = {
-    ("open", "save"): "open",
-    ("open", "submit"): "submitted",
-    ("submitted", "reply"): "answered",
-}
+from .permissions import authorize, can
+from .terms import get_term, require_state, require_writable
 DUE_SOON_DAYS = 7
 ROUND_NAME_MAX = 80
 
 _ENTRY_SQL = (
-    "SELECT e.*, r.name AS round_name, r.due_on, r.term_id, p.team_id, t.name AS team_name, "
+    "SELECT e.*, r.name AS round_name, r.due_on, r.term_id, tm.name AS term_name, tm.state AS term_state, "
+    "p.team_id, t.name AS team_name, "
     "p.challenge_id, c.title AS challenge_title, c.sme_name, c.sme_email, d.acronym, "
     "u.name AS expert_name, p.state AS pairing_state FROM feedback_entries e "
-    "JOIN feedback_rounds r ON r.id = e.round_id JOIN pairings p ON p.id = e.pairing_id "
+    "JOIN feedback_rounds r ON r.id = e.round_id JOIN terms tm ON tm.id = r.term_id "
+    "JOIN pairings p ON p.id = e.pairing_id "
     "JOIN teams t ON t.id = p.team_id JOIN challenges c ON c.id = p.challenge_id "
-    "JOIN departments d ON d.id = c.department_id LEFT JOIN users u ON u.id = e.expert_id "
-    # Completed pairings keep their entries readable after the term closes.
-    "WHERE p.state IN ('approved', 'active', 'completed')")
+    "JOIN departments d ON d.id = c.department_id LEFT JOIN users u ON u.id = e.expert_id ")
+
+
+def _query_entries(db, where: str, params: list, order: str = "") -> list[dict]:
+    """Entries of visible pairings (completed ones stay readable after the term closes)."""
+    visible, states = states_sql("p.state", PAIRING_VISIBLE_STATES)
+    return list(db.query(f"{_ENTRY_SQL} WHERE {visible} AND {where} {order}", [*states, *params]))
 
 
 def _today(today: date | None) -> date:
@@ -52,7 +53,7 @@ def _today(today: date | None) -> date:
 def status(entry: Mapping, today: date | None = None) -> str:
     """The entry's state, or ``overdue`` for an open entry past its due date."""
     due = _iso_date(entry["due_on"])
-    if entry["state"] == "open" and due is not None and due < _today(today):
+    if feedback_is_owed(entry["state"]) and due is not None and due < _today(today):
         return "overdue"
     return entry["state"]
 
@@ -65,7 +66,7 @@ def _decorate(row: dict, today: date | None) -> dict:
 
 def _next(state: str, move: str) -> str:
     try:
-        return TRANSITIONS[(state, move)]
+        return FEEDBACK_TRANSITIONS[(state, move)]
     except KeyError:
         raise IllegalTransition("feedback.illegal_move", f"cannot {move} a {state} entry",
                                 state=state, move=move) from None
@@ -76,9 +77,7 @@ def _next(state: str, move: str) -> str:
 def create_round(db: sqlite_utils.Database, actor: User, term_id: int, name: str, due_on: Any) -> dict:
     """Define a round for the term and create an entry for every published pairing."""
     authorize(actor, "feedback.manage")
-    term = get_term(db, term_id)
-    if term.state == "closed":
-        raise IllegalTransition("feedback.term_closed", "closed term", state=term.state, move="round")
+    require_writable(get_term(db, term_id), "round")
     name = (name or "").strip()
     errors = {}
     if not name:
@@ -107,8 +106,8 @@ def rounds(db: sqlite_utils.Database, actor: User, term_id: int, *, today: date 
     authorize(actor, "feedback.view_all")
     out = []
     for r in db.query("SELECT * FROM feedback_rounds WHERE term_id = ? ORDER BY due_on, id", [term_id]):
-        counts = {"open": 0, "overdue": 0, "submitted": 0, "answered": 0}
-        for e in db.query(_ENTRY_SQL + " AND e.round_id = ?", [r["id"]]):
+        counts = {status: 0 for status in FEEDBACK_STATUSES}
+        for e in _query_entries(db, "e.round_id = ?", [r["id"]]):
             counts[status(e, today)] += 1
         out.append({**r, "counts": counts, "total": sum(counts.values())})
     return out
@@ -121,9 +120,10 @@ def ensure_entries(db: sqlite_utils.Database, term_id: int) -> int:
     """
     created = 0
     with storage.transaction(db):
+        live, states = states_sql("p.state", PAIRING_LIVE_STATES)
         pairings = list(db.query(
             "SELECT p.id, c.sme_email FROM pairings p JOIN challenges c ON c.id = p.challenge_id "
-            "WHERE p.term_id = ? AND p.state IN ('approved', 'active')", [term_id]))
+            f"WHERE p.term_id = ? AND {live}", [term_id, *states]))
         experts = {r["email"].casefold(): r["id"] for r in db.query("SELECT id, email FROM users WHERE role = 'expert'")}
         for r in db.query("SELECT id FROM feedback_rounds WHERE term_id = ?", [term_id]):
             for p in pairings:
@@ -142,7 +142,8 @@ def ensure_entries(db: sqlite_utils.Database, term_id: int) -> int:
 # --- Entries ---------------------------------------------------------------------------------
 
 def _entry(db, entry_id: int) -> dict:
-    row = storage.one(db, _ENTRY_SQL + " AND e.id = ?", [entry_id])
+    rows = _query_entries(db, "e.id = ?", [entry_id])
+    row = rows[0] if rows else None
     if row is None:
         raise NotFound("error.not_found", f"feedback entry {entry_id}")
     return row
@@ -153,7 +154,7 @@ def _may_read(actor: User, row: Mapping) -> bool:
         return True
     if actor.role == "expert":
         return can(actor, "feedback.write", user_id=row["expert_id"])
-    return row["state"] != "open" and can(actor, "feedback.view_team", team_id=row["team_id"])
+    return feedback_is_shared(row["state"]) and can(actor, "feedback.view_team", team_id=row["team_id"])
 
 
 def get_entry(db: sqlite_utils.Database, actor: User, entry_id: int, *, today: date | None = None) -> dict:
@@ -167,29 +168,30 @@ def get_entry(db: sqlite_utils.Database, actor: User, entry_id: int, *, today: d
 def entries_for_expert(db: sqlite_utils.Database, actor: User, *, today: date | None = None) -> list[dict]:
     """The actor's own entries, by due date then team."""
     authorize(actor, "feedback.write", user_id=actor.id)
-    return [_decorate(r, today) for r in db.query(
-        _ENTRY_SQL + " AND e.expert_id = ? ORDER BY r.due_on, t.name", [actor.id])]
+    return [_decorate(r, today) for r in _query_entries(db, "e.expert_id = ?", [actor.id],
+                                                         "ORDER BY r.due_on, t.name")]
 
 
 def entries_for_team(db: sqlite_utils.Database, actor: User, team_id: int, *,
                      today: date | None = None) -> list[dict]:
     """The team's submitted and answered entries (drafts stay private to the expert)."""
     authorize(actor, "feedback.view_team", team_id=team_id)
-    return [_decorate(r, today) for r in db.query(
-        _ENTRY_SQL + " AND p.team_id = ? AND e.state != 'open' ORDER BY r.due_on, e.id", [team_id])]
+    shared, states = states_sql("e.state", FEEDBACK_SHARED_STATES)
+    return [_decorate(r, today) for r in _query_entries(db, f"p.team_id = ? AND {shared}", [team_id, *states],
+                                                         "ORDER BY r.due_on, e.id")]
 
 
 def entries_for_round(db: sqlite_utils.Database, actor: User, round_id: int, *,
                       today: date | None = None) -> list[dict]:
     authorize(actor, "feedback.view_all")
-    return [_decorate(r, today) for r in db.query(_ENTRY_SQL + " AND e.round_id = ? ORDER BY t.name", [round_id])]
+    return [_decorate(r, today) for r in _query_entries(db, "e.round_id = ?", [round_id], "ORDER BY t.name")]
 
 
 def entries_for_term(db: sqlite_utils.Database, actor: User, term_id: int, *,
                      today: date | None = None) -> list[dict]:
     authorize(actor, "feedback.view_all")
-    return [_decorate(r, today) for r in db.query(
-        _ENTRY_SQL + " AND r.term_id = ? ORDER BY r.due_on, t.name", [term_id])]
+    return [_decorate(r, today) for r in _query_entries(db, "r.term_id = ?", [term_id],
+                                                         "ORDER BY r.due_on, t.name")]
 
 
 def _clean_scores(scores: Mapping | None) -> dict[str, int]:
@@ -209,7 +211,7 @@ def _write(db, actor: User, entry_id: int, move: str, scores, comments) -> dict:
     with storage.transaction(db):
         row = _entry(db, entry_id)
         authorize(actor, "feedback.write", user_id=row["expert_id"])
-        require_state(get_term(db, row["term_id"]), "active", "feedback")
+        require_state(get_term(db, row["term_id"]), TERM_STATES_GIVING_FEEDBACK, "feedback")
         new_state = _next(row["state"], move)
         changes = {"state": new_state, "scores": _clean_scores(scores), "comments": str(comments or "").strip()}
         if move == "submit":
@@ -242,7 +244,7 @@ def reply(db: sqlite_utils.Database, actor: User, entry_id: int, text: str) -> d
     with storage.transaction(db):
         row = _entry(db, entry_id)
         authorize(actor, "feedback.reply", team_id=row["team_id"])
-        require_state(get_term(db, row["term_id"]), "active", "feedback")
+        require_state(get_term(db, row["term_id"]), TERM_STATES_GIVING_FEEDBACK, "feedback")
         new_state = _next(row["state"], "reply")
         storage.update(db, "feedback_entries", entry_id, {"state": new_state, "reply": text,
                                                           "replied_at": storage.now_iso()})

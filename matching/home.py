@@ -1,4 +1,8 @@
-"""What each role should do next: the content of every role's home page."""
+"""What each role should do next: the content of every role's home page.
+
+Several terms live at once, so a home lists the work of every term that has work for the
+person, each step naming its term (``step["term"]``). A student works in their team's term only.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -6,72 +10,131 @@ from typing import Any
 import sqlite_utils
 
 from .errors import PortalError
-from .models import CHALLENGE_STATES, User
-from .terms import current_term
+from .lifecycle import (CHALLENGE_STATES, FEEDBACK_OWED_STATES, PAIRING_LIVE_STATES, PAIRING_VISIBLE_STATES,
+                        REVISION_OPEN_STATES, TERM_STATES_GIVING_FEEDBACK, TERM_STATES_PUBLISHING, states_sql,
+                        team_profile_editable, term_takes_preferences)
+from .models import Term, User
+from .terms import get_term, open_terms
+
+
+def _count(db, sql: str, params: list) -> int:
+    return db.execute(sql, params).fetchone()[0]
+
+
+def _step(key: str, term: Term | None = None, **params: Any) -> dict[str, Any]:
+    return {"key": key, "params": params, "term": term.name if term else None}
 
 
 def next_steps(db: sqlite_utils.Database, user: User) -> dict[str, Any]:
-    """``{"term", "steps": [{key, params}], ...}`` plus the role's own figures."""
-    term = current_term(db)
-    summary: dict[str, Any] = {"term": term.__dict__ if term else None, "steps": []}
-    steps = summary["steps"]
-    if user.role == "department_rep":
-        counts = {s: 0 for s in CHALLENGE_STATES}
-        for row in db.query("SELECT status, COUNT(*) AS n FROM challenges WHERE department_id = ? "
-                            "GROUP BY status", [user.department_id]):
-            counts[row["status"]] = row["n"]
-        summary["counts"] = counts
-        if counts["returned"]:
-            steps.append({"key": "home.step.fix_returned", "params": {"count": counts["returned"]}})
-        if counts["draft"]:
-            steps.append({"key": "home.step.finish_drafts", "params": {"count": counts["draft"]}})
-        if not any(counts.values()):
-            steps.append({"key": "home.step.create_challenge"})
-    elif user.role == "student":
-        from .matches import ranked_challenges_for_team
-        from .teams import completeness, get_team
-        team = get_team(db, user, user.team_id)
-        share, missing = completeness(team)
-        summary["completeness"] = (share, missing)
-        if missing:
-            steps.append({"key": "home.step.complete_profile", "params": {"count": len(missing)}})
-        try:
-            summary["top_matches"] = ranked_challenges_for_team(db, user, user.team_id, k=3)
-        except PortalError as err:
-            summary["error"] = err.key
-        except ValueError as err:  # RankingError carries a key too
-            summary["error"] = getattr(err, "key", "ranking.empty_profile")
-        n_preferences = db.execute("SELECT COUNT(*) FROM preferences WHERE team_id = ?",
-                                   [user.team_id]).fetchone()[0]
-        if term and term.state == "intake" and n_preferences == 0:
-            steps.append({"key": "home.step.rank_preferences"})
-        paired = db.execute("SELECT COUNT(*) FROM pairings WHERE team_id = ? AND state IN "
-                            "('approved', 'active')", [user.team_id]).fetchone()[0]
-        if paired:
-            steps.append({"key": "home.step.see_pairing"})
-    elif user.role == "facilitator":
-        waiting = db.execute("SELECT COUNT(*) FROM challenges WHERE status = 'submitted'").fetchone()[0]
-        if waiting:
-            steps.append({"key": "home.step.review", "params": {"count": waiting}})
-        if term:
-            without = db.execute(
-                "SELECT COUNT(*) FROM teams t WHERE t.term_id = ? AND NOT EXISTS "
-                "(SELECT 1 FROM preferences p WHERE p.team_id = t.id)", [term.id]).fetchone()[0]
-            if term.state == "intake" and without:
-                steps.append({"key": "home.step.teams_without_preferences", "params": {"count": without}})
-            if term.state == "matching":
-                steps.append({"key": "home.step.run_assignment"})
-    elif user.role == "expert":
-        advised = db.execute(
-            "SELECT COUNT(*) FROM pairings p JOIN challenges c ON c.id = p.challenge_id "
-            "WHERE c.sme_email = ? COLLATE NOCASE AND p.state IN ('approved', 'active')",
-            [user.email]).fetchone()[0]
-        open_entries = db.execute(
-            "SELECT COUNT(*) FROM feedback_entries e JOIN pairings p ON p.id = e.pairing_id "
-            "WHERE e.expert_id = ? AND e.state = 'open' AND p.state IN ('approved', 'active')",
-            [user.id]).fetchone()[0]
-        if open_entries:
-            steps.append({"key": "home.step.give_feedback", "params": {"count": open_entries}})
-        if not advised:
-            steps.append({"key": "home.step.no_pairings_yet"})
+    """``{"terms", "steps": [{key, params, term}], ...}`` plus the role's own figures."""
+    summary: dict[str, Any] = {"terms": [t.__dict__ for t in open_terms(db)], "steps": []}
+    {"department_rep": _department, "student": _student, "facilitator": _facilitator,
+     "expert": _expert}.get(user.role, lambda *_: None)(db, user, summary)
     return summary
+
+
+def _department(db, user: User, summary: dict) -> None:
+    steps = summary["steps"]
+    counts = {s: 0 for s in CHALLENGE_STATES}
+    for row in db.query("SELECT status, COUNT(*) AS n FROM challenges WHERE department_id = ? "
+                        "GROUP BY status", [user.department_id]):
+        counts[row["status"]] = row["n"]
+    summary["counts"] = counts
+    if counts["returned"]:
+        steps.append(_step("home.step.fix_returned", count=counts["returned"]))
+    if counts["draft"]:
+        steps.append(_step("home.step.finish_drafts", count=counts["draft"]))
+    pending, states = states_sql("r.state", REVISION_OPEN_STATES)
+    waiting = _count(db, "SELECT COUNT(*) FROM challenge_revisions r JOIN challenges c ON c.id = r.challenge_id "
+                         f"WHERE c.department_id = ? AND {pending}", [user.department_id, *states])
+    if waiting:
+        steps.append(_step("home.step.revisions_waiting", count=waiting))
+    live, live_states = states_sql("p.state", PAIRING_LIVE_STATES)
+    for term in open_terms(db):
+        paired = _count(db, "SELECT COUNT(*) FROM pairings p JOIN challenges c ON c.id = p.challenge_id "
+                            f"WHERE c.department_id = ? AND p.term_id = ? AND {live}",
+                        [user.department_id, term.id, *live_states])
+        if paired:
+            steps.append(_step("home.step.see_department_pairings", term, count=paired))
+    if not any(counts.values()):
+        steps.append(_step("home.step.create_challenge"))
+
+
+def _student(db, user: User, summary: dict) -> None:
+    from .matches import ranked_challenges_for_team
+    from .teams import completeness, get_team
+    steps = summary["steps"]
+    team = get_team(db, user, user.team_id)
+    term = get_term(db, team.term_id) if team.term_id is not None else None
+    summary["terms"] = [term.__dict__] if term else []
+    share, missing = completeness(team)
+    summary["completeness"] = (share, missing)
+    if missing and team_profile_editable(term.state if term else None):
+        steps.append(_step("home.step.complete_profile", term, count=len(missing)))
+    try:
+        summary["top_matches"] = ranked_challenges_for_team(db, user, user.team_id, k=3)
+    except PortalError as err:
+        summary["error"] = err.key
+    except ValueError as err:  # RankingError carries a key too
+        summary["error"] = getattr(err, "key", "ranking.empty_profile")
+    n_preferences = _count(db, "SELECT COUNT(*) FROM preferences WHERE team_id = ?", [user.team_id])
+    if term and term_takes_preferences(term.state) and n_preferences == 0:
+        steps.append(_step("home.step.rank_preferences", term))
+    visible, states = states_sql("state", PAIRING_VISIBLE_STATES)
+    if _count(db, f"SELECT COUNT(*) FROM pairings WHERE team_id = ? AND {visible}", [user.team_id, *states]):
+        steps.append(_step("home.step.see_pairing", term))
+    if term and term.state in TERM_STATES_GIVING_FEEDBACK:
+        to_answer = _count(db, "SELECT COUNT(*) FROM feedback_entries e JOIN pairings p ON p.id = e.pairing_id "
+                               "WHERE p.team_id = ? AND e.state = 'submitted'", [user.team_id])
+        if to_answer:
+            steps.append(_step("home.step.reply_feedback", term, count=to_answer))
+
+
+def _facilitator(db, user: User, summary: dict) -> None:
+    steps = summary["steps"]
+    waiting = _count(db, "SELECT COUNT(*) FROM challenges WHERE status = 'submitted'", [])
+    if waiting:
+        steps.append(_step("home.step.review", count=waiting))
+    pending, states = states_sql("state", REVISION_OPEN_STATES)
+    revisions = _count(db, f"SELECT COUNT(*) FROM challenge_revisions WHERE {pending}", states)
+    if revisions:
+        steps.append(_step("home.step.review_revisions", count=revisions))
+    for term in open_terms(db):
+        without = _count(db, "SELECT COUNT(*) FROM teams t WHERE t.term_id = ? AND NOT EXISTS "
+                             "(SELECT 1 FROM preferences p WHERE p.team_id = t.id)", [term.id])
+        if term_takes_preferences(term.state) and without:
+            steps.append(_step("home.step.teams_without_preferences", term, count=without))
+        if term.state in TERM_STATES_PUBLISHING:
+            steps.append(_step("home.step.run_assignment", term))
+        if term.state in TERM_STATES_GIVING_FEEDBACK:
+            owed, owed_states = _owed_sql()
+            overdue = _count(db, "SELECT COUNT(*) FROM feedback_entries e JOIN pairings p ON p.id = e.pairing_id "
+                                 "JOIN feedback_rounds r ON r.id = e.round_id "
+                                 f"WHERE p.term_id = ? AND {owed} AND r.due_on < date('now')",
+                             [term.id, *owed_states])
+            if overdue:
+                steps.append(_step("home.step.overdue_feedback", term, count=overdue))
+
+
+def _owed_sql() -> tuple[str, list[str]]:
+    owed, owed_states = states_sql("e.state", FEEDBACK_OWED_STATES)
+    live, live_states = states_sql("p.state", PAIRING_LIVE_STATES)
+    return f"{owed} AND {live}", [*owed_states, *live_states]
+
+
+def _expert(db, user: User, summary: dict) -> None:
+    steps = summary["steps"]
+    visible, states = states_sql("p.state", PAIRING_VISIBLE_STATES)
+    advised = _count(db, "SELECT COUNT(*) FROM pairings p JOIN challenges c ON c.id = p.challenge_id "
+                         f"WHERE c.sme_email = ? COLLATE NOCASE AND {visible}", [user.email, *states])
+    owed, owed_states = _owed_sql()
+    for term in open_terms(db):
+        if term.state not in TERM_STATES_GIVING_FEEDBACK:
+            continue
+        open_entries = _count(db, "SELECT COUNT(*) FROM feedback_entries e JOIN pairings p ON p.id = e.pairing_id "
+                                  f"WHERE e.expert_id = ? AND p.term_id = ? AND {owed}",
+                              [user.id, term.id, *owed_states])
+        if open_entries:
+            steps.append(_step("home.step.give_feedback", term, count=open_entries))
+    if not advised:
+        steps.append(_step("home.step.no_pairings_yet"))

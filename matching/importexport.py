@@ -30,17 +30,21 @@ import sqlite_utils
 
 from . import audit
 from . import db as storage
-from .accounts import authorize, find_user, hash_password
+from .accounts import create_user, find_user, hash_password
 from .errors import PortalError, ValidationFailed
 from .i18n import t
-from .models import (MAX_MEMBERS, RUBRIC, User, as_list, validate_challenge, validate_team,
+from .models import (RUBRIC, User, as_list, validate_challenge, validate_team,
                      validate_user)
-from .terms import current_term
+from .lifecycle import CHALLENGE_IMPORT_STATES, TERM_STATES_OPEN
+from .permissions import authorize
+from .terms import get_term, open_terms, resolve_term
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 2_000
 IMPORT_KINDS = ("challenges", "teams", "users")
 EXPORT_KINDS = ("challenges", "teams", "matrix", "pairings", "feedback", "audit", "users")
+#: Exports that only make sense for one term.
+TERM_EXPORTS = ("matrix", "pairings", "feedback")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: An imported cell a spreadsheet would run as a formula ("-" only before a word or a call, so
 #: a text starting with "- " stays acceptable). Our own exports write such text as "'=...".
@@ -55,7 +59,6 @@ IMPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "users": ("email", "name", "role", "department", "team", "language"),
 }
 REQUIRED_COLUMNS = {"challenges": ("department", "title"), "teams": ("name",), "users": ("email", "name", "role")}
-IMPORT_STATUSES = ("draft", "submitted", "approved")
 
 
 class ImportRejected(PortalError):
@@ -214,11 +217,30 @@ def _header_map(kind: str, headers: Iterable[str]) -> tuple[dict[str, str], list
 
 # --- Checking rows ---------------------------------------------------------------------------
 
-def preview(db: sqlite_utils.Database, actor: User, kind: str, rows: list[dict[str, str]]) -> ImportReport:
+def import_term(db: sqlite_utils.Database, kind: str, term_id: int | None = None):
+    """The term an import writes into: the one chosen, else the single term that can take it.
+
+    Challenges go to a term taking challenges (none while no term exists); teams to an open
+    term; users only use it to find their team by name. Refuses to guess between two terms.
+    """
+    from .challenges import challenge_term
+    if kind == "challenges":
+        chosen = challenge_term(db, term_id)
+        return get_term(db, chosen) if chosen is not None else None
+    if term_id not in (None, ""):
+        return get_term(db, int(term_id))
+    if kind == "teams":
+        return resolve_term(db, states=TERM_STATES_OPEN, move="import")
+    return None
+
+
+def preview(db: sqlite_utils.Database, actor: User, kind: str, rows: list[dict[str, str]], *,
+            term_id: int | None = None) -> ImportReport:
     """Check every row (nothing is written): clean records and every problem by row number."""
     authorize(actor, "data.import")
     if kind not in IMPORT_KINDS:
         raise ValidationFailed({"kind": "validation.choice"})
+    term = import_term(db, kind, term_id)
     report = ImportReport(kind)
     headers = list(rows[0]) if rows else []
     mapping, report.ignored_columns = _header_map(kind, headers)
@@ -230,7 +252,7 @@ def preview(db: sqlite_utils.Database, actor: User, kind: str, rows: list[dict[s
     if missing or not rows:
         return report
     check = {"challenges": _check_challenge, "teams": _check_team, "users": _check_user}[kind]
-    context: dict[str, Any] = {"seen": set(), "term": current_term(db)}
+    context: dict[str, Any] = {"seen": set(), "term": term}
     for number, raw in enumerate(rows, start=2):
         values = {mapping[h]: v for h, v in raw.items() if h in mapping}
         record, errors = check(db, values, context)
@@ -261,7 +283,7 @@ def _check_challenge(db, values: dict, context: dict) -> tuple[dict, dict]:
         "unclassified": (values.get("unclassified") or "").strip().casefold() in TRUE_WORDS,
         "status": status}
     errors = validate_challenge(record, for_submit=status != "draft")
-    if status not in IMPORT_STATUSES:
+    if status not in CHALLENGE_IMPORT_STATES:
         errors["status"] = "validation.choice"
     if record["department_id"] is None:
         errors["department"] = "data.unknown_department"
@@ -337,58 +359,48 @@ def _check_user(db, values: dict, context: dict) -> tuple[dict, dict]:
 
 # --- Writing ---------------------------------------------------------------------------------
 
-def commit(db: sqlite_utils.Database, actor: User, kind: str, rows: list[dict[str, str]]) -> ImportReport:
-    """Check again and write every row in one transaction; :class:`ImportRejected` writes nothing."""
-    report = preview(db, actor, kind, rows)
+def commit(db: sqlite_utils.Database, actor: User, kind: str, rows: list[dict[str, str]], *,
+           term_id: int | None = None) -> ImportReport:
+    """Check again and write every row in one transaction; :class:`ImportRejected` writes nothing.
+
+    Each row goes through the same service as the form that makes such a record (validation,
+    defaults, term) with one audit event per record, plus one for the import.
+    """
+    from .challenges import create_challenge
+    from .teams import create_team
+    report = preview(db, actor, kind, rows, term_id=term_id)
     if not report.ok:
         raise ImportRejected(report)
-    hashes = {}
+    hashes, passwords = {}, {}
     if kind == "users":
         # scrypt is slow on purpose: hash before taking the write lock.
         passwords = {r["email"]: secrets.token_urlsafe(12) for r in report.records}
         hashes = {email: hash_password(pw) for email, pw in passwords.items()}
     with storage.transaction(db):
-        report = preview(db, actor, kind, rows)        # again, under the write lock
+        report = preview(db, actor, kind, rows, term_id=term_id)        # again, under the write lock
         if not report.ok:
             raise ImportRejected(report)
-        now = storage.now_iso()
-        term = current_term(db)
+        term = import_term(db, kind, term_id)
         ids = []
         for record in report.records:
             if kind == "challenges":
-                ids.append(_insert_challenge(db, actor, record, term, now))
+                ids.append(create_challenge(db, actor, record, department_id=record["department_id"],
+                                            term_id=term.id if term else None, status=record["status"],
+                                            action="challenge.import", permission="data.import").id)
             elif kind == "teams":
-                ids.append(_insert_team(db, record, term, now))
+                ids.append(create_team(db, actor, term.id, record, action="team.import").id)
             else:
-                ids.append(storage.insert(db, "users", {**record, "password_hash": hashes[record["email"]],
-                                                        "created_at": now}))
+                ids.append(create_user(db, actor, record, password_hash=hashes[record["email"]],
+                                       action="user.import").id)
                 report.passwords.append({"email": record["email"], "password": passwords[record["email"]]})
         report.written = len(ids)
-        if kind == "users" and term is not None:
+        if kind == "users":
             from .feedback import ensure_entries
-            ensure_entries(db, term.id)      # an SME's new account picks up its waiting entries
-        audit.record(db, actor, "data.import", target_type=kind, detail={"rows": len(ids), "ids": ids})
-        storage.bump_data_version(db)
+            for open_term in open_terms(db):
+                ensure_entries(db, open_term.id)      # an SME's new account picks up its waiting entries
+        audit.record(db, actor, "data.import", target_type=kind,
+                     detail={"rows": len(ids), "ids": ids, "term_id": term.id if term else None})
     return report
-
-
-def _insert_challenge(db, actor: User, record: dict, term, now: str) -> int:
-    return storage.insert(db, "challenges", {
-        **{k: record[k] for k in ("department_id", "title", "problem", "outcomes", "themes", "language",
-                                  "capacity", "sme_name", "sme_email", "unclassified", "status")},
-        "term_id": term.id if term else None, "created_by": actor.id or None, "created_at": now,
-        "updated_at": now, "submitted_at": now if record["status"] != "draft" else None})
-
-
-def _insert_team(db, record: dict, term, now: str) -> int:
-    team_id = storage.insert(db, "teams", {
-        "term_id": term.id, "name": record["name"], "program": record["program"],
-        "year": int(float(record["year"])) if record["year"] else None, "skills": record["skills"],
-        "interests": record["interests"], "past_work": record["past_work"], "language": record["language"],
-        "updated_at": now})
-    for member in record["members"][:MAX_MEMBERS]:
-        storage.insert(db, "members", {"team_id": team_id, **member})
-    return team_id
 
 
 # --- Exporting -------------------------------------------------------------------------------
@@ -402,13 +414,17 @@ def neutralise(value: Any) -> Any:
 
 def export_table(db: sqlite_utils.Database, actor: User, kind: str, lang: str = "en",
                  term_id: int | None = None) -> tuple[list[str], list[list[Any]]]:
-    """Headers in ``lang`` and rows of one list. ``term_id`` defaults to the current term."""
+    """Headers in ``lang`` and rows of one list.
+
+    Challenges, teams, the matrix, pairings and feedback are a term's (``term_id``; challenges
+    and teams of every term, with a term column, when it is None). Users and the audit log are
+    the portal's, whatever the term.
+    """
     authorize(actor, "data.export")
     if kind not in EXPORT_KINDS:
         raise ValidationFailed({"kind": "validation.choice"})
-    if term_id is None:
-        term = current_term(db)
-        term_id = term.id if term else None
+    if term_id is None and kind in TERM_EXPORTS:
+        raise ValidationFailed({"term_id": "validation.required"})
     if kind == "matrix":
         return _matrix(db, actor, lang, term_id)
     fields, rows = {"challenges": _challenges, "teams": _teams, "pairings": _pairings,
@@ -417,12 +433,14 @@ def export_table(db: sqlite_utils.Database, actor: User, kind: str, lang: str = 
 
 
 def _challenges(db, actor, lang, term_id):
-    fields = ("id", "department", "title", "problem", "outcomes", "themes", "language", "capacity",
+    fields = ("id", "term", "department", "title", "problem", "outcomes", "themes", "language", "capacity",
               "sme_name", "sme_email", "unclassified", "status", "comments", "submitted_at")
     rows = []
-    for r in db.query("SELECT c.*, d.acronym FROM challenges c JOIN departments d ON d.id = c.department_id "
-                      "ORDER BY c.id"):
-        rows.append([r["id"], r["acronym"], r["title"], r["problem"], r["outcomes"], "; ".join(as_list(r["themes"])),
+    sql, params = _in_term("c", term_id)
+    for r in db.query("SELECT c.*, d.acronym, tm.name AS term_name FROM challenges c "
+                      "JOIN departments d ON d.id = c.department_id LEFT JOIN terms tm ON tm.id = c.term_id "
+                      f"WHERE {sql} ORDER BY c.id", params):
+        rows.append([r["id"], r["term_name"] or "", r["acronym"], r["title"], r["problem"], r["outcomes"], "; ".join(as_list(r["themes"])),
                      r["language"], r["capacity"], r["sme_name"], r["sme_email"],
                      t("data.yes" if r["unclassified"] else "data.no", lang), r["status"], r["comments"],
                      r["submitted_at"] or ""])
@@ -430,19 +448,28 @@ def _challenges(db, actor, lang, term_id):
 
 
 def _teams(db, actor, lang, term_id):
-    fields = ("id", "name", "program", "year", "skills", "interests", "past_work", "language", "members")
+    fields = ("id", "term", "name", "program", "year", "skills", "interests", "past_work", "language", "members")
     members: dict[int, list[str]] = {}
     for m in db.query("SELECT team_id, name, email FROM members ORDER BY id"):
         members.setdefault(m["team_id"], []).append(f"{m['name']} <{m['email']}>")
-    rows = [[r["id"], r["name"], r["program"], r["year"] or "", "; ".join(as_list(r["skills"])),
+    sql, params = _in_term("t", term_id)
+    rows = [[r["id"], r["term_name"] or "", r["name"], r["program"], r["year"] or "", "; ".join(as_list(r["skills"])),
              "; ".join(as_list(r["interests"])), r["past_work"], r["language"], "; ".join(members.get(r["id"], []))]
-            for r in db.query("SELECT * FROM teams ORDER BY name")]
+            for r in db.query("SELECT t.*, tm.name AS term_name FROM teams t LEFT JOIN terms tm ON tm.id = t.term_id "
+                              f"WHERE {sql} ORDER BY t.name", params)]
     return fields, rows
+
+
+def _in_term(alias: str, term_id: int | None) -> tuple[str, list]:
+    """A record of the term (challenges of no term count for every term); every record if None."""
+    if term_id is None:
+        return "1 = 1", []
+    return f"({alias}.term_id = ? OR {alias}.term_id IS NULL)", [term_id]
 
 
 def _matrix(db, actor, lang, term_id):
     from .matches import match_matrix
-    teams, challenges, scores = match_matrix(db, actor)
+    teams, challenges, scores = match_matrix(db, actor, term_id)
     headers = [t("data.col.team", lang)] + [f"[{c['acronym']}] {c['title']}" for c in challenges]
     rows = [[team["name"]] + [round(float(scores[i, j]), 4) for j in range(len(challenges))]
             for i, team in enumerate(teams)]
@@ -456,7 +483,7 @@ def _pairings(db, actor, lang, term_id):
             for r in db.query(
                 "SELECT t.name AS team_name, c.title, d.acronym, p.state, p.preference_rank, p.score, p.reason "
                 "FROM pairings p JOIN teams t ON t.id = p.team_id JOIN challenges c ON c.id = p.challenge_id "
-                "JOIN departments d ON d.id = c.department_id WHERE p.term_id IS ? "
+                "JOIN departments d ON d.id = c.department_id WHERE p.term_id = ? "
                 "ORDER BY p.state, t.name", [term_id])]
     return fields, rows
 
@@ -465,7 +492,7 @@ def _feedback(db, actor, lang, term_id):
     from .feedback import entries_for_term
     fields = ("round", "due_on", "team", "challenge", "expert", "status", *RUBRIC, "comments", "reply",
               "submitted_at")
-    entries = entries_for_term(db, actor, term_id) if term_id is not None else []
+    entries = entries_for_term(db, actor, term_id)
     rows = [[e["round_name"], e["due_on"], e["team_name"], e["challenge_title"], e["expert_name"] or e["sme_email"],
              t(f"dash.feedback_status.{e['status']}", lang), *[e["scores"].get(c, "") for c in RUBRIC],
              e["comments"], e["reply"], e["submitted_at"] or ""] for e in entries]

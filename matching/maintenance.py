@@ -28,7 +28,8 @@ import sqlite_utils
 
 from . import audit
 from . import db as storage
-from .accounts import authorize
+from .lifecycle import TERM_STATES_READ_ONLY
+from .permissions import authorize
 from .errors import IllegalTransition, NotFound, PortalError
 from .models import User
 
@@ -129,6 +130,7 @@ def restore(db: sqlite_utils.Database, actor: User, path: str | os.PathLike, *,
     staged_path = live.with_name(f".{live.name}.{os.getpid()}.restore")
     stamp = storage.now_iso().replace(":", "").replace("-", "")[:15]
     previous = Path(previous_copy) if previous_copy else live.with_name(f"{live.name}.before-restore-{stamp}")
+    version_before = storage.data_version(db)
     source = _read_only(path)
     try:
         _copy_database(source, staged_path)
@@ -148,6 +150,9 @@ def restore(db: sqlite_utils.Database, actor: User, path: str | os.PathLike, *,
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(str(staged_path) + suffix).unlink(missing_ok=True)
     with storage.transaction(db):
+        # The restored file's counter may repeat a number that ranker caches hold for the data
+        # just replaced: move it past every number the live database had.
+        storage.set_data_version_above(db, version_before)
         audit.record(db, actor, "db.restore", target_type="database",
                      detail={"from": str(path), "schema_version": found["schema_version"],
                              "migrated": applied, "previous": str(previous)})
@@ -177,7 +182,7 @@ def purge_term(db: sqlite_utils.Database, actor: User, term_id: int) -> dict[str
         term = storage.one(db, "SELECT * FROM terms WHERE id = ?", [term_id])
         if term is None:
             raise NotFound("error.not_found", f"term {term_id}")
-        if term["state"] != "closed":
+        if term["state"] not in TERM_STATES_READ_ONLY:
             raise IllegalTransition("term.not_closed", f"term {term_id} is {term['state']}",
                                     state=term["state"], move="purge")
         team_ids = [r[0] for r in db.execute("SELECT id FROM teams WHERE term_id = ?", [term_id])]
@@ -266,13 +271,8 @@ def _scrubbed(text: str, people: set[str]) -> str:
 
 def find_term(db: sqlite_utils.Database, name_or_id: str) -> int:
     """A term's id from its id or its (case-insensitive) name."""
-    text = str(name_or_id).strip()
-    row = storage.one(db, "SELECT id FROM terms WHERE name = ? COLLATE NOCASE", [text])
-    if row is None and text.isdigit():
-        row = storage.one(db, "SELECT id FROM terms WHERE id = ?", [int(text)])
-    if row is None:
-        raise NotFound("error.not_found", f"term {text!r}")
-    return row["id"]
+    from .terms import resolve_term
+    return resolve_term(db, name_or_id).id
 
 
 # --- Audit log -----------------------------------------------------------------------------

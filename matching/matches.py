@@ -1,8 +1,10 @@
 """Match scores between teams and approved challenges, in both directions, with reasons.
 
-Fitting a ranker is the costly part, so fitted rankers are cached per database file and
-:func:`matching.db.data_version`: a page rerun reuses them, and any write that changes ranked
-text bumps the version and so refits on next use.
+Ranking is per term: a term's ranker is fitted on that term's approved challenges (and those of
+no term) and its teams only, so another term's data never moves a team's scores. Fitting is
+the costly part, so fitted rankers are cached per database file, term and
+:func:`matching.db.data_version`, a number the database itself bumps (triggers) on every write
+to ranked data; a restore moves it past every number the replaced data had.
 """
 from __future__ import annotations
 
@@ -14,16 +16,17 @@ import numpy as np
 import sqlite_utils
 
 from . import db as storage
-from .accounts import authorize
 from .challenges import approved_challenges, get_challenge
 from .errors import IllegalTransition
+from .lifecycle import challenge_visible_to_all
+from .permissions import authorize
 from .ranking import (Match, TextRanker, challenge_text, rank_challenges_for_team,
                       rank_teams_for_challenge, team_text)
 from .teams import get_team, list_teams
 
 _CACHE: dict[tuple, Any] = {}
 _CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 16  # (database, data version, kind); four kinds per version
+_CACHE_SIZE = 32  # (database, data version, term, kind); four kinds per term and version
 
 
 def _db_key(db: sqlite_utils.Database) -> str:
@@ -31,8 +34,8 @@ def _db_key(db: sqlite_utils.Database) -> str:
     return row[2] if row else ""
 
 
-def _cached(db: sqlite_utils.Database, kind: str, build):
-    key = (_db_key(db), storage.data_version(db), kind)
+def _cached(db: sqlite_utils.Database, term_id: int | None, kind: str, build):
+    key = (_db_key(db), storage.data_version(db), term_id, kind)
     with _CACHE_LOCK:
         if key in _CACHE:
             return _CACHE[key]
@@ -49,25 +52,25 @@ def clear_cache() -> None:
         _CACHE.clear()
 
 
-def _challenge_corpus(db):
+def _challenge_corpus(db, term_id: int | None):
     def build():
-        challenges = approved_challenges(db)
+        challenges = approved_challenges(db, term_id)
         ranker = TextRanker().fit([challenge_text(c) for c in challenges]) if challenges else None
         return challenges, ranker
-    return _cached(db, "challenges", build)
+    return _cached(db, term_id, "challenges", build)
 
 
-def _team_list(db):
-    """Every team's public profile as dicts (cached: thousands of teams on every rerun add up)."""
-    return _cached(db, "team_list", lambda: [asdict(t) for t in list_teams(db)])
+def _team_list(db, term_id: int | None):
+    """The term's teams' public profiles as dicts (cached: thousands of teams on every rerun add up)."""
+    return _cached(db, term_id, "team_list", lambda: [asdict(t) for t in list_teams(db, term_id)])
 
 
-def _team_corpus(db):
+def _team_corpus(db, term_id: int | None):
     def build():
-        teams = _team_list(db)
+        teams = _team_list(db, term_id)
         ranker = TextRanker().fit([team_text(t) for t in teams]) if teams else None
         return teams, ranker
-    return _cached(db, "teams", build)
+    return _cached(db, term_id, "teams", build)
 
 
 def _as_dicts(items: list[dict], matches: list[Match]) -> list[dict]:
@@ -76,41 +79,43 @@ def _as_dicts(items: list[dict], matches: list[Match]) -> list[dict]:
 
 def ranked_challenges_for_team(db: sqlite_utils.Database, actor, team_id: int, *,
                                k: int | None = None) -> list[dict]:
-    """Approved challenges best first, each with ``score``, ``label`` and ``reasons``."""
+    """The team's term's approved challenges best first, each with ``score``, ``label``, ``reasons``."""
     authorize(actor, "team.rank_challenges", team_id=team_id)
     team = asdict(get_team(db, actor, team_id))
-    challenges, ranker = _challenge_corpus(db)
+    challenges, ranker = _challenge_corpus(db, team["term_id"])
     return _as_dicts(challenges, rank_challenges_for_team(team, challenges, ranker=ranker, k=k))
 
 
 def ranked_teams_for_challenge(db: sqlite_utils.Database, actor, challenge_id: int, *,
                                k: int | None = None) -> list[dict]:
-    """Teams best first for an approved challenge (its department and facilitators)."""
+    """The challenge's term's teams best first, for an approved challenge (its department and
+    facilitators)."""
     challenge = get_challenge(db, actor, challenge_id)
     authorize(actor, "challenge.rank_teams", department_id=challenge.department_id)
-    if challenge.status != "approved":
+    if not challenge_visible_to_all(challenge.status):
         raise IllegalTransition("matches.not_approved", "only approved challenges are ranked",
                                 state=challenge.status, move="rank")
-    teams, ranker = _team_corpus(db)
+    teams, ranker = _team_corpus(db, challenge.term_id)
     return _as_dicts(teams, rank_teams_for_challenge(asdict(challenge), teams, ranker=ranker, k=k))
 
 
-def match_matrix(db: sqlite_utils.Database, actor) -> tuple[list[dict], list[dict], np.ndarray]:
-    """Every team x approved challenge similarity (facilitators): teams, challenges, scores."""
+def match_matrix(db: sqlite_utils.Database, actor, term_id: int) -> tuple[list[dict], list[dict], np.ndarray]:
+    """Every team x approved challenge similarity of a term (facilitators): teams, challenges, scores."""
     authorize(actor, "pairing.view_all")
-    challenges, ranker = _challenge_corpus(db)
-    teams = _team_list(db)
+    challenges, ranker = _challenge_corpus(db, term_id)
+    teams = _team_list(db, term_id)
     if ranker is None or not teams:
         return teams, challenges, np.zeros((len(teams), len(challenges)))
+
     def build():
         return ranker.score([team_text(t) for t in teams])
-    return teams, challenges, _cached(db, "matrix", build)
+    return teams, challenges, _cached(db, term_id, "matrix", build)
 
 
 MATRIX_PAGE_SIZE = 50
 
 
-def matrix_view(db: sqlite_utils.Database, actor, *, order: str = "name", team_page: int = 0,
+def matrix_view(db: sqlite_utils.Database, actor, term_id: int, *, order: str = "name", team_page: int = 0,
                 challenge_page: int = 0, page_size: int = MATRIX_PAGE_SIZE) -> dict[str, Any]:
     """One page of the match matrix, so a chart never carries millions of cells.
 
@@ -119,7 +124,7 @@ def matrix_view(db: sqlite_utils.Database, actor, *, order: str = "name", team_p
     ``team_pages`` / ``challenge_pages`` (page counts), the pages shown, and the overall
     ``low`` / ``high`` scores.
     """
-    teams, challenges, scores = match_matrix(db, actor)
+    teams, challenges, scores = match_matrix(db, actor, term_id)
     if order == "best":
         team_order = np.argsort(-scores.max(axis=1, initial=0), kind="stable") if len(teams) else []
         challenge_order = np.argsort(-scores.max(axis=0, initial=0), kind="stable") if len(challenges) else []

@@ -12,13 +12,11 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, Mapping
 
+from .lifecycle import CHALLENGE_STATES, FEEDBACK_STATES, PAIRING_STATES, TERM_STATES  # noqa: F401
+
 ROLES = ("department_rep", "student", "facilitator", "expert")
 LANGUAGES = ("en", "fr")
 CONTENT_LANGUAGES = ("en", "fr", "bilingual")
-CHALLENGE_STATES = ("draft", "submitted", "returned", "approved", "archived")
-TERM_STATES = ("planning", "intake", "matching", "active", "closed")
-PAIRING_STATES = ("proposed", "approved", "active", "completed", "withdrawn")
-FEEDBACK_STATES = ("open", "submitted", "answered")
 RUBRIC = ("problem_understanding", "user_research", "feasibility", "mandate_alignment", "communication")
 MAX_PREFERENCES = 5
 
@@ -277,6 +275,8 @@ class Term(_Row):
     state: str = "planning"
     starts_on: str | None = None
     ends_on: str | None = None
+    version: int = 1
+    plan_version: int = 1
 
 
 @dataclass
@@ -341,6 +341,7 @@ class Team(_Row):
     version: int = 1
     term_id: int | None = None
     members: list[Member] = field(default_factory=list)
+    preferences_version: int = 1
 
 
 @dataclass

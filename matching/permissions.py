@@ -19,9 +19,15 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "challenge.view_unapproved": {"department_rep": "department", "facilitator": "any"},
     "challenge.approve": {"facilitator": "any"},
     "challenge.return": {"facilitator": "any"},
+    # A paired challenge changes through a revision its department proposes and a facilitator
+    # decides; its SME is changed by a facilitator only (the feedback entries move with it).
+    "challenge.revise": {"department_rep": "department"},
+    "challenge.decide_revision": {"facilitator": "any"},
+    "challenge.change_sme": {"facilitator": "any"},
     "challenge.rank_teams": {"department_rep": "department", "facilitator": "any"},
     "term.manage": {"facilitator": "any"},
     "team.edit": {"student": "team", "facilitator": "any"},
+    "team.create": {"facilitator": "any"},
     "team.view_private": {"student": "team", "facilitator": "any"},
     "team.rank_challenges": {"student": "team", "facilitator": "any"},
     "preferences.edit": {"student": "team"},

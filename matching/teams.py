@@ -1,4 +1,8 @@
-"""Team profiles, their members, completeness, and the team's ranked preferences."""
+"""Team profiles, their members, completeness, and the team's ranked preferences.
+
+A team belongs to one term. Its profile is editable until the term closes; its preferences
+only while its own term is in intake, and only among the approved challenges of that term.
+"""
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -7,10 +11,11 @@ import sqlite_utils
 
 from . import audit
 from . import db as storage
-from .accounts import authorize, can
 from .errors import NotFound, StaleRecord, ValidationFailed
-from .models import MAX_PREFERENCES, Member, Team, User, as_list, validate_preferences, validate_team
-from .terms import current_term, require_state
+from .lifecycle import CHALLENGE_VISIBLE_STATES, PAIRING_VISIBLE_STATES, TERM_STATES_TAKING_PREFERENCES, states_sql
+from .models import MAX_MEMBERS, MAX_PREFERENCES, Member, Team, User, as_list, validate_preferences, validate_team
+from .permissions import authorize, can
+from .terms import require_state, require_writable, term_of
 
 #: What a complete profile has, in the order the completeness meter lists what is missing.
 COMPLETENESS_CHECKS = ("name", "members", "skills", "interests", "past_work", "program")
@@ -34,14 +39,16 @@ def get_team(db: sqlite_utils.Database, actor: User, team_id: int) -> Team:
 
 
 def _works_with(db: sqlite_utils.Database, actor: User, team_id: int) -> bool:
-    """The actor's department owns, or the actor is the SME of, the team's published challenge."""
+    """The actor's department owns, or the actor is the SME of, the team's published challenge
+    (running, or completed after the term closed: the contact stays with the people who had it)."""
     if actor is None or actor.role not in ("department_rep", "expert"):
         return False
     column, value = (("c.department_id", actor.department_id) if actor.role == "department_rep"
                      else ("c.sme_email", actor.email))
+    visible, states = states_sql("p.state", PAIRING_VISIBLE_STATES)
     return storage.one(db, "SELECT 1 AS ok FROM pairings p JOIN challenges c ON c.id = p.challenge_id "
-                           f"WHERE p.team_id = ? AND p.state IN ('approved', 'active') "
-                           f"AND {column} = ? COLLATE NOCASE", [team_id, value]) is not None
+                           f"WHERE p.team_id = ? AND {visible} "
+                           f"AND {column} = ? COLLATE NOCASE", [team_id, *states, value]) is not None
 
 
 def list_teams(db: sqlite_utils.Database, term_id: int | None = None) -> list[Team]:
@@ -60,10 +67,50 @@ def list_teams(db: sqlite_utils.Database, term_id: int | None = None) -> list[Te
     return teams
 
 
-def find_team(db: sqlite_utils.Database, name: str) -> Team | None:
-    row = storage.one(db, "SELECT * FROM teams WHERE name = ? COLLATE NOCASE ORDER BY id DESC LIMIT 1",
-                      [name.strip()])
+def find_team(db: sqlite_utils.Database, name: str, term_id: int | None = None) -> Team | None:
+    """A team by name (in ``term_id`` when given; else the newest team of that name)."""
+    sql, params = "SELECT * FROM teams WHERE name = ? COLLATE NOCASE", [name.strip()]
+    if term_id is not None:
+        sql += " AND term_id = ?"
+        params.append(term_id)
+    row = storage.one(db, sql + " ORDER BY id DESC LIMIT 1", params)
     return Team.from_row(row) if row else None
+
+
+def _profile_columns(data: Mapping[str, Any]) -> dict[str, Any]:
+    year = data.get("year")
+    return {"name": str(data["name"]).strip(), "program": str(data.get("program") or "").strip(),
+            "year": int(float(year)) if year not in (None, "") else None,
+            "skills": as_list(data.get("skills")), "interests": as_list(data.get("interests")),
+            "past_work": str(data.get("past_work") or "").strip(), "language": data.get("language") or "en"}
+
+
+def _write_members(db, team_id: int, members) -> None:
+    db.execute("DELETE FROM members WHERE team_id = ?", [team_id])
+    for member in (members or [])[:MAX_MEMBERS]:
+        storage.insert(db, "members", {
+            "team_id": team_id, "name": str(member["name"]).strip(),
+            "email": str(member["email"]).strip().lower(),
+            "program_year": str(member.get("program_year") or "").strip()})
+
+
+def create_team(db: sqlite_utils.Database, actor: User, term_id: int, data: Mapping[str, Any], *,
+                action: str = "team.create") -> Team:
+    """The one way a team comes to exist (an import row, the CLI): validated, in an open term."""
+    authorize(actor, "team.create")
+    errors = validate_team(data)
+    if errors:
+        raise ValidationFailed(errors)
+    with storage.transaction(db):
+        require_writable(term_of(db, term_id), "team.create")
+        if storage.one(db, "SELECT id FROM teams WHERE term_id = ? AND name = ? COLLATE NOCASE",
+                       [term_id, str(data["name"]).strip()]):
+            raise ValidationFailed({"name": "validation.duplicate"})
+        team_id = storage.insert(db, "teams", {**_profile_columns(data), "term_id": term_id,
+                                               "updated_at": storage.now_iso()})
+        _write_members(db, team_id, data.get("members"))
+        audit.record(db, actor, action, target_type="team", target_id=team_id, detail={"term_id": term_id})
+        return get_team(db, actor, team_id)
 
 
 def save_team(db: sqlite_utils.Database, actor: User, team_id: int, data: Mapping[str, Any], *,
@@ -75,24 +122,13 @@ def save_team(db: sqlite_utils.Database, actor: User, team_id: int, data: Mappin
         raise ValidationFailed(errors)
     with storage.transaction(db):
         row = _team_row(db, team_id)
+        require_writable(term_of(db, row["term_id"]), "team.edit")
         if expected_version is not None and int(expected_version) != row["version"]:
             raise StaleRecord(get_team(db, actor, team_id).__dict__)
-        year = data.get("year")
-        storage.update(db, "teams", team_id, {
-            "name": str(data["name"]).strip(), "program": str(data.get("program") or "").strip(),
-            "year": int(float(year)) if year not in (None, "") else None,
-            "skills": as_list(data.get("skills")), "interests": as_list(data.get("interests")),
-            "past_work": str(data.get("past_work") or "").strip(),
-            "language": data.get("language") or "en",
-            "version": row["version"] + 1, "updated_at": storage.now_iso()})
-        db.execute("DELETE FROM members WHERE team_id = ?", [team_id])
-        for member in data.get("members") or []:
-            storage.insert(db, "members", {
-                "team_id": team_id, "name": str(member["name"]).strip(),
-                "email": str(member["email"]).strip().lower(),
-                "program_year": str(member.get("program_year") or "").strip()})
+        storage.update(db, "teams", team_id, {**_profile_columns(data), "version": row["version"] + 1,
+                                              "updated_at": storage.now_iso()})
+        _write_members(db, team_id, data.get("members"))
         audit.record(db, actor, "team.save", target_type="team", target_id=team_id)
-        storage.bump_data_version(db)
         # Read before the commit, so the version handed back is this save's (see challenges).
         return get_team(db, actor, team_id)
 
@@ -122,17 +158,36 @@ def get_preferences(db: sqlite_utils.Database, actor: User, team_id: int) -> lis
         "WHERE p.team_id = ? ORDER BY p.rank", [team_id]))
 
 
+def preferences_open(db: sqlite_utils.Database, team_id: int) -> bool:
+    """Whether the team's own term takes preferences now."""
+    term = term_of(db, _team_row(db, team_id)["term_id"])
+    return term is not None and term.state in TERM_STATES_TAKING_PREFERENCES
+
+
+def rankable_challenge_ids(db: sqlite_utils.Database, term_id: int | None) -> set[int]:
+    """The approved challenges a team of ``term_id`` may rank (its term's, and those of no term)."""
+    visible, states = states_sql("status", CHALLENGE_VISIBLE_STATES)
+    return {r["id"] for r in db.query(f"SELECT id FROM challenges WHERE {visible} "
+                                      "AND (term_id = ? OR term_id IS NULL)", [*states, term_id])}
+
+
 def save_preferences(db: sqlite_utils.Database, actor: User, team_id: int,
-                     items: list[Mapping[str, Any]]) -> list[dict]:
-    """Replace the team's ranked list (first item = first choice); only while the term is in intake."""
+                     items: list[Mapping[str, Any]], *, expected_version: int | None = None) -> list[dict]:
+    """Replace the team's ranked list (first item = first choice); only while the team's term is
+    in intake, among that term's approved challenges, over the list version the team saw."""
     authorize(actor, "preferences.edit", team_id=team_id)
-    require_state(current_term(db), "intake", "preferences")
-    approved = {r["id"] for r in db.query("SELECT id FROM challenges WHERE status = 'approved'")}
+    row = _team_row(db, team_id)
+    require_state(term_of(db, row["term_id"]), TERM_STATES_TAKING_PREFERENCES, "preferences")
     items = [dict(i) for i in items if i.get("challenge_id") not in (None, "")]
-    errors = validate_preferences(items, approved)
+    errors = validate_preferences(items, rankable_challenge_ids(db, row["term_id"]))
     if errors:
         raise ValidationFailed(errors, limit=MAX_PREFERENCES)
     with storage.transaction(db):
+        row = _team_row(db, team_id)
+        if expected_version is not None and int(expected_version) != row["preferences_version"]:
+            raise StaleRecord({"preferences": get_preferences(db, actor, team_id),
+                               "preferences_version": row["preferences_version"]})
+        db.execute("UPDATE teams SET preferences_version = preferences_version + 1 WHERE id = ?", [team_id])
         db.execute("DELETE FROM preferences WHERE team_id = ?", [team_id])
         for rank, item in enumerate(items, start=1):
             storage.insert(db, "preferences", {"team_id": team_id, "challenge_id": int(item["challenge_id"]),
@@ -152,7 +207,8 @@ def keyword_vocabulary(db: sqlite_utils.Database, field: str) -> list[str]:
         raise ValueError(f"no vocabulary for {field!r}")
     from .challenges import sorted_terms
     used = [item for (value,) in db.execute(f"SELECT {field} FROM teams") for item in as_list(value)]
-    themes = [item for (value,) in db.execute("SELECT themes FROM challenges WHERE status = 'approved'")
+    visible, states = states_sql("status", CHALLENGE_VISIBLE_STATES)
+    themes = [item for (value,) in db.execute(f"SELECT themes FROM challenges WHERE {visible}", states)
               for item in as_list(value)]
     return sorted_terms(used + themes)
 

@@ -1,22 +1,31 @@
 """Terms: planning -> intake -> matching -> active -> closed, one step forward at a time.
 
-What each state allows is enforced here and by the services that ask :func:`require_state`:
-preferences are editable only in intake, pairings are published only in matching, feedback is
-given only while active.
+Several terms live at once (the next intake runs while the current cohort works), so nothing
+here guesses "the" term: pages choose one (:func:`default_term` only pre-selects a choice) and
+the CLI names one or lets :func:`resolve_term` find the single term in the state a command
+needs. What each state allows is stated in :mod:`matching.lifecycle`; services ask
+:func:`require_state` and :func:`require_writable`.
+
+Moving a term is guarded (:func:`advance_check` says what stands in the way, in the same
+words the refusal uses): *matching -> active* needs published pairings and no unpublished
+proposal, unless a facilitator overrides with a reason; *active -> closed* with feedback still
+owed needs a reason. Each move carries the term version the facilitator saw.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import sqlite_utils
 
 from . import audit
 from . import db as storage
-from .accounts import authorize
-from .errors import IllegalTransition, NotFound, ValidationFailed
-from .models import TERM_STATES, Term, User, validate_term
+from .errors import IllegalTransition, NotFound, StaleRecord, ValidationFailed
+from .lifecycle import (FEEDBACK_OWED_STATES, PAIRING_LIVE_STATES, PAIRING_PROPOSED, PAIRING_STATE_ON_TERM,
+                        TERM_NEXT, TERM_STATES_OPEN, TERM_STATES_READ_ONLY, states_sql)
+from .models import Term, User, validate_term
+from .permissions import authorize
 
-NEXT_STATE = dict(zip(TERM_STATES, TERM_STATES[1:]))
+REASON_MAX = 500
 
 
 def get_term(db: sqlite_utils.Database, term_id: int) -> Term:
@@ -26,22 +35,56 @@ def get_term(db: sqlite_utils.Database, term_id: int) -> Term:
     return Term.from_row(row)
 
 
-def list_terms(db: sqlite_utils.Database) -> list[Term]:
-    return [Term.from_row(r) for r in db.query("SELECT * FROM terms ORDER BY id DESC")]
+def list_terms(db: sqlite_utils.Database, states: Iterable[str] | None = None) -> list[Term]:
+    """Terms newest first, optionally only those in ``states``."""
+    if states is None:
+        return [Term.from_row(r) for r in db.query("SELECT * FROM terms ORDER BY id DESC")]
+    in_states, params = states_sql("state", states)
+    return [Term.from_row(r) for r in db.query(f"SELECT * FROM terms WHERE {in_states} ORDER BY id DESC", params)]
 
 
-def current_term(db: sqlite_utils.Database) -> Term | None:
-    """The newest term that is not closed (the one the portal works on), else the newest."""
-    row = (storage.one(db, "SELECT * FROM terms WHERE state != 'closed' ORDER BY id DESC LIMIT 1")
-           or storage.one(db, "SELECT * FROM terms ORDER BY id DESC LIMIT 1"))
-    return Term.from_row(row) if row else None
+def open_terms(db: sqlite_utils.Database) -> list[Term]:
+    """Every term that is not closed, newest first: the terms that can have work in them."""
+    return list_terms(db, TERM_STATES_OPEN)
+
+
+def default_term(db: sqlite_utils.Database, states: Iterable[str] | None = None) -> Term | None:
+    """The term a selector starts on: the newest open term in ``states`` (any open state when
+    None), else the newest term at all. A choice to show, never a term to act on unasked."""
+    wanted = list(states) if states is not None else list(TERM_STATES_OPEN)
+    candidates = list_terms(db, wanted)
+    if candidates:
+        return candidates[0]
+    newest = list_terms(db)
+    return newest[0] if newest else None
+
+
+def resolve_term(db: sqlite_utils.Database, name_or_id: str | int | None = None, *,
+                 states: Iterable[str] | None = None, move: str = "") -> Term:
+    """The term a command acts on: the one named (by name or id), else the single term in
+    ``states``. Refuses to guess when none or several are in those states."""
+    if name_or_id not in (None, ""):
+        text = str(name_or_id).strip()
+        row = storage.one(db, "SELECT * FROM terms WHERE name = ? COLLATE NOCASE", [text])
+        if row is None and text.isdigit():
+            row = storage.one(db, "SELECT * FROM terms WHERE id = ?", [int(text)])
+        if row is None:
+            raise NotFound("term.unknown", f"no term {text!r}", term=text)
+        return Term.from_row(row)
+    candidates = list_terms(db, states if states is not None else TERM_STATES_OPEN)
+    if len(candidates) == 1:
+        return candidates[0]
+    names = ", ".join(t.name for t in candidates)
+    key = "term.none_in_state" if not candidates else "term.ambiguous"
+    raise IllegalTransition(key, f"{move}: {len(candidates)} terms could be meant ({names})",
+                            move=move, terms=names, state=", ".join(states or TERM_STATES_OPEN))
 
 
 def create_term(db: sqlite_utils.Database, actor: User, data: Mapping[str, Any]) -> Term:
     authorize(actor, "term.manage")
     data = {**data, "state": data.get("state") or "planning"}
     errors = validate_term(data)
-    if not errors and storage.one(db, "SELECT id FROM terms WHERE name = ?", [data["name"].strip()]):
+    if not errors and storage.one(db, "SELECT id FROM terms WHERE name = ? COLLATE NOCASE", [data["name"].strip()]):
         errors["name"] = "validation.duplicate"
     if errors:
         raise ValidationFailed(errors)
@@ -54,28 +97,82 @@ def create_term(db: sqlite_utils.Database, actor: User, data: Mapping[str, Any])
     return get_term(db, term_id)
 
 
-def advance_term(db: sqlite_utils.Database, actor: User, term_id: int, *, reason: str = "") -> Term:
-    """Move a term to its next state; closing or skipping back is refused."""
+# --- Moving a term ---------------------------------------------------------------------------
+
+def _count(db, sql: str, params: list) -> int:
+    return db.execute(sql, params).fetchone()[0]
+
+
+def advance_check(db: sqlite_utils.Database, term_id: int) -> dict[str, Any]:
+    """What the next move of the term would meet: ``{"to", "blockers", "needs_reason"}``.
+
+    ``blockers`` are ``{key, params}`` refusals that only an override with a reason lifts;
+    ``needs_reason`` says the move itself asks for a reason (closing with feedback owed).
+    """
+    term = get_term(db, term_id)
+    to = TERM_NEXT.get(term.state)
+    check: dict[str, Any] = {"from": term.state, "to": to, "blockers": [], "needs_reason": False,
+                             "version": term.version}
+    if to == "active":
+        live, live_states = states_sql("state", PAIRING_LIVE_STATES)
+        proposed, proposed_states = states_sql("state", PAIRING_PROPOSED)
+        if not _count(db, f"SELECT COUNT(*) FROM pairings WHERE term_id = ? AND {live}", [term_id, *live_states]):
+            check["blockers"].append({"key": "term.guard.no_published_pairings", "params": {}})
+        n_proposed = _count(db, f"SELECT COUNT(*) FROM pairings WHERE term_id = ? AND {proposed}",
+                            [term_id, *proposed_states])
+        if n_proposed:
+            check["blockers"].append({"key": "term.guard.unpublished_proposal", "params": {"count": n_proposed}})
+    if to == "closed":
+        owed, owed_states = states_sql("e.state", FEEDBACK_OWED_STATES)
+        live, live_states = states_sql("p.state", PAIRING_LIVE_STATES)
+        n_open = _count(db, "SELECT COUNT(*) FROM feedback_entries e JOIN pairings p ON p.id = e.pairing_id "
+                            f"WHERE p.term_id = ? AND {owed} AND {live}", [term_id, *owed_states, *live_states])
+        if n_open:
+            check["needs_reason"] = True
+            check["open_feedback"] = n_open
+    return check
+
+
+def advance_term(db: sqlite_utils.Database, actor: User, term_id: int, *, reason: str = "",
+                 override: bool = False, expected_version: int | None = None) -> Term:
+    """Move a term to its next state; nothing changes when the move is refused.
+
+    Refused: a closed term; a stale ``expected_version``; matching -> active without published
+    pairings or with an unpublished proposal (unless ``override`` with a ``reason``, audited);
+    active -> closed with feedback still owed and no ``reason``.
+    """
     authorize(actor, "term.manage")
+    reason = (reason or "").strip()
+    if len(reason) > REASON_MAX:
+        raise ValidationFailed({"reason": "validation.too_long"})
     with storage.transaction(db):
         term = get_term(db, term_id)
-        if term.state not in NEXT_STATE:
-            raise IllegalTransition("error.illegal_transition", f"a {term.state} term has no next state",
+        if expected_version is not None and int(expected_version) != term.version:
+            raise StaleRecord(term.__dict__)
+        if term.state not in TERM_NEXT:
+            raise IllegalTransition("term.closed_read_only", f"a {term.state} term has no next state",
                                     state=term.state, move="advance")
-        new_state = NEXT_STATE[term.state]
-        storage.update(db, "terms", term_id, {"state": new_state})
+        check = advance_check(db, term_id)
+        if check["blockers"] and not override:
+            first = check["blockers"][0]
+            raise IllegalTransition(first["key"], f"cannot move {term.state} -> {check['to']}",
+                                    state=term.state, move="advance", **first["params"])
+        if (check["blockers"] and override) or check["needs_reason"]:
+            if not reason:
+                raise ValidationFailed({"reason": "term.guard.reason_required"},
+                                       count=check.get("open_feedback", 0))
+        new_state = check["to"]
+        storage.update(db, "terms", term_id, {"state": new_state, "version": term.version + 1})
         moved = _move_pairings(db, term_id, new_state)
         audit.record(db, actor, "term.advance", target_type="term", target_id=term_id, reason=reason,
-                     detail={"from": term.state, "to": new_state, "pairings": moved})
+                     detail={"from": term.state, "to": new_state, "pairings": moved,
+                             "override": [b["key"] for b in check["blockers"]] if override else [],
+                             "open_feedback": check.get("open_feedback", 0)})
     return get_term(db, term_id)
 
 
-#: Pairing state changes that follow the term: published pairings start when the term goes
-#: active and are completed when it closes (withdrawn ones stay withdrawn).
-PAIRING_STATE_ON_TERM = {"active": ("approved", "active"), "closed": ("active", "completed")}
-
-
 def _move_pairings(db: sqlite_utils.Database, term_id: int, new_state: str) -> int:
+    """Published pairings follow their term (see ``lifecycle.PAIRING_STATE_ON_TERM``)."""
     if new_state not in PAIRING_STATE_ON_TERM:
         return 0
     before, after = PAIRING_STATE_ON_TERM[new_state]
@@ -83,8 +180,24 @@ def _move_pairings(db: sqlite_utils.Database, term_id: int, new_state: str) -> i
                       [after, storage.now_iso(), term_id, before]).rowcount
 
 
-def require_state(term: Term | None, state: str, move: str) -> None:
-    """Raise :class:`IllegalTransition` unless the term is in ``state``."""
-    if term is None or term.state != state:
-        raise IllegalTransition(f"term.requires_{state}", f"{move} needs a term in {state}",
-                                state=getattr(term, "state", None), move=move)
+# --- What a term state allows ----------------------------------------------------------------
+
+def require_state(term: Term | None, states: Iterable[str] | str, move: str, *, key: str | None = None) -> None:
+    """Raise :class:`IllegalTransition` unless the term is in one of ``states``."""
+    states = (states,) if isinstance(states, str) else tuple(states)
+    if term is None or term.state not in states:
+        raise IllegalTransition(key or f"term.requires_{states[0]}", f"{move} needs a term in {states}",
+                                state=getattr(term, "state", None), move=move,
+                                term=getattr(term, "name", ""))
+
+
+def require_writable(term: Term | None, move: str) -> None:
+    """Refuse any change to a closed (read-only) term's records."""
+    if term is not None and term.state in TERM_STATES_READ_ONLY:
+        raise IllegalTransition("term.closed_read_only", f"{move}: term {term.name} is closed",
+                                state=term.state, move=move, term=term.name)
+
+
+def term_of(db: sqlite_utils.Database, term_id: int | None) -> Term | None:
+    """The term of a record (None for a record of no term)."""
+    return get_term(db, term_id) if term_id is not None else None

@@ -187,7 +187,21 @@ CASES: dict[str, list[Case]] = {
                                         lambda db, w: w["draft"], shows=lambda r, w, c: c in _ids(r),
                                         sees={"rep_esdc", "facilitator"})],
     "challenges.reopen": [Case(lambda db, w, a, c: challenges.reopen(db, a, c), {"rep_esdc", "facilitator"},
-                               lambda db, w: w["accessibility"])],
+                               _submitted)],
+    "challenges.create_challenge": [Case(lambda db, w, a, _: challenges.create_challenge(
+        db, a, {"title": "New"}, department_id=w["esdc"]), {"rep_esdc"})],
+    "challenges.propose_revision": [Case(lambda db, w, a, c: challenges.propose_revision(
+        db, a, c, {"title": "A clearer title"}), {"rep_esdc"}, lambda db, w: w["accessibility"])],
+    "challenges.pending_revision": [Case(lambda db, w, a, c: challenges.pending_revision(db, a, c),
+                                         {"rep_esdc", "facilitator"}, lambda db, w: w["accessibility"])],
+    "challenges.last_revision": [Case(lambda db, w, a, c: challenges.last_revision(db, a, c),
+                                      {"rep_esdc", "facilitator"}, lambda db, w: w["accessibility"])],
+    "challenges.revisions_to_review": [Case(lambda db, w, a, _: challenges.revisions_to_review(db, a), FAC)],
+    "challenges.decide_revision": [Case(lambda db, w, a, r: challenges.decide_revision(db, a, r, "approve"), FAC,
+                                        lambda db, w: challenges.propose_revision(
+                                            db, SYSTEM, w["accessibility"], {"title": "A clearer title"})["id"])],
+    "challenges.change_sme": [Case(lambda db, w, a, c: challenges.change_sme(
+        db, a, c, "New SME", "new.sme@esdc.gc.ca", reason="the SME moved on"), FAC, lambda db, w: w["accessibility"])],
     "challenges.return_for_changes": [Case(lambda db, w, a, c: challenges.return_for_changes(db, a, c, "narrow it"), FAC, _submitted)],
     "challenges.save_draft": [
         Case(lambda db, w, a, _: challenges.save_draft(db, a, {"title": "New"}, department_id=w["esdc"]), {"rep_esdc"},
@@ -198,8 +212,8 @@ CASES: dict[str, list[Case]] = {
     "challenges.theme_vocabulary": [Case(lambda db, w, a, _: challenges.theme_vocabulary(db, a), EVERYONE,
                                          shows=lambda r, w, c: "secret-theme" in r, sees={"rep_esdc", "facilitator"})],
     # matches
-    "matches.match_matrix": [Case(lambda db, w, a, _: matches_module().match_matrix(db, a), FAC)],
-    "matches.matrix_view": [Case(lambda db, w, a, _: matches_module().matrix_view(db, a), FAC)],
+    "matches.match_matrix": [Case(lambda db, w, a, t: matches_module().match_matrix(db, a, t), FAC, TERM)],
+    "matches.matrix_view": [Case(lambda db, w, a, t: matches_module().matrix_view(db, a, t), FAC, TERM)],
     "matches.ranked_challenges_for_team": [Case(
         lambda db, w, a, t: matches_module().ranked_challenges_for_team(db, a, t), {"student_a", "facilitator"},
         lambda db, w: w["team_a"], shows=lambda r, w, t: w["draft"] not in _ids(r) and len(r) == 2)],
@@ -215,6 +229,8 @@ CASES: dict[str, list[Case]] = {
                             sees={"student_a", "facilitator", "rep_esdc", "expert"})],
     "teams.save_preferences": [Case(lambda db, w, a, t: teams.save_preferences(db, a, t, [{"challenge_id": w["fisheries"]}]),
                                     {"student_a"}, lambda db, w: w["team_a"])],
+    "teams.create_team": [Case(lambda db, w, a, _: teams.create_team(
+        db, a, w["term"], {"name": "New team", "members": [{"name": "Cy", "email": "cy@sheridancollege.ca"}]}), FAC)],
     "teams.save_team": [Case(lambda db, w, a, t: teams.save_team(db, a, t, {"name": "Renamed", "members": []}),
                              {"student_a", "facilitator"}, lambda db, w: w["team_a"])],
     # terms
@@ -299,8 +315,8 @@ def _optional_cases():
         ie = importlib.import_module("matching.importexport")
         rows = [{"name": "Imported team"}]
         cases.update({
-            "importexport.preview": [Case(lambda db, w, a, _: ie.preview(db, a, "teams", rows), FAC)],
-            "importexport.commit": [Case(lambda db, w, a, _: ie.commit(db, a, "teams", rows), FAC)],
+            "importexport.preview": [Case(lambda db, w, a, t: ie.preview(db, a, "teams", rows, term_id=t), FAC, TERM)],
+            "importexport.commit": [Case(lambda db, w, a, t: ie.commit(db, a, "teams", rows, term_id=t), FAC, TERM)],
             "importexport.export_table": [
                 Case(lambda db, w, a, _: ie.export_table(db, a, "teams"), FAC, label="teams"),
                 Case(lambda db, w, a, _: ie.export_table(db, a, "audit"), FAC, label="audit")],
@@ -340,7 +356,19 @@ ACTORLESS = {
     "teams.find_team": "CLI argument look-up",
     "teams.keyword_vocabulary": "skill and theme words, no personal data",
     "teams.list_teams": "public team profiles: member e-mails are blanked (test_privacy)",
-    "terms.current_term": "term names and states are public",
+    "terms.default_term": "term names and states are public",
+    "terms.open_terms": "term names and states are public",
+    "terms.resolve_term": "term names and states are public (CLI argument look-up)",
+    "terms.advance_check": "counts only, read by the facilitator's terms page",
+    "terms.term_of": "term names and states are public",
+    "challenges.challenge_term": "which term takes new challenges (public term states)",
+    "challenges.has_published_pairing": "a yes/no inside challenge services",
+    "teams.preferences_open": "a yes/no about the team's term state",
+    "teams.rankable_challenge_ids": "ids of approved challenges (public)",
+    "importexport.import_term": "which term an import writes into (public term states)",
+    "pairings.plan_version": "a counter the facilitator's pages carry",
+    "pairings.check_plan_version": "internal check inside pairing services' transactions",
+    "pairings.touch_plan": "internal counter bump inside pairing and challenge services' transactions",
     "terms.get_term": "term names and states are public",
     "terms.list_terms": "term names and states are public",
 }
@@ -352,15 +380,17 @@ NOT_SERVICES = {"audit.record"}
 
 def _public_db_functions():
     found = {}
-    for info in pkgutil.iter_modules(matching.__path__):
-        if info.name.startswith("cli") or info.name in PRIMITIVE_MODULES:
+    # A package (pairings/) is one service namespace: its modules' functions are ``pairings.<name>``.
+    for info in pkgutil.walk_packages(matching.__path__, "matching."):
+        top = info.name.split(".")[1]
+        if top.startswith("cli") or top in PRIMITIVE_MODULES or info.ispkg:
             continue
-        module = importlib.import_module(f"matching.{info.name}")
+        module = importlib.import_module(info.name)
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if fn.__module__ == module.__name__ and not name.startswith("_"):
                 params = list(inspect.signature(fn).parameters)
                 if params and params[0] == "db":
-                    found[f"{info.name}.{name}"] = params
+                    found[f"{top}.{name}"] = params
     return found
 
 

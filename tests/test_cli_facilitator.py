@@ -40,7 +40,7 @@ def test_publish_needs_matching_then_reports_changes(demo_db_path):
     refused = CliRunner().invoke(main, ["publish"])
     assert refused.exit_code == 1 and "only possible while the term is in matching" in refused.output
     database = storage.connect(demo_db_path)
-    terms.advance_term(database, SYSTEM, terms.current_term(database).id)
+    terms.advance_term(database, SYSTEM, terms.default_term(database).id)
     result = run("publish", "--term", "Winter 2027")
     assert result.exit_code == 0, result.output
     assert "Published 44 pairing(s) for Winter 2027." in result.output

@@ -77,7 +77,7 @@ OPERATIONS = {name[3:]: fn for name, fn in globals().items() if name.startswith(
 # --- Preparing the database each operation starts from -------------------------------------
 
 def _advance_to(db, state: str) -> None:
-    term = terms.current_term(db)
+    term = terms.default_term(db)
     while term.state != state:
         term = terms.advance_term(db, SYSTEM, term.id)
 

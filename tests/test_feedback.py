@@ -131,13 +131,13 @@ def test_only_the_paired_team_replies(db, active):
 
 def test_feedback_only_while_the_term_is_active(db, active):
     w = active
-    terms.advance_term(db, w["fac"], w["term"])        # closed
+    terms.advance_term(db, w["fac"], w["term"], reason="term over")        # closed
     with pytest.raises(IllegalTransition) as info:
         feedback.save_draft(db, w["expert"], w["entry"], SCORES, "late")
     assert info.value.key == "term.requires_active"
     with pytest.raises(IllegalTransition) as info:
         feedback.create_round(db, w["fac"], w["term"], "After", "2027-05-01")
-    assert info.value.key == "feedback.term_closed"
+    assert info.value.key == "term.closed_read_only"
 
 
 def test_overdue_and_due_soon_are_computed_for_facilitator_and_expert(db, active):

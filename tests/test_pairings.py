@@ -179,8 +179,8 @@ def test_publish_only_in_matching_then_everyone_sees_it(db, setup):
 
     mine = pairings.pairing_for_team(db, w["student_a"], w["team_a"])
     assert mine["title"].startswith("Small craft") and mine["acronym"] == "DFO" and mine["sme_email"]
-    assert set(mine) == {"pairing_id", "state", "challenge_id", "title", "problem", "outcomes", "department_en",
-                         "department_fr", "acronym", "sme_name", "sme_email"}
+    assert set(mine) == {"pairing_id", "state", "term_id", "term_name", "term_state", "challenge_id", "title",
+                         "problem", "outcomes", "department_en", "department_fr", "acronym", "sme_name", "sme_email"}
     with pytest.raises(PermissionDenied):
         pairings.pairing_for_team(db, w["student_b"], w["team_a"])
     esdc = pairings.pairings_for_department(db, w["rep_esdc"], w["esdc"])
@@ -256,7 +256,7 @@ def test_term_moves_forward_one_state_at_a_time_and_closed_is_final(db, world):
     term = terms.create_term(db, fac, {"name": "Fall 2027"})
     seen = [term.state]
     for _ in range(4):
-        seen.append(terms.advance_term(db, fac, term.id, reason="next").state)
+        seen.append(terms.advance_term(db, fac, term.id, reason="next", override=True).state)
     assert seen == ["planning", "intake", "matching", "active", "closed"]
     with pytest.raises(IllegalTransition):
         terms.advance_term(db, fac, term.id)
@@ -294,7 +294,7 @@ def _demo_instance(demo_db):
     """Demo teams rank their five most similar challenges, in an order rotated per team so
     popular challenges are contested (as real preferences are)."""
     fac = accounts.find_user(demo_db, "facilitator@demo.gc.ca")
-    all_teams, all_challenges, scores = match_matrix(demo_db, fac)
+    all_teams, all_challenges, scores = match_matrix(demo_db, fac, terms.default_term(demo_db).id)
     team_ids = [t["id"] for t in all_teams]
     challenge_ids = [c["id"] for c in all_challenges]
     preferences = {}
@@ -329,7 +329,7 @@ def test_run_assignment_on_demo_data_uses_stored_preferences(demo_db):
         for tid, ranked in prefs.items():
             for rank, cid in enumerate(ranked, start=1):
                 storage.insert(demo_db, "preferences", {"team_id": tid, "challenge_id": cid, "rank": rank})
-    term = terms.current_term(demo_db)
+    term = terms.default_term(demo_db)
     result = pairings.run_assignment(demo_db, fac, term.id)
     expected = assign(team_ids, challenge_ids, sim, caps, preferences=prefs).summary
     assert result.summary["first_choice_share"] == pytest.approx(expected.first_choice_share)

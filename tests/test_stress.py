@@ -50,16 +50,16 @@ def _build(path: Path) -> dict:
     with storage.transaction(db):
         dept = storage.insert(db, "departments", {"acronym": "ESDC", "name_en": "ESDC", "name_fr": "EDSC"})
         past = storage.insert(db, "terms", {"name": "Fall 2026", "state": "active", "created_at": now})
-        storage.insert(db, "terms", {"name": "Winter 2027", "state": "intake", "created_at": now})
+        intake = storage.insert(db, "terms", {"name": "Winter 2027", "state": "intake", "created_at": now})
         round_id = storage.insert(db, "feedback_rounds", {"term_id": past, "name": "Midterm", "due_on": "2027-03-01"})
 
         def user(email, role, **links):
             return storage.insert(db, "users", {"email": email, "name": email.split("@")[0], "role": role,
                                                 "password_hash": "unused", "created_at": now, **links})
 
-        shared_team = storage.insert(db, "teams", {"name": "Shared team", "updated_at": now})
+        shared_team = storage.insert(db, "teams", {"name": "Shared team", "term_id": intake, "updated_at": now})
         for p in range(N_PROCESSES):
-            team = storage.insert(db, "teams", {"name": f"Team {p}", "updated_at": now})
+            team = storage.insert(db, "teams", {"name": f"Team {p}", "term_id": intake, "updated_at": now})
             expert = user(f"sme{p}@esdc.gc.ca", "expert", department_id=dept)
             entries = []
             for k in range(ENTRIES_PER_EXPERT):

@@ -1,0 +1,198 @@
+"""The lifecycle rules of the portal, stated once: states, moves, who makes them, and what follows.
+
+Every service, query and page asks this module. No other module spells a list of states:
+SQL gets its state lists through :func:`states_sql` (parameters, never literals), and
+``tests/test_lifecycle_rules.py`` fails when a list of states appears anywhere else.
+
+The four lifecycles
+-------------------
+* **Term**: ``planning -> intake -> matching -> active -> closed``, one step at a time.
+  Several terms live at once: the next term's intake and matching run while the current
+  term is active. A closed term is read-only (export and purge aside).
+* **Challenge**: ``draft -> submitted -> approved | returned -> submitted ... -> archived``.
+  Once a challenge has a published pairing, its department no longer edits, reopens or
+  archives it: it proposes a **revision** (``pending -> approved | returned``), which a
+  facilitator decides; the team and the expert keep seeing the approved text until then.
+* **Pairing**: ``proposed -> approved (published) -> active -> completed | withdrawn``.
+  Published pairings follow their term: ``approved`` ones start when the term goes active,
+  ``active`` ones are completed when it closes.
+* **Feedback entry**: ``open -> submitted -> answered``; an open entry past its due date is
+  *overdue* (computed, never stored).
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+# --- States ----------------------------------------------------------------------------------
+
+TERM_STATES = ("planning", "intake", "matching", "active", "closed")
+CHALLENGE_STATES = ("draft", "submitted", "returned", "approved", "archived")
+PAIRING_STATES = ("proposed", "approved", "active", "completed", "withdrawn")
+FEEDBACK_STATES = ("open", "submitted", "answered")
+FEEDBACK_STATUSES = ("open", "overdue", "submitted", "answered")  # as shown: overdue is computed
+REVISION_STATES = ("pending", "approved", "returned")
+
+# --- Terms -----------------------------------------------------------------------------------
+
+#: The one forward move of each term state.
+TERM_NEXT = dict(zip(TERM_STATES, TERM_STATES[1:]))
+#: Terms a department may file new challenges under.
+TERM_STATES_TAKING_CHALLENGES = ("planning", "intake", "matching")
+#: Terms in which teams rank their preferred challenges.
+TERM_STATES_TAKING_PREFERENCES = ("intake",)
+#: Terms in which the optimiser may run and the proposal may be adjusted.
+TERM_STATES_PLANNING_PAIRINGS = ("intake", "matching")
+#: The only term state in which pairings are published.
+TERM_STATES_PUBLISHING = ("matching",)
+#: Terms in which experts give feedback and teams reply.
+TERM_STATES_GIVING_FEEDBACK = ("active",)
+#: Terms in which feedback rounds may be scheduled (prepared before the term starts).
+TERM_STATES_SCHEDULING_ROUNDS = ("planning", "intake", "matching", "active")
+#: Read-only terms: nothing changes except export and purge.
+TERM_STATES_READ_ONLY = ("closed",)
+#: Terms with work in them (everything but closed), the ones homes and selectors start from.
+TERM_STATES_OPEN = tuple(s for s in TERM_STATES if s not in TERM_STATES_READ_ONLY)
+#: Pairing moves that follow the term into a state: (pairings in this state, move to this).
+PAIRING_STATE_ON_TERM = {"active": ("approved", "active"), "closed": ("active", "completed")}
+
+# --- Challenges ------------------------------------------------------------------------------
+
+#: (state, move) -> next state. Anything missing is an illegal move.
+CHALLENGE_TRANSITIONS: dict[tuple[str, str], str] = {
+    ("draft", "submit"): "submitted",
+    ("returned", "submit"): "submitted",
+    ("submitted", "approve"): "approved",
+    ("submitted", "return"): "returned",
+    ("submitted", "reopen"): "draft",
+    ("approved", "reopen"): "draft",
+    ("draft", "archive"): "archived",
+    ("submitted", "archive"): "archived",
+    ("returned", "archive"): "archived",
+    ("approved", "archive"): "archived",
+}
+#: Who may make each challenge move: the permission (``matching.permissions``) it needs.
+CHALLENGE_MOVE_PERMISSIONS = {
+    "submit": "challenge.submit", "approve": "challenge.approve", "return": "challenge.return",
+    "reopen": "challenge.reopen", "archive": "challenge.archive",
+}
+#: A department edits its challenge freely only in these states.
+CHALLENGE_EDITABLE_STATES = ("draft", "returned")
+#: Only approved challenges are visible to students, rankable, and pairable.
+CHALLENGE_VISIBLE_STATES = ("approved",)
+#: A never-submitted draft may be deleted by its department.
+CHALLENGE_DELETABLE_STATES = ("draft",)
+#: The states an imported challenge may arrive in.
+CHALLENGE_IMPORT_STATES = ("draft", "submitted", "approved")
+#: Moves refused once the challenge has a published pairing: the department proposes a revision.
+CHALLENGE_MOVES_FROZEN_BY_PAIRING = ("reopen", "archive")
+#: Fields a revision may change. The SME is not one: changing it is a facilitator action that
+#: also hands over the open feedback entries.
+REVISABLE_FIELDS = ("title", "problem", "outcomes", "themes", "language", "capacity")
+SME_FIELDS = ("sme_name", "sme_email")
+
+# --- Pairings --------------------------------------------------------------------------------
+
+#: The facilitator's working proposal, not yet seen by anyone else.
+PAIRING_PROPOSED = ("proposed",)
+PROPOSED, PUBLISHED, WITHDRAWN = "proposed", "approved", "withdrawn"
+#: Published and running: the pairing gets feedback entries, and its department and expert may
+#: contact the team. These are the pairings a term move carries forward.
+PAIRING_LIVE_STATES = ("approved", "active")
+#: What people see as their pairing: published, running, or (after the term closed) completed.
+PAIRING_VISIBLE_STATES = ("approved", "active", "completed")
+
+# --- Feedback --------------------------------------------------------------------------------
+
+FEEDBACK_TRANSITIONS: dict[tuple[str, str], str] = {
+    ("open", "save"): "open",
+    ("open", "submit"): "submitted",
+    ("submitted", "reply"): "answered",
+}
+#: Entries the expert still owes.
+FEEDBACK_OWED_STATES = ("open",)
+#: Entries the team may read (drafts stay private to the expert).
+FEEDBACK_SHARED_STATES = ("submitted", "answered")
+#: Entries whose feedback has been given: a round with any of these cannot be deleted.
+FEEDBACK_GIVEN_STATES = ("submitted", "answered")
+
+# --- Revisions -------------------------------------------------------------------------------
+
+REVISION_TRANSITIONS: dict[tuple[str, str], str] = {
+    ("pending", "approve"): "approved",
+    ("pending", "return"): "returned",
+}
+REVISION_OPEN_STATES = ("pending",)
+
+
+# --- Derived predicates ----------------------------------------------------------------------
+
+def term_is_read_only(term_state: str | None) -> bool:
+    return term_state in TERM_STATES_READ_ONLY
+
+
+def term_takes_challenges(term_state: str | None) -> bool:
+    return term_state in TERM_STATES_TAKING_CHALLENGES
+
+
+def term_takes_preferences(term_state: str | None) -> bool:
+    return term_state in TERM_STATES_TAKING_PREFERENCES
+
+
+def term_plans_pairings(term_state: str | None) -> bool:
+    return term_state in TERM_STATES_PLANNING_PAIRINGS
+
+
+def term_gives_feedback(term_state: str | None) -> bool:
+    return term_state in TERM_STATES_GIVING_FEEDBACK
+
+
+def team_profile_editable(term_state: str | None) -> bool:
+    """A team keeps its profile current in every term state but closed (and with no term)."""
+    return not term_is_read_only(term_state)
+
+
+def challenge_editable(status: str) -> bool:
+    return status in CHALLENGE_EDITABLE_STATES
+
+
+def challenge_visible_to_all(status: str) -> bool:
+    return status in CHALLENGE_VISIBLE_STATES
+
+
+def challenge_deletable(status: str) -> bool:
+    return status in CHALLENGE_DELETABLE_STATES
+
+
+def challenge_next(status: str, move: str) -> str | None:
+    """The state a move leads to, or None when the move does not exist from ``status``."""
+    return CHALLENGE_TRANSITIONS.get((status, move))
+
+
+def challenge_moves(status: str) -> tuple[str, ...]:
+    """The moves that exist from ``status`` (who may make them is a permission question)."""
+    return tuple(move for (state, move) in CHALLENGE_TRANSITIONS if state == status)
+
+
+def pairing_is_live(state: str) -> bool:
+    return state in PAIRING_LIVE_STATES
+
+
+def pairing_is_visible(state: str) -> bool:
+    return state in PAIRING_VISIBLE_STATES
+
+
+def feedback_is_owed(state: str) -> bool:
+    return state in FEEDBACK_OWED_STATES
+
+
+def feedback_is_shared(state: str) -> bool:
+    return state in FEEDBACK_SHARED_STATES
+
+
+def states_sql(column: str, states: Iterable[str]) -> tuple[str, list[str]]:
+    """``("column IN (?, ?)", [states])``: a state list for SQL, as parameters.
+
+    ``column`` is a column name written by the caller, never user input.
+    """
+    states = list(states)
+    return f"{column} IN ({', '.join('?' for _ in states)})", states
