@@ -239,19 +239,39 @@ def kept_errors(errors_key: str) -> dict[str, str]:
     return st.session_state.get(errors_key) or {}
 
 
-def pick_term(key: str):
-    """A term selector (current term first chosen); stops the page when there is no term yet."""
+def pick_term(key: str, states=None, *, label_key: str = "term.selector"):
+    """A term selector; returns the chosen :class:`~matching.models.Term`.
+
+    Several terms live at once, so a page that acts on a term says which. The choice is kept
+    across pages (a facilitator who picked the next intake stays on it); the first choice is
+    :func:`matching.terms.default_term` among ``states`` (every term is listed either way, so a
+    closed term stays reachable for reading and export). Stops the page when there is no term.
+    """
     from matching import terms
     all_terms = terms.list_terms(db())
     if not all_terms:
         st.info(t("fac.no_term"), icon=":material/calendar_month:")
         st.stop()
     by_id = {term.id: term for term in all_terms}
-    current = terms.current_term(db())
-    labels = {i: f"{term.name} · {t('term_state.' + term.state)}" for i, term in by_id.items()}
-    chosen = st.selectbox(t("fac.term"), list(by_id), index=list(by_id).index(current.id), key=key,
+    remembered = st.session_state.get("_chosen_term")
+    first = remembered if remembered in by_id else terms.default_term(db(), states).id
+    labels = {i: term_label(term) for i, term in by_id.items()}
+    chosen = st.selectbox(t(label_key), list(by_id), index=list(by_id).index(first), key=key,
                           format_func=labels.get)
+    st.session_state["_chosen_term"] = chosen
     return by_id[chosen]
+
+
+def term_label(term) -> str:
+    """``Winter 2027 · Active`` in the user's language (a term name is user text: a widget label
+    or option, never Markdown)."""
+    return f"{term.name} · {t('term_state.' + term.state)}"
+
+
+def term_caption(term) -> None:
+    """The term a page acts on, when it does not offer a choice (a team's own term)."""
+    if term is not None:
+        st.caption(t("term.acts_on", name=plain(term.name), state=t("term_state." + term.state)))
 
 
 def department_name(row: dict) -> str:
