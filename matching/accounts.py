@@ -20,7 +20,7 @@ from . import audit
 from . import db as storage
 from .errors import AuthenticationFailed, NotFound, ValidationFailed
 from .models import User, is_email, validate_password, validate_user
-from .permissions import PERMISSIONS, authorize, can  # noqa: F401  (re-exported until every caller imports permissions)
+from .permissions import authorize
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
 

@@ -30,7 +30,7 @@ def record(db: sqlite_utils.Database, actor: User | None, action: str, *, target
 
 
 def events(db: sqlite_utils.Database, *, action: str | None = None, limit: int | None = None) -> list[dict]:
-    """Audit events, newest first (read by facilitators; see :func:`matching.accounts.authorize`)."""
+    """Audit events, newest first (read by facilitators; see :func:`matching.permissions.authorize`)."""
     sql = "SELECT * FROM audit_events"
     params: list[Any] = []
     if action:
