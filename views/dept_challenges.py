@@ -1,26 +1,28 @@
-"""My challenges: the department's challenges with their status, comments and next step."""
+"""My challenges: the department's challenges by term, with their status, comments and next step.
+
+A challenge paired with a team (a published pairing) is no longer reopened or archived: the
+department proposes a revision from the form, which a facilitator reviews. A closed term's
+challenges are kept for the record only.
+"""
 import streamlit as st
 
 import ui
-from matching import challenges
+from matching import challenges, lifecycle
 from matching.i18n import format_day
 
 FORM_PAGE = "views/dept_challenge_form.py"
 TEAMS_PAGE = "views/dept_teams.py"
-# What needs the representative first: returned work, then drafts, then the rest.
-STATUS_ORDER = ("returned", "draft", "submitted", "approved", "archived")
-NEXT_STEP = {
-    "draft": "dept.list.next_draft", "returned": "dept.list.next_returned",
-    "submitted": "dept.list.next_submitted", "approved": "dept.list.next_approved",
-    "archived": "dept.list.next_archived",
-}
-# Moves that change what others see ask for a confirmation first.
-CONFIRM = {"archive": "dept.list.confirm_archive", "reopen": "dept.list.confirm_reopen"}
-CONFIRM_BUTTON = {"archive": "dept.list.confirm_archive_button", "reopen": "dept.list.confirm_reopen_button"}
+#: Moves that change what others see ask for a confirmation first.
+CONFIRMED_MOVES = {"archive": challenges.archive, "reopen": challenges.reopen}
 DONE = {"archive": "dept.list.archived", "reopen": "dept.list.reopened"}
 PAGE = "dept"  # session-state prefix of this page
 
 user = ui.user()
+
+
+def status_order(status: str) -> tuple:
+    """What needs the representative first: returned work, then drafts, then the rest in lifecycle order."""
+    return (not lifecycle.challenge_editable(status), status != "returned", lifecycle.CHALLENGE_STATES.index(status))
 
 
 def open_form(challenge_id: int | None) -> None:
@@ -31,8 +33,8 @@ def open_form(challenge_id: int | None) -> None:
     st.switch_page(FORM_PAGE)
 
 
-def ask_confirmation(action: str, challenge_id: int) -> None:
-    st.session_state["dept_pending"] = {"action": action, "id": challenge_id}
+def ask_confirmation(action: str, row: dict) -> None:
+    st.session_state["dept_pending"] = {"action": action, "id": row["id"], "version": row["version"]}
 
 
 def apply_pending(row: dict) -> None:
@@ -42,43 +44,58 @@ def apply_pending(row: dict) -> None:
         return
     action = pending["action"]
     with st.container(border=True):
-        st.warning(ui.t(CONFIRM[action]), icon=":material/warning:")
+        st.warning(ui.t(f"dept.list.confirm_{action}"), icon=":material/warning:")
         confirm, cancel = st.columns(2)
-        if confirm.button(ui.t(CONFIRM_BUTTON[action]), key=f"confirm_{row['id']}",
-                          type="primary"):
+        if confirm.button(ui.t(f"dept.list.confirm_{action}_button"), key=f"confirm_{row['id']}", type="primary"):
             st.session_state.pop("dept_pending", None)
-            move = challenges.archive if action == "archive" else challenges.reopen
-            ui.act(lambda: move(ui.db(), user, row["id"]), page=PAGE, success=lambda _: (DONE[action], {}),
-                   on_error=ui.notice_error(PAGE))
+            move = CONFIRMED_MOVES[action]
+            # The version on screen when the move was asked for: a change made since is not overridden.
+            ui.act(lambda: move(ui.db(), user, row["id"], expected_version=pending["version"]), page=PAGE,
+                   success=lambda _: (DONE[action], {}), on_error=ui.notice_error(PAGE))
         if cancel.button(ui.t("dept.list.cancel"), key=f"cancel_{row['id']}"):
             st.session_state.pop("dept_pending", None)
             st.rerun()
 
 
-def actions_for(status: str) -> list[tuple[str, str, str]]:
-    """(move, label key, icon) of the buttons a challenge in ``status`` offers, main one first."""
-    edit = ("edit", "dept.list.edit", ":material/edit:")
-    view = ("view", "dept.list.view", ":material/visibility:")
-    teams = ("teams", "dept.list.see_teams", ":material/groups:")
-    reopen = ("reopen", "dept.list.reopen", ":material/undo:")
-    archive = ("archive", "dept.list.archive", ":material/inventory_2:")
-    return {"draft": [edit, archive], "returned": [edit, archive], "submitted": [view, reopen, archive],
-            "approved": [teams, view, reopen, archive], "archived": [view]}[status]
+def actions_for(row: dict) -> list[tuple[str, str, str]]:
+    """(move, label key, icon) of the buttons a challenge offers, main one first."""
+    status = row["status"]
+    if row["closed"]:
+        return [("view", "dept.list.view", ":material/visibility:")]
+    if row["paired"]:
+        return [("revise", "dept.list.propose_revision", ":material/edit_note:"),
+                ("teams", "dept.list.see_teams", ":material/groups:")]
+    buttons = [("edit", "dept.list.edit", ":material/edit:") if lifecycle.challenge_editable(status)
+               else ("view", "dept.list.view", ":material/visibility:")]
+    if lifecycle.challenge_visible_to_all(status):
+        buttons.insert(0, ("teams", "dept.list.see_teams", ":material/groups:"))
+    moves = lifecycle.challenge_moves(status)
+    buttons += [(move, f"dept.list.{move}", icon) for move, icon in
+                (("reopen", ":material/undo:"), ("archive", ":material/inventory_2:")) if move in moves]
+    return buttons
 
 
 def actions(row: dict) -> None:
-    buttons = actions_for(row["status"])
+    buttons = actions_for(row)
     for i, (col, (move, label, icon)) in enumerate(zip(st.columns(len(buttons)), buttons)):
         if not col.button(ui.t(label), key=f"{move}_{row['id']}", icon=icon,
                           type="primary" if i == 0 else "secondary"):
             continue
-        if move in ("edit", "view"):
-            open_form(row["id"])
+        if move in CONFIRMED_MOVES:
+            ask_confirmation(move, row)
+            st.rerun()
         elif move == "teams":
             st.switch_page(TEAMS_PAGE)
-        else:
-            ask_confirmation(move, row["id"])
-            st.rerun()
+        else:  # edit, view, revise: all on the form, which knows what the challenge allows
+            open_form(row["id"])
+
+
+def next_step(row: dict) -> str:
+    if row["closed"]:
+        return "dept.list.next_closed"
+    if row["paired"]:
+        return "dept.list.next_paired"
+    return f"dept.list.next_{row['status']}"
 
 
 def challenge_card(row: dict) -> None:
@@ -86,12 +103,28 @@ def challenge_card(row: dict) -> None:
         st.subheader(ui.plain(row["title"] or ui.t("dept.list.untitled")), anchor=False)
         ui.badge(row["status"])
         st.caption(ui.t("dept.list.updated", date=format_day(row["updated_at"], ui.lang())))
-        st.info(ui.t(NEXT_STEP[row["status"]]), icon=":material/arrow_forward:")
+        st.info(ui.t(next_step(row)), icon=":material/arrow_forward:")
+        if row.get("revision_waiting"):
+            st.caption(ui.t("dept.list.revision_waiting"))
         if row["status"] == "returned" and row.get("comments"):
             st.markdown("**" + ui.t("dept.list.comments") + "**")
             st.text(row["comments"])
         actions(row)
         apply_pending(row)
+
+
+def term_heading(row: dict) -> str:
+    if row["term_name"] is None:
+        return ui.t("dept.list.no_term")
+    return ui.t("term.acts_on", name=ui.plain(row["term_name"]), state=ui.t("term_state." + row["term_state"]))
+
+
+def with_facts(row: dict) -> dict:
+    """The row, with what decides its buttons: a closed term, a published pairing, a waiting revision."""
+    row["closed"] = lifecycle.term_is_read_only(row["term_state"])
+    row["paired"] = challenges.has_published_pairing(ui.db(), row["id"])
+    row["revision_waiting"] = row["paired"] and challenges.pending_revision(ui.db(), user, row["id"]) is not None
+    return row
 
 
 def main() -> None:
@@ -100,11 +133,17 @@ def main() -> None:
     ui.show_notice(PAGE, icon=None)
     if st.button(ui.t("dept.list.new"), icon=":material/add:", type="primary", key="new_challenge"):
         open_form(None)
-    rows = challenges.list_challenges(ui.db(), user, department_id=user.department_id)
+    rows = [with_facts(r) for r in challenges.list_challenges(ui.db(), user, department_id=user.department_id)]
     if not rows:
         st.info(ui.t("dept.list.empty"), icon=":material/info:")
-    for status in STATUS_ORDER:
-        for row in (r for r in rows if r["status"] == status):
+    # Grouped by term, newest term first (a challenge of no term last); closed terms after open ones.
+    term_ids = sorted({r["term_id"] for r in rows}, key=lambda i: (i is None, i is not None and -i))
+    term_ids.sort(key=lambda i: next(r["closed"] for r in rows if r["term_id"] == i))
+    for term_id in term_ids:
+        in_term = sorted((r for r in rows if r["term_id"] == term_id), key=lambda r: status_order(r["status"]))
+        if len(term_ids) > 1 or term_id is not None:
+            st.header(term_heading(in_term[0]), anchor=False)
+        for row in in_term:
             challenge_card(row)
 
 

@@ -1,12 +1,14 @@
-"""Teams for my challenges: the teams ranked for each approved challenge, then the paired teams.
+"""Teams for my challenges: the paired teams, then the teams ranked for each approved challenge.
 
 The ranking helps the department see who might take its challenge on; the facilitator decides
-the pairings, and once they are published the paired teams' profiles are shown here.
+the pairings, and once they are published the paired teams' profiles are shown here. A
+department may have pairings in several terms (the current cohort, the next one, past ones):
+each says its term.
 """
 import streamlit as st
 
 import ui
-from matching import challenges, matches, teams
+from matching import challenges, lifecycle, matches, teams
 from matching.errors import PortalError
 from matching.i18n import format_percent
 
@@ -49,13 +51,20 @@ def team_profile(team_id: int) -> None:
     st.text(team.past_work or "—")
 
 
+def term_line(name: str | None, term_state: str | None) -> str:
+    if name is None:
+        return ui.t("dept.list.no_term")
+    return ui.t("term.acts_on", name=ui.plain(name), state=ui.t("term_state." + term_state))
+
+
 def pairings_section(pairings: list[dict]) -> None:
     st.header(ui.t("dept.teams.paired_heading"), anchor=False)
     if not pairings:
         st.caption(ui.t("dept.teams.not_published"))
         return
-    for pairing in pairings:
+    for pairing in pairings:  # newest term first
         with st.container(border=True):
+            st.caption(term_line(pairing["term_name"], pairing["term_state"]))
             st.caption(ui.t("dept.teams.paired_with", title=ui.plain(pairing["challenge_title"])))
             team_profile(pairing["team_id"])
 
@@ -69,6 +78,7 @@ def ranked_section(approved: list[dict]) -> None:
         return
     for i, challenge in enumerate(approved):
         with st.expander(ui.plain(challenge["title"]), expanded=(i == 0)):
+            st.caption(term_line(challenge["term_name"], challenge["term_state"]))
             st.caption(ui.t("dept.teams.capacity", count=challenge["capacity"]))
             try:
                 ranked = matches.ranked_teams_for_challenge(ui.db(), user, challenge["id"], k=TOP)
@@ -89,7 +99,10 @@ def main() -> None:
         ui.show_error(err)
         pairings = []
     pairings_section(pairings)
-    ranked_section(challenges.list_challenges(ui.db(), user, status="approved", department_id=user.department_id))
+    # Ranking is for pairings still to come: a closed term's challenges are not ranked again.
+    approved = [c for c in challenges.list_challenges(ui.db(), user, department_id=user.department_id)
+                if lifecycle.challenge_visible_to_all(c["status"]) and not lifecycle.term_is_read_only(c["term_state"])]
+    ranked_section(approved)
 
 
 main()

@@ -1,8 +1,13 @@
-"""My teams: the pairings an expert advises, the team profiles, and feedback per round."""
+"""My teams: the pairings an expert advises, the team profiles, and feedback per round.
+
+An expert may advise pairings in several terms (a running one, the next one, past ones). Each
+pairing says its term, and feedback is written while *that entry's* term is active: a pairing
+of the next term does not lock the current one, and a closed term's feedback stays readable.
+"""
 import streamlit as st
 
 import ui
-from matching import feedback, i18n, pairings, teams, terms
+from matching import feedback, i18n, lifecycle, pairings, teams
 from matching.errors import PortalError
 from matching.models import RUBRIC
 
@@ -56,16 +61,17 @@ def feedback_form(entry: dict, can_write: bool) -> None:
                                          index=int(saved) - 1 if saved else None,
                                          key=f"expert_{entry['id']}_{criterion}",
                                          format_func={s: level(criterion, s) for s in range(1, 6)}.get,
+                                         disabled=not can_write,
                                          help=ui.t(f"feedback.rubric.{criterion}"))
             ui.field_error(errors, f"scores.{criterion}")
         comments = st.text_area(ui.t("expert.comments"), value=entry["comments"], key=f"expert_{entry['id']}_comments",
-                                help=ui.t("expert.comments_help"))
+                                help=ui.t("expert.comments_help"), disabled=not can_write)
         ui.field_error(errors, "comments")
         left, right = st.columns(2)
         save = left.button(ui.t("expert.save_draft"), disabled=not can_write, icon=":material/save:",
                            key=f"expert_{entry['id']}_save")
-        send = right.button(ui.t("expert.submit"), type="primary", disabled=not can_write, key=f"expert_{entry['id']}_submit",
-                                        icon=":material/send:")
+        send = right.button(ui.t("expert.submit"), type="primary", disabled=not can_write,
+                            key=f"expert_{entry['id']}_submit", icon=":material/send:")
     if save or send:
         write(entry, "submit" if send else "save", scores, comments)
 
@@ -81,14 +87,28 @@ def write(entry: dict, move: str, scores: dict, comments: str) -> None:
                               {"round": entry["round_name"], "team": entry["team_name"]}))
 
 
-def entry_block(entry: dict, can_write: bool) -> None:
+def term_line(row: dict) -> str:
+    return ui.t("term.acts_on", name=ui.plain(row["term_name"]), state=ui.t("term_state." + row["term_state"]))
+
+
+def why_not_writable(entry: dict) -> str:
+    if lifecycle.term_is_read_only(entry["term_state"]):
+        return ui.message("term.closed_read_only", {"term": entry["term_name"]})
+    return ui.message("expert.opens_when_active",
+                      {"term": entry["term_name"], "state": ("term_state." + entry["term_state"], {})})
+
+
+def entry_block(entry: dict) -> None:
     due = i18n.format_day(entry["due_on"], ui.lang())
+    can_write = lifecycle.term_gives_feedback(entry["term_state"])  # this entry's term, not another's
     with st.container(border=True):
         st.markdown(f"**{ui.plain(entry['round_name'])}** · {ui.t('expert.due', date=due)}")
         status_badge(entry["status"])
-        if entry["status"] == "overdue":
+        if entry["status"] == "overdue" and can_write:
             st.caption(ui.t("expert.overdue_help"))
-        if entry["state"] == "open":
+        if lifecycle.feedback_is_owed(entry["state"]):
+            if not can_write:
+                st.caption(why_not_writable(entry))
             feedback_form(entry, can_write)
             return
         scores_read_only(entry)
@@ -121,20 +141,17 @@ def main() -> None:
         st.info(ui.t("expert.none"), icon=":material/hourglass_top:")
         st.stop()
     reminders(due)
-    term = terms.current_term(db)
-    can_write = term is not None and term.state == "active"
-    if not can_write:
-        st.caption(ui.t("term.requires_active"))
     st.write(ui.t("expert.intro", count=len(advised)))
-    for p in advised:
+    for p in advised:  # newest term first
         st.header(ui.plain(p["team_name"]), anchor=False)
+        st.caption(term_line(p))
         st.caption(ui.t("expert.challenge", title=ui.plain(p["challenge_title"]), acronym=ui.plain(p["acronym"])))
         team_profile(p["team_id"])
         mine = [e for e in entries if e["pairing_id"] == p["pairing_id"]]
         if not mine:
             st.caption(ui.t("expert.no_rounds"))
         for entry in mine:
-            entry_block(entry, can_write)
+            entry_block(entry)
 
 
 main()

@@ -1,8 +1,30 @@
-"""Home: for each role, what to do next."""
+"""Home: for each role, what to do next, in which term."""
 import streamlit as st
 
 import ui
 from matching import home
+
+
+def terms_line(terms: list[dict], student: bool) -> None:
+    """The open terms (a student: the team's own term), named as their people call them."""
+    if not terms:
+        st.caption(ui.t("home.no_open_term"))
+        return
+    labels = [ui.t("term.acts_on", name=ui.plain(term["name"]), state=ui.t("term_state." + term["state"]))
+              for term in terms]
+    if student or len(terms) == 1:
+        st.caption(labels[0])
+        return
+    names = ", ".join(f"{ui.plain(term['name'])} · {ui.t('term_state.' + term['state'])}" for term in terms)
+    st.caption(ui.t("home.open_terms", terms=names))
+
+
+def step_text(step: dict) -> str:
+    text = ui.message(step["key"], step.get("params") or {})
+    if step.get("term"):
+        return ui.t("home.step.in_term", term=ui.plain(step["term"]), step=text)
+    return text
+
 
 def next_steps(steps: list[dict]) -> None:
     if not steps:
@@ -10,7 +32,7 @@ def next_steps(steps: list[dict]) -> None:
         return
     st.subheader(ui.t("home.next_steps"))
     for step in steps:
-        st.info(ui.t(step["key"], **step.get("params", {})), icon=":material/arrow_forward:")
+        st.info(step_text(step), icon=":material/arrow_forward:")
 
 
 def challenge_counts(counts: dict) -> None:
@@ -40,10 +62,9 @@ def top_matches(matches: list[dict]) -> None:
 
 def main() -> None:
     user = ui.user()
-    st.title(ui.t("home.title", name=user.name))
+    st.title(ui.t("home.title", name=ui.plain(user.name)))
     summary = home.next_steps(ui.db(), user)
-    if term := summary.get("term"):
-        st.caption(ui.t("home.term", name=term["name"], state=ui.t("term_state." + term["state"])))
+    terms_line(summary.get("terms") or [], student=user.role == "student")
     next_steps(summary["steps"])
     if "counts" in summary:
         challenge_counts(summary["counts"])

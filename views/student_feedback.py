@@ -2,7 +2,7 @@
 import streamlit as st
 
 import ui
-from matching import feedback, i18n, terms
+from matching import feedback, i18n, lifecycle
 from matching.errors import PortalError
 from matching.models import RUBRIC
 
@@ -15,24 +15,38 @@ def level(criterion: str, score: int) -> str:
     return f"{score} — {ui.t(f'feedback.level.{criterion}.{score}')}"
 
 
-def reply_form(entry: dict, can_reply: bool) -> None:
+def reply_form(entry: dict) -> None:
     errors_key = f"student_fb_errors_{entry['id']}"
     errors = ui.kept_errors(errors_key)
     with st.container(border=True):
         text = st.text_area(ui.t("feedback.student.reply_label"), key=f"student_fb_reply_{entry['id']}",
                             help=ui.t("feedback.student.reply_help"))
         ui.field_error(errors, "reply")
-        sent = st.button(ui.t("feedback.student.send"), type="primary", disabled=not can_reply,
-                         key=f"student_fb_send_{entry['id']}",
-                                     icon=":material/send:")
+        sent = st.button(ui.t("feedback.student.send"), type="primary", key=f"student_fb_send_{entry['id']}",
+                         icon=":material/send:")
     if sent:
         ui.act(lambda: feedback.reply(db, user, entry["id"], text), page=PAGE, errors_key=errors_key,
                success=lambda _: ("feedback.student.sent", {"round": entry["round_name"]}))
 
 
-def entry_block(entry: dict, can_reply: bool) -> None:
+def can_reply(entry: dict) -> bool:
+    """A reply is written while the entry's own term is active (another term's state does not matter)."""
+    return lifecycle.term_gives_feedback(entry["term_state"])
+
+
+def term_note(entry: dict) -> None:
+    """Why the reply cannot be written now, in the entry's term's words."""
+    if lifecycle.term_is_read_only(entry["term_state"]):
+        st.caption(ui.message("term.closed_read_only", {"term": entry["term_name"]}))
+    else:
+        st.caption(ui.t("term.requires_active"))
+
+
+def entry_block(entry: dict) -> None:
     with st.container(border=True):
         st.subheader(ui.plain(entry["round_name"]), anchor=False)
+        st.caption(ui.t("term.acts_on", name=ui.plain(entry["term_name"]),
+                        state=ui.t("term_state." + entry["term_state"])))
         st.caption(ui.t("feedback.student.from", expert=ui.plain(entry["expert_name"] or entry["sme_name"]),
                         date=i18n.format_day(entry["submitted_at"], ui.lang())))
         for criterion in RUBRIC:
@@ -47,7 +61,10 @@ def entry_block(entry: dict, can_reply: bool) -> None:
             st.text(entry["reply"])
         else:
             st.badge(ui.t("feedback.student.needs_reply"), icon=":material/reply:", color="orange")
-            reply_form(entry, can_reply)
+            if can_reply(entry):
+                reply_form(entry)
+            else:
+                term_note(entry)
 
 
 def main() -> None:
@@ -58,18 +75,14 @@ def main() -> None:
     except PortalError as err:
         ui.show_error(err)
         st.stop()
-    term = terms.current_term(db)
-    can_reply = term is not None and term.state == "active"
     if not entries:
         st.info(ui.t("feedback.student.none"), icon=":material/hourglass_top:")
         st.stop()
-    waiting = sum(1 for e in entries if e["state"] == "submitted")
+    waiting = sum(1 for e in entries if e["state"] == "submitted" and can_reply(e))
     if waiting:
         st.info(ui.t("feedback.student.waiting", count=waiting), icon=":material/arrow_forward:")
-    if not can_reply:
-        st.caption(ui.t("term.requires_active"))
     for item in entries:
-        entry_block(item, can_reply)
+        entry_block(item)
 
 
 main()

@@ -1,12 +1,13 @@
 """Challenges for us: approved challenges ranked for the team, with why each one matches.
 
 A challenge is shown as its department wrote it (a French challenge stays French); the labels
-around it follow the reader's language.
+around it follow the reader's language. The challenges are those of the team's own term; they
+can be added to the preferences while that term takes preferences.
 """
 import streamlit as st
 
 import ui
-from matching import matches, teams
+from matching import matches, teams, terms
 from matching.errors import PortalError, ValidationFailed
 from matching.i18n import format_percent
 from matching.models import CONTENT_LANGUAGES, MAX_PREFERENCES
@@ -26,11 +27,13 @@ def department_label(item: dict) -> str:
     return f"{item['acronym']} — {ui.department_name(item)}"
 
 
-def add_to_preferences(challenge_id: int, preferences: list[dict]) -> None:
+def add_to_preferences(challenge_id: int, preferences: list[dict], version: int) -> None:
+    """Append to the list as shown (``version``): a teammate's save in between is refused, not overwritten."""
     items = [{"challenge_id": p["challenge_id"], "reason": p["reason"]} for p in preferences]
     # Forget the preferences page's working copy, so it shows the saved list next time.
     state.pop("pf_rows", None)
-    ui.act(lambda: teams.save_preferences(ui.db(), user, user.team_id, items + [{"challenge_id": challenge_id}]),
+    ui.act(lambda: teams.save_preferences(ui.db(), user, user.team_id, items + [{"challenge_id": challenge_id}],
+                                          expected_version=version),
            page=PAGE, success=lambda _: ("student.matches.added", {"rank": len(items) + 1}), on_error=not_added)
 
 
@@ -76,7 +79,8 @@ def details(item: dict) -> None:
             ui.t("student.matches.capacity_is", count=item["capacity"])]))
 
 
-def challenge_card(rank: int, item: dict, preferred: dict[int, int], preferences: list[dict]) -> None:
+def challenge_card(rank: int, item: dict, preferred: dict[int, int], preferences: list[dict],
+                   can_add: bool, version: int) -> None:
     with st.container(border=True):
         st.markdown(f"**{rank}. {ui.plain(item['title'])}**")
         st.caption(ui.plain(ui.department_name(item)))
@@ -87,12 +91,12 @@ def challenge_card(rank: int, item: dict, preferred: dict[int, int], preferences
         details(item)
         if item["id"] in preferred:
             st.caption(ui.t("student.matches.in_preferences", rank=preferred[item["id"]]))
-        elif st.button(ui.t("student.matches.add"), key=f"sm_add_{item['id']}", icon=":material/playlist_add:",
-                       disabled=len(preferences) >= MAX_PREFERENCES):
-            add_to_preferences(item["id"], preferences)
+        elif can_add and st.button(ui.t("student.matches.add"), key=f"sm_add_{item['id']}",
+                                     icon=":material/playlist_add:", disabled=len(preferences) >= MAX_PREFERENCES):
+            add_to_preferences(item["id"], preferences, version)
 
 
-def ranked_list(ranked: list[dict]) -> None:
+def ranked_list(ranked: list[dict], can_add: bool, version: int) -> None:
     shown = filters(ranked)
     preferences = teams.get_preferences(ui.db(), user, user.team_id)
     preferred = {p["challenge_id"]: p["rank"] for p in preferences}
@@ -104,7 +108,7 @@ def ranked_list(ranked: list[dict]) -> None:
     limit = state.get("sm_limit", PAGE_SIZE)
     rank_of = {item["id"]: rank for rank, item in enumerate(ranked, start=1)}
     for item in shown[:limit]:
-        challenge_card(rank_of[item["id"]], item, preferred, preferences)
+        challenge_card(rank_of[item["id"]], item, preferred, preferences, can_add, version)
     if len(shown) > limit:
         if st.button(ui.t("student.matches.more", count=min(PAGE_SIZE, len(shown) - limit)), key="sm_more"):
             state["sm_limit"] = limit + PAGE_SIZE
@@ -113,7 +117,13 @@ def ranked_list(ranked: list[dict]) -> None:
 
 def main() -> None:
     st.title(ui.t("student.matches.title"))
+    team = teams.get_team(ui.db(), user, user.team_id)
+    term = terms.term_of(ui.db(), team.term_id)
+    can_add = teams.preferences_open(ui.db(), team.id)
+    ui.term_caption(term)
     st.caption(ui.t("student.matches.intro"))
+    if term is not None and not can_add:
+        st.caption(ui.t("student.matches.prefs_closed", state=ui.t("term_state." + term.state)))
     if ui.show_notice(PAGE, icon=":material/check:", error_icon=":material/error:") == "success":
         st.page_link(PREFERENCES_PAGE, label=ui.t("student.matches.to_preferences"),
                      icon=":material/format_list_numbered:")
@@ -123,7 +133,7 @@ def main() -> None:
         st.warning(ui.t(err.key, **err.params), icon=":material/info:")
         st.page_link(PROFILE_PAGE, label=ui.t("student.matches.to_profile"), icon=":material/badge:")
     else:
-        ranked_list(ranked_challenges)
+        ranked_list(ranked_challenges, can_add, team.preferences_version)
 
 
 main()

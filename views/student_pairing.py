@@ -2,7 +2,7 @@
 import streamlit as st
 
 import ui
-from matching import terms
+from matching import lifecycle, pairings, teams, terms
 from matching.errors import PortalError
 
 PREFERENCES_PAGE = "views/student_preferences.py"
@@ -12,18 +12,19 @@ user = ui.user()
 
 
 def published_pairing() -> dict | None:
-    """The team's published pairing; None until published (or while pairings are not installed)."""
-    try:
-        from matching.pairings import pairing_for_team
-    except ImportError:
-        return None
-    return pairing_for_team(ui.db(), user, user.team_id)
+    """The team's published pairing (its newest); None until published."""
+    return pairings.pairing_for_team(ui.db(), user, user.team_id)
+
+
+def team_term():
+    return terms.term_of(ui.db(), teams.get_team(ui.db(), user, user.team_id).term_id)
 
 
 def not_published_yet() -> None:
+    term = team_term()
+    ui.term_caption(term)
     st.info(ui.t("student.pairing.not_yet"), icon=":material/hourglass_top:")
-    term = terms.current_term(ui.db())
-    if term is not None and term.state == "intake":
+    if term is not None and lifecycle.term_takes_preferences(term.state):
         st.write(ui.t("student.pairing.meanwhile_intake"))
         st.page_link(PREFERENCES_PAGE, label=ui.t("student.pairing.to_preferences"),
                      icon=":material/format_list_numbered:")
@@ -33,6 +34,8 @@ def not_published_yet() -> None:
 
 
 def pairing(details: dict) -> None:
+    st.caption(ui.t("term.acts_on", name=ui.plain(details["term_name"]),
+                    state=ui.t("term_state." + details["term_state"])))
     st.success(ui.t("student.pairing.published"), icon=":material/handshake:")
     st.header(ui.plain(details["title"]), anchor=False)
     st.caption(ui.t("student.pairing.department", name=ui.plain(ui.department_name(details)),

@@ -1,12 +1,15 @@
 """Preferences: up to five approved challenges in order, each with a short reason.
 
 Rows are slots with their own widget keys; reordering moves slots, so each row keeps what was
-typed in it. Editable only while the term is in intake.
+typed in it. Editable only while the team's own term takes preferences, among that term's
+approved challenges. Every save carries the list version it started from: when a teammate saved
+in between, their list is shown and these choices stay in the form to be re-applied.
 """
 import streamlit as st
 
 import ui
 from matching import challenges, teams, terms
+from matching.models import Team
 from matching.models import MAX_PREFERENCES
 
 MATCHES_PAGE = "views/student_matches.py"
@@ -30,7 +33,7 @@ def new_slot() -> int:
     return state["pf_next_uid"]
 
 
-def load_rows(saved: list[dict]) -> None:
+def load_rows(saved: list[dict], version: int) -> None:
     rows = []
     for preference in saved:
         uid = new_slot()
@@ -39,6 +42,18 @@ def load_rows(saved: list[dict]) -> None:
         rows.append(uid)
     state["pf_rows"] = rows
     state["pf_errors"] = {}
+    state["pf_version"] = version
+    state.pop("pf_stale", None)
+
+
+def keep_mine_on_latest() -> None:
+    """Continue with these choices, now based on the list the teammate saved."""
+    state["pf_version"] = state.pop("pf_stale")["preferences_version"]
+
+
+def take_theirs() -> None:
+    theirs = state["pf_stale"]
+    load_rows(theirs["preferences"], theirs["preferences_version"])
 
 
 def add_row() -> None:
@@ -68,8 +83,8 @@ def save() -> None:
     # Rows left without a challenge are simply not saved; errors map back to the row typed in.
     filled = [uid for uid in state["pf_rows"] if state.get(choice_key(uid)) is not None]
     items = [{"challenge_id": state[choice_key(uid)], "reason": state.get(reason_key(uid), "")} for uid in filled]
-    ui.act(lambda: teams.save_preferences(ui.db(), user, user.team_id, items), page=PAGE,
-           errors_key="pf_errors", map_errors=lambda errors: row_errors(errors, filled),
+    ui.act(lambda: teams.save_preferences(ui.db(), user, user.team_id, items, expected_version=state.get("pf_version")),
+           page=PAGE, errors_key="pf_errors", map_errors=lambda errors: row_errors(errors, filled), stale_key="pf_stale",
            on_error=ui.notice_error(PAGE), success=lambda _: ("student.prefs.saved", {"count": len(items)}),
            forget=["pf_rows"])  # reload the saved list, in its saved order
 
@@ -109,6 +124,7 @@ def editable_list(options: dict[int, str]) -> None:
                         on_click=move, args=(uid, 1), disabled=position == len(rows))
             drop.button(ui.t("student.prefs.remove"), key=f"pf_remove_{uid}", icon=":material/delete:",
                         on_click=remove, args=(uid,))
+    stale_comparison()
     add, save_col = st.columns(2)
     add.button(ui.t("student.prefs.add"), key="pf_add", icon=":material/add:", on_click=add_row,
                disabled=len(rows) >= MAX_PREFERENCES)
@@ -118,8 +134,21 @@ def editable_list(options: dict[int, str]) -> None:
         save()
 
 
-def read_only_list(saved: list[dict], state_name: str) -> None:
-    st.info(ui.t("student.prefs.closed", state=ui.t("term_state." + state_name)), icon=":material/lock:")
+def stale_comparison() -> None:
+    """A teammate saved the list since this one was loaded: theirs, and how to go on."""
+    theirs = state.get("pf_stale")
+    if not theirs:
+        return
+    with st.container(border=True):
+        st.warning(ui.t("student.prefs.stale"), icon=":material/sync_problem:")
+        st.markdown("**" + ui.t("student.prefs.theirs") + "**")
+        saved_list(theirs["preferences"])
+        keep, take = st.columns(2)
+        keep.button(ui.t("student.prefs.keep_mine"), on_click=keep_mine_on_latest, key="pf_keep_mine", type="primary")
+        take.button(ui.t("student.prefs.take_theirs"), on_click=take_theirs, key="pf_take_theirs")
+
+
+def saved_list(saved: list[dict]) -> None:
     if not saved:
         st.caption(ui.t("student.prefs.none_saved"))
     for preference in saved:
@@ -131,8 +160,17 @@ def read_only_list(saved: list[dict], state_name: str) -> None:
                 st.text(preference["reason"])
 
 
-def choices(saved_preferences: list[dict]) -> dict[int, str]:
-    approved = sorted(challenges.approved_challenges(ui.db()), key=lambda c: c["title"].casefold())
+def read_only_list(saved: list[dict], term) -> None:
+    if term is None:
+        st.info(ui.t("student.prefs.no_term"), icon=":material/lock:")
+    else:
+        st.info(ui.t("student.prefs.closed", state=ui.t("term_state." + term.state)), icon=":material/lock:")
+    saved_list(saved)
+
+
+def choices(team: Team, saved_preferences: list[dict]) -> dict[int, str]:
+    """The team's own term's approved challenges (a chosen one no longer offered is kept, flagged)."""
+    approved = sorted(challenges.approved_challenges(ui.db(), team.term_id), key=lambda c: c["title"].casefold())
     options = {c["id"]: f"{c['title']} ({c['acronym']})" for c in approved}
     for preference in saved_preferences:  # reopened since it was chosen: shown, and flagged on save
         options.setdefault(preference["challenge_id"],
@@ -144,15 +182,17 @@ def main() -> None:
     st.title(ui.t("student.prefs.title"))
     st.caption(ui.t("student.prefs.intro", max=MAX_PREFERENCES))
     ui.show_notice(PAGE, icon=None)
+    team = teams.get_team(ui.db(), user, user.team_id)
+    term = terms.term_of(ui.db(), team.term_id)
+    ui.term_caption(term)
     saved_preferences = teams.get_preferences(ui.db(), user, user.team_id)
-    term = terms.current_term(ui.db())
-    if term is None or term.state != "intake":
-        read_only_list(saved_preferences, term.state if term else "closed")
+    if not teams.preferences_open(ui.db(), team.id):
+        read_only_list(saved_preferences, term)
         return
     # Widget values vanish when the person visits another page, so reload the saved list then.
     if "pf_rows" not in state or any(choice_key(uid) not in state for uid in state["pf_rows"]):
-        load_rows(saved_preferences)
-    editable_list(choices(saved_preferences))
+        load_rows(saved_preferences, team.preferences_version)
+    editable_list(choices(team, saved_preferences))
     if st.button(ui.t("student.prefs.browse"), key="pf_browse", icon=":material/travel_explore:"):
         st.switch_page(MATCHES_PAGE)
 

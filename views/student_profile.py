@@ -6,7 +6,7 @@ are slots with their own keys; blank slots are ignored when saving.
 import streamlit as st
 
 import ui
-from matching import teams
+from matching import lifecycle, teams, terms
 from matching.models import CONTENT_LANGUAGES, MAX_MEMBERS, Team
 
 MATCHES_PAGE = "views/student_matches.py"
@@ -111,20 +111,20 @@ def saved(team: Team) -> ui.Message:
 
 # --- Rendering --------------------------------------------------------------------------------
 
-def completeness_meter(team: Team) -> None:
+def completeness_meter(team: Team, editable: bool) -> None:
     share, missing = teams.completeness(team)
     st.progress(share, text=ui.t("student.profile.complete", percent=round(share * 100)))
-    if missing:
+    if missing and editable:
         st.caption(ui.t("student.profile.missing"))
         for item in missing:
             st.markdown("- " + ui.t(f"profile.missing.{item}"))
-    else:
+    elif not missing:
         st.success(ui.t("student.profile.all_complete"), icon=":material/check:")
         if st.button(ui.t("student.profile.see_matches"), icon=":material/travel_explore:", key="tp_to_matches"):
             st.switch_page(MATCHES_PAGE)
 
 
-def member_rows(errors: dict) -> None:
+def member_rows(errors: dict, editable: bool) -> None:
     st.subheader(ui.t(LABELS["members"]), anchor=False)
     st.caption(ui.t("student.profile.members_help", max=MAX_MEMBERS))
     ui.field_error(errors, "members")
@@ -134,12 +134,15 @@ def member_rows(errors: dict) -> None:
             cols = st.columns([3, 3, 2])
             for col, field in zip(cols, MEMBER_LABELS):
                 with col:
-                    st.text_input(ui.t(MEMBER_LABELS[field]), key=member_key(uid, field), max_chars=200)
+                    st.text_input(ui.t(MEMBER_LABELS[field]), key=member_key(uid, field), max_chars=200,
+                                  disabled=not editable)
                     ui.field_error(errors, f"members.{uid}.{field}")
-            st.button(ui.t("student.profile.remove_member", n=position), key=f"tp_remove_{uid}",
-                      icon=":material/person_remove:", on_click=remove_member, args=(uid,))
-    st.button(ui.t("student.profile.add_member"), key="tp_add_member", icon=":material/person_add:",
-              on_click=add_member, disabled=len(state["tp_slots"]) >= MAX_MEMBERS)
+            if editable:
+                st.button(ui.t("student.profile.remove_member", n=position), key=f"tp_remove_{uid}",
+                          icon=":material/person_remove:", on_click=remove_member, args=(uid,))
+    if editable:
+        st.button(ui.t("student.profile.add_member"), key="tp_add_member", icon=":material/person_add:",
+                  on_click=add_member, disabled=len(state["tp_slots"]) >= MAX_MEMBERS)
 
 
 def stale_comparison() -> None:
@@ -173,25 +176,28 @@ def _member_line(member) -> str:
     return " · ".join(str(member.get(f) or "") for f in MEMBER_LABELS if member.get(f))
 
 
-def profile_form() -> None:
+def profile_form(editable: bool) -> None:
+    """The profile's fields; all disabled (and no save) when the team's term is closed."""
     errors = state.get("tp_errors") or {}
     if errors:
         st.error(ui.t("error.validation_summary", count=len(errors)), icon=":material/error:")
-    st.text_input(ui.t(LABELS["name"]), key=KEYS["name"], max_chars=80)
+    locked = not editable
+    st.text_input(ui.t(LABELS["name"]), key=KEYS["name"], max_chars=80, disabled=locked)
     ui.field_error(errors, "name")
     left, middle, right = st.columns([3, 1, 2])
     with left:
-        st.text_input(ui.t(LABELS["program"]), key=KEYS["program"], max_chars=200)
+        st.text_input(ui.t(LABELS["program"]), key=KEYS["program"], max_chars=200, disabled=locked)
         ui.field_error(errors, "program")
     with middle:
         st.number_input(ui.t(LABELS["year"]), min_value=1, max_value=6, step=1, key=KEYS["year"],
-                        placeholder=ui.t("student.profile.year_placeholder"))
+                        placeholder=ui.t("student.profile.year_placeholder"), disabled=locked)
         ui.field_error(errors, "year")
     with right:
         names = {code: ui.t(LANGUAGE_NAMES[code]) for code in CONTENT_LANGUAGES}
-        st.selectbox(ui.t(LABELS["language"]), CONTENT_LANGUAGES, key=KEYS["language"], format_func=names.get)
+        st.selectbox(ui.t(LABELS["language"]), CONTENT_LANGUAGES, key=KEYS["language"], format_func=names.get,
+                     disabled=locked)
         ui.field_error(errors, "language")
-    member_rows(errors)
+    member_rows(errors, editable)
     st.subheader(ui.t("student.profile.strengths"), anchor=False)
     st.caption(ui.t("student.profile.strengths_help"))
     for field in ("skills", "interests"):
@@ -200,11 +206,13 @@ def profile_form() -> None:
         options += [c for c in chosen if c.casefold() not in {o.casefold() for o in options}]
         st.multiselect(ui.t(LABELS[field]), options, key=KEYS[field], accept_new_options=True,
                        placeholder=ui.t("student.profile.keywords_placeholder"),
-                       help=ui.t("student.profile.keywords_help"))
+                       help=ui.t("student.profile.keywords_help"), disabled=locked)
         ui.field_error(errors, field)
     st.text_area(ui.t(LABELS["past_work"]), key=KEYS["past_work"], height=150,
-                 help=ui.t("student.profile.past_work_help"))
+                 help=ui.t("student.profile.past_work_help"), disabled=locked)
     ui.field_error(errors, "past_work")
+    if locked:
+        return
     stale_comparison()
     if st.button(ui.t("student.profile.save"), icon=":material/save:", type="primary", key="tp_save"):
         save()
@@ -212,13 +220,20 @@ def profile_form() -> None:
 
 def main() -> None:
     saved_team = teams.get_team(ui.db(), user, user.team_id)
-    if "tp_version" not in state or KEYS["name"] not in state:
+    term = terms.term_of(ui.db(), saved_team.term_id)
+    editable = lifecycle.team_profile_editable(term.state if term else None)
+    # A read-only profile always shows what is saved.
+    if not editable or "tp_version" not in state or KEYS["name"] not in state:
         load_into_form(saved_team)
     st.title(ui.t("student.profile.title"))
-    st.caption(ui.t("student.profile.intro"))
+    ui.term_caption(term)
+    if editable:
+        st.caption(ui.t("student.profile.intro"))
+    else:  # the domain refuses a save too, with the same sentence
+        st.info(ui.message("term.closed_read_only", {"term": term.name}), icon=":material/lock:")
     ui.show_notice(PAGE, icon=None)
-    completeness_meter(saved_team)
-    profile_form()
+    completeness_meter(saved_team, editable)
+    profile_form(editable)
 
 
 main()
