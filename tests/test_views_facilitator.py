@@ -1,10 +1,12 @@
-"""AppTest: the facilitator's pages render in EN and FR and their main actions work."""
+"""AppTest: the facilitator's pages render in EN and FR, their main actions work, and what a
+careless or hostile click would try (a guarded term move, a stale decision, a stale plan, the
+wrong term) is refused with one sentence and changes nothing."""
 from datetime import date, timedelta
 
 import numpy as np
 import pytest
 
-from matching import accounts, feedback, pairings, terms
+from matching import accounts, challenges, feedback, lifecycle, pairings, terms
 from matching import db as storage
 from matching.matches import match_matrix
 from tests.test_app_smoke import signed_in
@@ -17,10 +19,24 @@ def facilitator(db):
     return accounts.find_user(db, "facilitator@demo.gc.ca")
 
 
+def demo_term(db):
+    return next(t for t in terms.list_terms(db) if t.name == "Winter 2027")
+
+
+def rep_of(db, department_id):
+    row = storage.one(db, "SELECT email FROM users WHERE role = 'department_rep' AND department_id = ?",
+                      [department_id])
+    return accounts.find_user(db, row["email"])
+
+
+def state_of(db, term_id):
+    return terms.get_term(db, term_id).state
+
+
 def give_preferences(db, n_teams=20):
     """The first teams rank their five most similar challenges (replacing the demo preferences,
     so the tests know exactly what was ranked)."""
-    teams, challenges, scores = match_matrix(db, facilitator(db))
+    teams, challenges, scores = match_matrix(db, facilitator(db), demo_term(db).id)
     with storage.transaction(db):
         db.execute("DELETE FROM preferences")
         for i, team in enumerate(teams[:n_teams]):
@@ -29,14 +45,21 @@ def give_preferences(db, n_teams=20):
                                                    "rank": rank})
 
 
-def go_live(db, *, due_in_days=10):
-    """Demo term: preferences, matching, run, publish, active, one round. Returns the term id."""
+def publish_demo(db):
+    """Demo term: preferences, matching, run, publish (the term stays in matching). Returns its id."""
     fac = facilitator(db)
-    term = terms.current_term(db)
+    term = demo_term(db)
     give_preferences(db)
     terms.advance_term(db, fac, term.id)
     pairings.run_assignment(db, fac, term.id)
     pairings.publish(db, fac, term.id)
+    return term.id
+
+
+def go_live(db, *, due_in_days=10):
+    """Demo term: preferences, matching, run, publish, active, one round. Returns the term id."""
+    fac = facilitator(db)
+    term = terms.get_term(db, publish_demo(db))
     terms.advance_term(db, fac, term.id)
     feedback.create_round(db, fac, term.id, "Discovery", (date.today() + timedelta(days=due_in_days)).isoformat())
     return term.id
@@ -105,13 +128,19 @@ def test_terms_create_and_advance_with_confirmation(demo_db):
     at.text_input(key="term_name").input("Fall 2027")
     button(at, "Create the term").click().run()
     assert "Term Fall 2027 created in planning." in texts(at)
-    demo_term = terms.current_term(demo_db)
-    assert demo_term.name == "Fall 2027" and demo_term.state == "planning"
+    fall = terms.default_term(demo_db)
+    assert fall.name == "Fall 2027" and fall.state == "planning"
+    # Both terms are listed with their state; each has its own move.
+    listed = at.dataframe[0].value
+    assert list(listed.iloc[:, 0]) == ["Fall 2027", "Winter 2027"]
+    assert list(listed.iloc[:, 1]) == ["planning", "intake"]
     advance = button(at, "Move to intake")
     assert advance.disabled
-    at.checkbox(key=f"term_confirm_{demo_term.id}").check().run()
+    at.checkbox(key=f"term_confirm_{fall.id}").check().run()
     button(at, "Move to intake").click().run()
-    assert terms.get_term(demo_db, demo_term.id).state == "intake"
+    assert state_of(demo_db, fall.id) == "intake"
+    assert state_of(demo_db, demo_term(demo_db).id) == "intake"          # the other term did not move
+    assert "Fall 2027 moved from planning to intake." in texts(at)
 
 
 def test_terms_form_input_survives_the_language_switch(demo_db):
@@ -129,7 +158,7 @@ def test_assignment_run_lock_with_reason_rerun_and_publish(demo_db):
     assert not at.exception and "The assignment was run" in texts(at)
     assert at.header[0].value == "Proposal (not published yet)"
     assert at.metric[0].value == "44 / 44"
-    term = terms.current_term(demo_db)
+    term = demo_term(demo_db)
     at.radio(key="assign_adjust_kind_en").set_value("Lock").run()
     team_id = at.selectbox(key="assign_lock_team").value
     at.selectbox(key="assign_lock_challenge").set_value(pairings.term_challenges(demo_db, term.id)[-1]["id"])
@@ -156,7 +185,7 @@ def test_assignment_run_lock_with_reason_rerun_and_publish(demo_db):
 def test_capacity_warning_is_shown_not_applied(demo_db):
     at = page(demo_db, "views/fac_assignment.py")
     button(at, "Run the assignment").click().run()
-    term = terms.current_term(demo_db)
+    term = demo_term(demo_db)
     plan = pairings.plan(demo_db, facilitator(demo_db), term.id)
     full = next(r for r in plan.rows if r["challenge_id"])
     other = next(r for r in plan.rows if r["challenge_id"] != full["challenge_id"])
@@ -213,3 +242,232 @@ def test_matrix_sorting_and_both_directions(demo_db):
     at.radio(key="matrix_sort").set_value("best").run()
     assert not at.exception
     assert len(at.dataframe) == 3            # the matrix as a table, teams for a challenge, challenges for a team
+
+
+# --- Guarded term moves ----------------------------------------------------------------------
+
+def move_term(at, term_id, label):
+    at.checkbox(key=f"term_confirm_{term_id}").check().run()
+    button(at, label).click().run()
+
+
+def test_terms_refuse_matching_to_active_without_published_pairings(demo_db):
+    term = demo_term(demo_db)
+    terms.advance_term(demo_db, facilitator(demo_db), term.id)                    # intake -> matching
+    at = page(demo_db, "views/fac_terms.py")
+    sentence = "The term cannot start: no pairing has been published yet."
+    assert any(sentence in w.value for w in at.warning)                           # said before the button
+    move_term(at, term.id, "Move to active")
+    assert not at.exception
+    assert any(sentence in e.value for e in at.error)                             # and as the refusal
+    assert state_of(demo_db, term.id) == "matching"
+    # Overriding without a reason is refused too, next to the reason field.
+    at.checkbox(key=f"term_override_{term.id}").check().run()
+    move_term(at, term.id, "Move to active")
+    assert "Give a reason for this move" in texts(at)
+    assert state_of(demo_db, term.id) == "matching"
+    # With a reason, the override moves it (and the audit log keeps why).
+    at.text_area(key=f"term_reason_{term.id}").input("Teams start on their own projects this term.")
+    move_term(at, term.id, "Move to active")
+    assert state_of(demo_db, term.id) == "active"
+    assert "Winter 2027 moved from matching to active." in texts(at)
+    event = storage.one(demo_db, "SELECT reason FROM audit_events WHERE action = 'term.advance' ORDER BY id DESC LIMIT 1")
+    assert event["reason"] == "Teams start on their own projects this term."
+
+
+def test_terms_override_is_offered_only_when_something_blocks(demo_db):
+    at = page(demo_db, "views/fac_terms.py")
+    term = demo_term(demo_db)                                                     # intake -> matching: no guard
+    assert not [c for c in at.checkbox if c.key == f"term_override_{term.id}"]
+
+
+def test_terms_closing_with_open_feedback_asks_for_a_reason(demo_db):
+    term_id = go_live(demo_db)
+    at = page(demo_db, "views/fac_terms.py", "fr")
+    assert "rétroaction(s) sont encore ouvertes" in texts(at)
+    at.checkbox(key=f"term_confirm_{term_id}").check().run()
+    at.button(key=f"term_advance_{term_id}").click().run()
+    assert "Donnez une raison pour ce changement" in texts(at)
+    assert state_of(demo_db, term_id) == "active"
+    at.text_area(key=f"term_reason_{term_id}").input("Fin de la session; les experts ont été prévenus.")
+    at.checkbox(key=f"term_confirm_{term_id}").check().run()
+    at.button(key=f"term_advance_{term_id}").click().run()
+    assert state_of(demo_db, term_id) == "closed"
+    assert at.button(key="term_create")                                           # the page still draws
+    assert not [b for b in at.button if b.key == f"term_advance_{term_id}"]       # a closed term has no move
+
+
+def test_terms_a_move_made_elsewhere_meanwhile_is_not_repeated(demo_db):
+    term = demo_term(demo_db)
+    at = page(demo_db, "views/fac_terms.py")
+    at.checkbox(key=f"term_confirm_{term.id}").check().run()
+    terms.advance_term(demo_db, facilitator(demo_db), term.id)                    # someone else: intake -> matching
+    at.button(key=f"term_advance_{term.id}").click().run()
+    assert "Someone moved this term after you opened the page" in texts(at)
+    assert state_of(demo_db, term.id) == "matching"                               # not moved on to active
+
+
+# --- Stale decisions, revisions, SME hand-over -----------------------------------------------
+
+def test_review_refuses_an_approval_of_a_challenge_changed_after_the_page_loaded(demo_db):
+    at = page(demo_db, "views/fac_review.py")
+    cid = int(at.checkbox[1].key.rsplit("_", 1)[1])
+    at.checkbox(key=f"review_confirm_{cid}").check().run()
+    # Meanwhile another facilitator returns it and the department resubmits a new problem statement.
+    challenges.return_for_changes(demo_db, facilitator(demo_db), cid, "Say who the users are.")
+    rep = rep_of(demo_db, storage.one(demo_db, "SELECT department_id FROM challenges WHERE id = ?", [cid])["department_id"])
+    challenges.submit(demo_db, rep, cid, {"problem": "A new problem statement, written after the page was opened."})
+    at.button(key=f"review_approve_{cid}").click().run()
+    assert not at.exception
+    assert "This was changed after you opened the page, so nothing was decided." in texts(at)
+    assert storage.one(demo_db, "SELECT status FROM challenges WHERE id = ?", [cid])["status"] == "submitted"
+    assert "A new problem statement, written after the page was opened." in [t.value for t in at.text]
+    at.button(key=f"review_approve_{cid}").click().run()                          # now the one on screen
+    assert storage.one(demo_db, "SELECT status FROM challenges WHERE id = ?", [cid])["status"] == "approved"
+
+
+def paired_challenge(db):
+    """A challenge with a published (or running) pairing, and its department's representative."""
+    live, states = lifecycle.states_sql("p.state", lifecycle.PAIRING_LIVE_STATES)
+    row = storage.one(db, "SELECT c.id, c.department_id, c.title FROM pairings p "
+                          f"JOIN challenges c ON c.id = p.challenge_id WHERE {live} ORDER BY c.id LIMIT 1", states)
+    return row, rep_of(db, row["department_id"])
+
+
+def test_revision_approve_applies_it_and_return_keeps_the_old_text(demo_db):
+    publish_demo(demo_db)
+    row, rep = paired_challenge(demo_db)
+    challenges.propose_revision(demo_db, rep, row["id"], {"title": "A sharper title"}, note="Narrower scope.")
+    at = page(demo_db, "views/fac_review.py")
+    assert at.header[0].value == "Revisions of paired challenges"
+    shown = [t.value for t in at.text]
+    assert row["title"] in shown and "A sharper title" in shown and "Narrower scope." in shown
+    revision_id = challenges.pending_revision(demo_db, facilitator(demo_db), row["id"])["id"]
+    at.button(key=f"revision_approve_{revision_id}").click().run()
+    assert "Revision approved" in texts(at)
+    assert storage.one(demo_db, "SELECT title FROM challenges WHERE id = ?", [row["id"]])["title"] == "A sharper title"
+    # A second proposal, returned with comments: the challenge keeps its text.
+    second = challenges.propose_revision(demo_db, rep, row["id"], {"title": "Too broad a title"})
+    at.run()
+    at.button(key=f"revision_return_{second['id']}").click().run()
+    assert "This field is required." in texts(at)
+    at.text_area(key=f"revision_comments_{second['id']}").input("Keep the narrower scope.")
+    at.button(key=f"revision_return_{second['id']}").click().run()
+    assert storage.one(demo_db, "SELECT title FROM challenges WHERE id = ?", [row["id"]])["title"] == "A sharper title"
+    assert challenges.last_revision(demo_db, rep, row["id"])["state"] == "returned"
+
+
+def test_revision_changed_after_the_page_loaded_is_not_decided(demo_db):
+    publish_demo(demo_db)
+    row, rep = paired_challenge(demo_db)
+    first = challenges.propose_revision(demo_db, rep, row["id"], {"title": "First idea"})
+    at = page(demo_db, "views/fac_review.py")
+    challenges.propose_revision(demo_db, rep, row["id"], {"title": "Second idea"})     # replaces the pending one
+    at.button(key=f"revision_approve_{first['id']}").click().run()
+    assert "nothing was decided" in texts(at)
+    assert storage.one(demo_db, "SELECT title FROM challenges WHERE id = ?", [row["id"]])["title"] == row["title"]
+
+
+def test_change_sme_moves_the_open_feedback_entries(demo_db):
+    go_live(demo_db)
+    row, _ = paired_challenge(demo_db)
+    open_entries = demo_db.execute(
+        "SELECT COUNT(*) FROM feedback_entries e JOIN pairings p ON p.id = e.pairing_id "
+        "WHERE p.challenge_id = ? AND e.state = 'open'", [row["id"]]).fetchone()[0]
+    assert open_entries
+    new_expert = accounts.find_user(demo_db, "hannah.kowalski@ec.gc.ca")
+    at = page(demo_db, "views/fac_review.py")
+    at.selectbox(key="sme_challenge").set_value(row["id"]).run()
+    at.text_input(key="sme_name").input(new_expert.name)
+    at.text_input(key="sme_email").input(new_expert.email)
+    at.button(key="sme_go").click().run()
+    assert "This field is required." in texts(at)                                 # the reason
+    at.text_input(key="sme_reason").input("The first expert moved to another file.")
+    at.button(key="sme_go").click().run()
+    assert f"{open_entries} open feedback entry(ies) moved to them" in texts(at)
+    experts = {r["expert_id"] for r in demo_db.query(
+        "SELECT e.expert_id FROM feedback_entries e JOIN pairings p ON p.id = e.pairing_id WHERE p.challenge_id = ?",
+        [row["id"]])}
+    assert experts == {new_expert.id}
+
+
+# --- Assignment on a stale plan; the term a page acts on -------------------------------------
+
+def test_assignment_action_on_a_stale_plan_is_refused(demo_db):
+    give_preferences(demo_db)
+    term = demo_term(demo_db)
+    at = page(demo_db, "views/fac_assignment.py")
+    button(at, "Run the assignment").click().run()
+    at.radio(key="assign_adjust_kind_en").set_value("Ban").run()
+    at.text_input(key="assign_ban_reason").input("Conflict of interest")
+    team_id = at.selectbox(key="assign_ban_team").value
+    # Someone else takes a team off its challenge after this page drew the plan.
+    other = next(r for r in pairings.plan(demo_db, facilitator(demo_db), term.id).rows
+                 if r["challenge_id"] and r["team_id"] != team_id)
+    pairings.unpair(demo_db, facilitator(demo_db), term.id, other["team_id"], "Elsewhere")
+    button(at, "Ban").click().run()
+    assert not at.exception
+    assert "Someone changed the plan after you opened the page" in " ".join(e.value for e in at.error)
+    assert pairings.rules(demo_db, facilitator(demo_db), term.id) == []
+    # The page now shows the current plan: the same ban goes through.
+    at.text_input(key="assign_ban_reason").input("Conflict of interest")
+    button(at, "Ban").click().run()
+    assert "Banned." in texts(at)
+    assert len(pairings.rules(demo_db, facilitator(demo_db), term.id)) == 1
+
+
+def test_pages_act_on_the_term_chosen_not_the_newest(demo_db):
+    fac = facilitator(demo_db)
+    fall = terms.create_term(demo_db, fac, {"name": "Fall 2027"})
+    winter = demo_term(demo_db)
+    give_preferences(demo_db)
+    at = page(demo_db, "views/fac_feedback.py")
+    assert at.selectbox(key="rounds_term").value == fall.id                       # starts on the newest open term
+    at.text_input(key="rounds_name").input("Kickoff")
+    at.date_input(key="rounds_due").set_value(date.today() + timedelta(days=60))
+    button(at, "Create the round").click().run()
+    assert [r["name"] for r in feedback.rounds(demo_db, fac, fall.id)] == ["Kickoff"]
+    assert feedback.rounds(demo_db, fac, winter.id) == []
+    # The choice is kept across pages; the assignment page switches back to Winter and runs there.
+    at.switch_page("views/fac_assignment.py").run()
+    assert at.selectbox(key="assign_term").value == fall.id
+    at.selectbox(key="assign_term").set_value(winter.id).run()
+    button(at, "Run the assignment").click().run()
+    assert not at.exception and at.metric[0].value == "44 / 44"
+    assert pairings.has_proposal(demo_db, winter.id) and not pairings.has_proposal(demo_db, fall.id)
+    at.switch_page("views/fac_matrix.py").run()
+    assert at.selectbox(key="matrix_term").value == winter.id and len(at.dataframe) == 3
+    at.selectbox(key="matrix_term").set_value(fall.id).run()
+    assert "There is nothing to compare yet" in texts(at) and not at.dataframe   # no team in Fall yet
+    at.switch_page("views/fac_dashboard.py").run()
+    assert not at.exception
+
+
+def test_a_closed_term_shows_read_only(demo_db):
+    fac = facilitator(demo_db)
+    old = terms.create_term(demo_db, fac, {"name": "Fall 2026"})
+    for _ in range(2):
+        terms.advance_term(demo_db, fac, old.id)                                  # planning -> intake -> matching
+    terms.advance_term(demo_db, fac, old.id, override=True, reason="Archive test")
+    terms.advance_term(demo_db, fac, old.id)                                      # -> closed
+    at = page(demo_db, "views/fac_assignment.py")
+    at.selectbox(key="assign_term").set_value(old.id).run()
+    assert "The term Fall 2026 is closed" in texts(at)
+    assert not [b for b in at.button if b.key in ("assign_run", "assign_publish")]
+    at.switch_page("views/fac_feedback.py").run()
+    assert "The term Fall 2026 is closed" in texts(at)
+    assert not [b for b in at.button if b.key == "rounds_create"]
+
+
+def test_data_page_imports_into_the_chosen_term_and_exports_name_a_term(demo_db):
+    fac = facilitator(demo_db)
+    fall = terms.create_term(demo_db, fac, {"name": "Fall 2027"})
+    at = page(demo_db, "views/fac_data.py")
+    # Two terms take challenges: the import asks which.
+    assert at.selectbox(key="data_import_term_challenges").options
+    at.selectbox(key="data_export_kind").set_value("matrix").run()
+    assert not at.exception and at.selectbox(key="data_export_term").value in (fall.id, demo_term(demo_db).id)
+    at.selectbox(key="data_export_kind").set_value("challenges").run()
+    assert at.selectbox(key="data_export_term_all").options[0] == "All terms"
+    at.selectbox(key="data_export_kind").set_value("users").run()
+    assert "covers the whole portal" in texts(at)

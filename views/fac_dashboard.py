@@ -3,7 +3,7 @@ import altair as alt
 import streamlit as st
 
 import ui
-from matching import dashboard
+from matching import dashboard, lifecycle
 
 user = ui.user()
 db = ui.db()
@@ -85,7 +85,9 @@ def round_progress(term) -> None:
 
 def main() -> None:
     st.title(ui.t("dash.title"))
-    term = ui.pick_term("dash_term")
+    term = ui.pick_term("dash_term", lifecycle.TERM_STATES_OPEN)
+    if lifecycle.term_is_read_only(term.state):
+        st.caption(ui.t("term.closed_read_only", term=ui.plain(term.name)))
     st.write(ui.t("dash.intro"))
     state_counts(term)
     per_department(term)

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from matching import feedback, i18n
+from matching import feedback, i18n, lifecycle
 
 user = ui.user()
 db = ui.db()
@@ -80,14 +80,16 @@ def round_list(term) -> None:
 
 def main() -> None:
     st.title(ui.t("rounds.title"))
-    term = ui.pick_term("rounds_term")
+    term = ui.pick_term("rounds_term", lifecycle.TERM_STATES_OPEN)
     ui.show_notice(PAGE)
     st.write(ui.t("rounds.intro"))
-    if term.state != "active":
+    if lifecycle.term_is_read_only(term.state):
+        st.caption(ui.t("term.closed_read_only", term=ui.plain(term.name)))
+    elif not lifecycle.term_gives_feedback(term.state):
         st.caption(ui.t("rounds.not_active"))
     reminders(term)
     round_list(term)
-    if term.state != "closed":
+    if term.state in lifecycle.TERM_STATES_SCHEDULING_ROUNDS:
         create_form(term)
 
 

@@ -4,14 +4,12 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from matching import i18n, matches
+from matching import i18n, lifecycle, matches
 from matching.errors import PortalError
 
 user = ui.user()
 db = ui.db()
 TOP = 25  # rows in each ranked list below the matrix
-
-
 
 def page_pickers(pages: dict) -> None:
     """Big terms are drawn a page of teams by a page of challenges at a time."""
@@ -76,17 +74,20 @@ def by_team(teams: list[dict]) -> None:
 
 def main() -> None:
     st.title(ui.t("matrix.title"))
+    term = ui.pick_term("matrix_term", lifecycle.TERM_STATES_OPEN)
+    if lifecycle.term_is_read_only(term.state):
+        st.caption(ui.t("term.closed_read_only", term=ui.plain(term.name)))
     st.write(ui.t("matrix.intro"))
     sorts = {"name": ui.t("matrix.sort.name"), "best": ui.t("matrix.sort.best")}
     sort = st.radio(ui.t("matrix.sort.label"), list(sorts), format_func=sorts.get, horizontal=True, key="matrix_sort")
-    pages = matches.matrix_view(db, user, order=sort, team_page=st.session_state.get("matrix_team_page", 1) - 1,
+    pages = matches.matrix_view(db, user, term.id, order=sort, team_page=st.session_state.get("matrix_team_page", 1) - 1,
                                 challenge_page=st.session_state.get("matrix_challenge_page", 1) - 1)
     if not pages["n_teams"] or not pages["n_challenges"]:
         st.info(ui.t("matrix.empty"), icon=":material/grid_off:")
         st.stop()
     page_pickers(pages)
     heatmap(pages)
-    teams, challenges, _ = matches.match_matrix(db, user)
+    teams, challenges, _ = matches.match_matrix(db, user, term.id)
     left, right = st.columns(2)
     with left:
         by_challenge(challenges)

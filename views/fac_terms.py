@@ -1,19 +1,48 @@
-"""Terms: create one, and move it planning -> intake -> matching -> active -> closed."""
+"""Terms: every term with its state; create one; move one forward past its guards.
+
+Several terms live at once (the next intake while the current cohort works), so each term has
+its own card. A move shows first what :func:`matching.terms.advance_check` says stands in the
+way; it carries the term version that was on screen, so a term someone else moved meanwhile is
+refused, not moved twice.
+"""
+import pandas as pd
 import streamlit as st
 
 import ui
-from matching import i18n, terms
-from matching.models import TERM_STATES
+from matching import i18n, lifecycle, terms
+from matching.errors import PortalError, StaleRecord
 
 user = ui.user()
 db = ui.db()
 PAGE = "term"  # session-state prefix of this page
+#: A presentation table over every term state (so no state can be missed).
+STATE_COLOURS = {"planning": "gray", "intake": "blue", "matching": "violet", "active": "green", "closed": "gray"}
+
+
+def on_screen(key: str, current: int) -> int:
+    """The version the person saw when they clicked (the one drawn on the previous run); the
+    current one is remembered for the next click."""
+    seen = st.session_state.get(key, current)
+    st.session_state[key] = current
+    return seen
+
+
+def state_word(state: str) -> str:
+    return ui.t("term_state." + state)
 
 
 def what_each_state_allows() -> None:
     with st.expander(ui.t("fac.terms.states_title"), icon=":material/info:"):
-        for state in TERM_STATES:
-            st.markdown(f"**{ui.t('term_state.' + state)}** — {ui.t('fac.terms.allows.' + state)}")
+        for state in lifecycle.TERM_STATES:
+            st.markdown(f"**{state_word(state)}** — {ui.t('fac.terms.allows.' + state)}")
+
+
+def overview(all_terms) -> None:
+    """Every term and its state at a glance (names are user text: a table, not Markdown)."""
+    rows = [{ui.t("data.col.term"): term.name, ui.t("data.col.state"): state_word(term.state),
+             ui.t("fac.terms.starts_on"): i18n.format_day(term.starts_on, ui.lang()) or "—",
+             ui.t("fac.terms.ends_on"): i18n.format_day(term.ends_on, ui.lang()) or "—"} for term in all_terms]
+    st.dataframe(pd.DataFrame(rows), width="stretch", hide_index=True)
 
 
 def create_form() -> None:
@@ -37,29 +66,58 @@ def create_form() -> None:
 def term_card(term) -> None:
     with st.container(border=True):
         st.subheader(ui.plain(term.name), anchor=False)
-        st.badge(ui.t("term_state." + term.state), icon=":material/flag:", color="blue")
+        st.badge(state_word(term.state), icon=":material/flag:", color=STATE_COLOURS[term.state])
         if term.starts_on or term.ends_on:
             st.caption(ui.t("fac.terms.dates", starts=i18n.format_day(term.starts_on, ui.lang()) or "—",
                             ends=i18n.format_day(term.ends_on, ui.lang()) or "—"))
         st.write(ui.t("fac.terms.allows." + term.state))
-        following = terms.NEXT_STATE.get(term.state)
-        if following is None:
+        if lifecycle.TERM_NEXT.get(term.state) is None:
             st.caption(ui.t("fac.terms.final"))
             return
-        st.caption(ui.t("fac.terms.next_allows", state=ui.t("term_state." + following),
-                        allows=ui.t("fac.terms.allows." + following)))
-        confirm = st.checkbox(ui.t("fac.terms.confirm", state=ui.t("term_state." + following)),
-                              key=f"term_confirm_{term.id}")
-        reason = st.text_input(ui.t("fac.terms.reason"), key=f"term_reason_{term.id}")
-        if st.button(ui.t("fac.terms.advance", state=ui.t("term_state." + following)),
-                     key=f"term_advance_{term.id}", disabled=not confirm, icon=":material/arrow_forward:"):
-            ui.act(lambda: terms.advance_term(db, user, term.id, reason=reason), page=PAGE, success=moved,
-                   forget=[f"term_confirm_{term.id}"])
+        move_form(term)
 
 
-def moved(term) -> ui.Message:
-    # The state's name is a message too, so it follows a language switch with the sentence.
-    return "fac.terms.moved", {"name": term.name, "state": ("term_state." + term.state, {})}
+def move_form(term) -> None:
+    """The guards first, then the reason, the override (only when something blocks), the move."""
+    check = terms.advance_check(db, term.id)
+    following = check["to"]
+    seen = on_screen(f"term_seen_{term.id}", term.version)
+    errors = ui.kept_errors(f"term_errors_{term.id}")
+    st.caption(ui.t("fac.terms.next_allows", state=state_word(following), allows=ui.t("fac.terms.allows." + following)))
+    for blocker in check["blockers"]:
+        st.warning(ui.message(blocker["key"], blocker["params"]), icon=":material/block:")
+    if check["needs_reason"]:
+        st.warning(ui.t("term.guard.open_feedback", count=check.get("open_feedback", 0)), icon=":material/rate_review:")
+    override = False
+    if check["blockers"]:
+        override = st.checkbox(ui.t("term.guard.override"), key=f"term_override_{term.id}",
+                               help=ui.t("term.guard.override_help"))
+    reason_needed = check["needs_reason"] or bool(check["blockers"])
+    reason = st.text_area(ui.t("facp.terms.reason"), key=f"term_reason_{term.id}", height=80,
+                          help=ui.t("facp.terms.reason_needed" if reason_needed else "facp.terms.reason_help"))
+    ui.field_error(errors, "reason")
+    confirm = st.checkbox(ui.t("fac.terms.confirm", state=state_word(following)), key=f"term_confirm_{term.id}")
+    if st.button(ui.t("fac.terms.advance", state=state_word(following)), key=f"term_advance_{term.id}",
+                 disabled=not confirm, icon=":material/arrow_forward:"):
+        ui.act(lambda: terms.advance_term(db, user, term.id, reason=reason, override=override,
+                                          expected_version=seen),
+               page=PAGE, errors_key=f"term_errors_{term.id}", on_error=refused,
+               success=lambda moved_term: moved(term, moved_term),
+               forget=[f"term_confirm_{term.id}", f"term_override_{term.id}", f"term_reason_{term.id}"])
+
+
+def refused(err: PortalError) -> None:
+    """One sentence, right under the button; the term did not move."""
+    if isinstance(err, StaleRecord):
+        st.warning(ui.t("facp.terms.stale"), icon=":material/sync_problem:")
+    else:
+        ui.show_error(err)
+
+
+def moved(before, after) -> ui.Message:
+    # The states are messages too, so they follow a language switch with the sentence.
+    return "facp.terms.moved", {"name": after.name, "from_state": ("term_state." + before.state, {}),
+                                "to_state": ("term_state." + after.state, {})}
 
 
 def main() -> None:
@@ -70,6 +128,8 @@ def main() -> None:
     all_terms = terms.list_terms(db)
     if not all_terms:
         st.info(ui.t("fac.terms.none"), icon=":material/calendar_month:")
+    else:
+        overview(all_terms)
     for item in all_terms:
         term_card(item)
     create_form()
