@@ -4,9 +4,12 @@
   snapshot, taken while the app keeps running (WAL readers never block writers). The copy is
   written next to its destination and renamed into place, so a half-written backup never exists.
 * :func:`restore` refuses anything that is not a healthy portal database or comes from a newer
-  schema; it stages the file, migrates an older schema, keeps a copy of the current database and
-  then replaces every page of the live database in one backup-API step (atomic for every other
-  connection).
+  schema. A backup is not trusted: its schema must equal, object by object (tables, columns,
+  indexes, triggers, views), a fresh database migrated to the same version, before anything of
+  it is run (:func:`check_schema`), its foreign keys must hold and its audit log must be closed.
+  It then stages the file, migrates an older schema (and compares again with a fresh database of
+  this schema), keeps a copy of the current database and replaces every page of the live
+  database in one backup-API step (atomic for every other connection).
 * :func:`purge_term` anonymises a closed term's personal data and keeps its figures.
 * :func:`audit_log` lets facilitators read the audit log (its spreadsheet export is the
   ``audit`` kind of :mod:`matching.importexport`, formulas neutralised).
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -113,8 +117,88 @@ def _inspect(conn: sqlite3.Connection, path: Path) -> dict[str, Any]:
     if version > storage.SCHEMA_VERSION:
         raise PortalError("db.newer_schema", f"{path} has schema {version}", found=version,
                           supported=storage.SCHEMA_VERSION)
+    # Nothing of the file is run (no row counted, no migration) before its schema is known to be ours.
+    check_schema(conn, path, version)
     counts = {t: conn.execute(f"SELECT COUNT(*) FROM [{t}]").fetchone()[0] for t in sorted(tables)}
     return {"schema_version": version, "tables": counts}
+
+
+# --- What a genuine portal database looks like ---------------------------------------------
+
+def schema_of(conn: sqlite3.Connection) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every schema object of ``conn``: ``{(kind, name): description}``.
+
+    Kinds: ``TABLE``, ``INDEX``, ``TRIGGER``, ``VIEW`` (sqlite_master), and ``COLUMN`` (``table.column``,
+    from ``PRAGMA table_xinfo``: type, NOT NULL, default, primary key, hidden). A table's own
+    description holds its SQL (CHECK, UNIQUE, REFERENCES...), its foreign keys and its index
+    list, so a constraint added or removed changes it. SQLite's planner statistics
+    (``sqlite_stat*``) are not schema and are left out.
+    """
+    objects: dict[tuple[str, str], dict[str, Any]] = {}
+    rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master "
+                        "WHERE name NOT LIKE 'sqlite_stat%' ORDER BY type, name").fetchall()
+    for kind, name, table, sql in rows:
+        if kind == "index" and sql is None:
+            continue  # UNIQUE / PRIMARY KEY autoindexes: part of their table's index list
+        description: dict[str, Any] = {"on": table, "sql": " ".join((sql or "").split())}
+        if kind == "table":
+            description["foreign_keys"] = conn.execute(f"PRAGMA foreign_key_list([{name}])").fetchall()
+            description["indexes"] = sorted(
+                (row[2], row[3], tuple(conn.execute(f"PRAGMA index_xinfo([{row[1]}])").fetchall()))
+                for row in conn.execute(f"PRAGMA index_list([{name}])").fetchall())
+            for column in conn.execute(f"PRAGMA table_xinfo([{name}])").fetchall():
+                objects[("COLUMN", f"{name}.{column[1]}")] = {"on": name, "definition": column[2:]}
+        elif kind == "index":
+            description["columns"] = conn.execute(f"PRAGMA index_xinfo([{name}])").fetchall()
+        objects[(kind.upper(), name)] = description
+    return objects
+
+
+def reference_schema(version: int) -> dict[tuple[str, str], dict[str, Any]]:
+    """The schema of a fresh database migrated to ``version`` by :data:`matching.db.MIGRATIONS`."""
+    with tempfile.TemporaryDirectory(prefix="portal-schema-") as folder:
+        fresh = storage.connect(Path(folder) / "reference.db", migrate_schema=False)
+        try:
+            if version:
+                storage.migrate(fresh, target=version)
+            return schema_of(fresh.conn)
+        finally:
+            fresh.close()
+
+
+def check_schema(conn: sqlite3.Connection, path: str | os.PathLike, version: int) -> None:
+    """Refuse ``conn`` unless it is, object by object, a genuine portal database of ``version``
+    whose foreign keys all hold and whose audit log is closed to rewriting.
+
+    Raises (first found): ``db.restore_unexpected`` (objects a genuine database does not have: an
+    extra trigger, view, table, index or column), ``db.restore_missing`` (objects it lacks: the
+    append-only triggers, a column), ``db.restore_altered`` (same name, another definition),
+    ``db.restore_foreign_keys`` (rows pointing to nothing), ``db.restore_audit_open`` (the purge's
+    flag left set, which would make the audit log rewritable).
+    """
+    found, expected = schema_of(conn), reference_schema(version)
+    differences = {
+        "db.restore_unexpected": [key for key in found if key not in expected],
+        "db.restore_missing": [key for key in expected if key not in found],
+        "db.restore_altered": [key for key in found if key in expected and found[key] != expected[key]],
+    }
+    if differences["db.restore_altered"]:
+        # A changed column also changes its table's SQL: name the column, not both.
+        columns = {found[key]["on"] for key in differences["db.restore_altered"] if key[0] == "COLUMN"}
+        differences["db.restore_altered"] = [key for key in differences["db.restore_altered"]
+                                             if not (key[0] == "TABLE" and key[1] in columns)]
+    for key, objects in differences.items():
+        if objects:
+            named = ", ".join(f"{kind} {name}" for kind, name in sorted(objects))
+            raise PortalError(key, f"{path}: {key.split('_', 1)[1]} {named}", path=str(path),
+                              version=version, objects=named)
+    broken = sorted({row[0] for row in conn.execute("PRAGMA foreign_key_check")})
+    if broken:
+        raise PortalError("db.restore_foreign_keys", f"{path}: foreign keys broken in {broken}",
+                          path=str(path), tables=", ".join(broken))
+    if "meta" in {name for kind, name in found if kind == "TABLE"} and \
+            conn.execute("SELECT 1 FROM meta WHERE key = 'audit_purge_open'").fetchone():
+        raise PortalError("db.restore_audit_open", f"{path}: audit_purge_open is set", path=str(path))
 
 
 def restore(db: sqlite_utils.Database, actor: User, path: str | os.PathLike, *,
@@ -140,6 +224,8 @@ def restore(db: sqlite_utils.Database, actor: User, path: str | os.PathLike, *,
         staged = storage.connect(staged_path, migrate_schema=False)
         try:
             applied = storage.migrate(staged)  # an older backup is brought up to this schema
+            if applied:  # ... and must then be what a fresh database of this schema is
+                check_schema(staged.conn, path, storage.SCHEMA_VERSION)
             _copy_database(db.conn, previous)
             # One backup-API step writes every page under the destination's write lock: other
             # connections see either the old database or the restored one, never a mixture.
