@@ -17,12 +17,15 @@
 The audit log is append-only (migration 4 installs triggers that refuse DELETE and any UPDATE).
 The one exception is :func:`purge_term`: personal data must be erasable from the log too, so
 inside its own transaction it opens the ``audit_purge_open`` flag that lets it rewrite the
-``actor_email``, ``reason`` and ``detail`` text of events. Who (actor id), what (action), when
-and which record (target) are never rewritable, and no event is ever deleted.
+``actor_email``, ``reason`` and ``detail`` text of the term's own events (chosen by the ids of
+the term's people and records, never by searching the whole log for text). Who (actor id), what
+(action), when and which record (target) are never rewritable, and no event is ever deleted.
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -258,10 +261,10 @@ def purge_term(db: sqlite_utils.Database, actor: User, term_id: int) -> dict[str
     Erased: team members' names and e-mails; the term's student accounts (name, e-mail,
     password: they can no longer sign in); free text that may name people (preference reasons,
     feedback comments and replies, pairing and rule reasons, review comments, the SME contact on
-    the term's challenges); and the same names and e-mails wherever they appear in the audit
-    log's text. Kept: every row (so counts stay right), teams' public profiles, preference
-    ranks, pairing scores, feedback scores, and each audit event's actor id, action, time and
-    target.
+    the term's challenges); and, in the audit log, the text of the events *of that term* that
+    names them (see :func:`_scrub_audit`). Kept: every row (so counts stay right), teams' public
+    profiles, preference ranks, pairing scores, feedback scores, each audit event's actor id,
+    action, time and target, and every other event byte for byte.
     """
     authorize(actor, "term.purge")
     with storage.transaction(db):
@@ -273,8 +276,9 @@ def purge_term(db: sqlite_utils.Database, actor: User, term_id: int) -> dict[str
                                     state=term["state"], move="purge")
         team_ids = [r[0] for r in db.execute("SELECT id FROM teams WHERE term_id = ?", [term_id])]
         people = _personal_strings(db, team_ids)
+        records = _term_records(db, term_id, team_ids)
         counts = _anonymise_rows(db, term_id, team_ids)
-        counts["audit_events"] = _scrub_audit(db, people, counts.pop("_student_ids"))
+        counts["audit_events"] = _scrub_audit(db, records, people)
         audit.record(db, actor, "term.purge", target_type="term", target_id=term_id, detail=counts)
     return counts
 
@@ -283,13 +287,45 @@ def _in(ids: list[int]) -> str:
     return ", ".join(str(int(i)) for i in ids) or "NULL"
 
 
+#: Names and e-mails a previous purge wrote: not people, never matched again.
+_ANONYMISED = re.compile(r"member \d+|former student \d+|purged-\d+@invalid\.invalid")
+
+
 def _personal_strings(db, team_ids: list[int]) -> set[str]:
-    """Names and e-mails of the term's members and student accounts (lower-cased)."""
+    """Names and e-mails of the term's members and student accounts (lower-cased).
+
+    Only used on the term's own audit events, as whole words; a string without a letter or a
+    digit (``": "``) names nobody and is left out."""
     rows = db.execute(f"SELECT name, email FROM members WHERE team_id IN ({_in(team_ids)}) UNION "
                       f"SELECT name, email FROM users WHERE role = 'student' AND team_id IN ({_in(team_ids)})")
-    strings = {value.strip().lower() for row in rows for value in row if value and value.strip()}
-    # Very short strings ("Al") would blank unrelated words in the audit text.
-    return {s for s in strings if len(s) >= 4 and not s.startswith("purged-")}
+    strings = {" ".join(value.split()).lower() for row in rows for value in row if value and value.strip()}
+    return {s for s in strings if any(c.isalnum() for c in s) and not _ANONYMISED.fullmatch(s)}
+
+
+def _term_records(db, term_id: int, team_ids: list[int]) -> dict[str, Any]:
+    """The ids of the term's records, by audit ``target_type`` (as the log stores them: text),
+    and its students (ids and account e-mails)."""
+    teams = _in(team_ids)
+    pairings = f"SELECT id FROM pairings WHERE term_id = {int(term_id)}"
+
+    def ids(sql: str) -> set[str]:
+        return {str(row[0]) for row in db.execute(sql)}
+
+    students = db.execute(f"SELECT id, email FROM users WHERE role = 'student' AND team_id IN ({teams})").fetchall()
+    return {
+        "targets": {
+            "term": {str(int(term_id))},
+            "team": {str(int(i)) for i in team_ids},
+            "user": {str(user_id) for user_id, _ in students},
+            "member": ids(f"SELECT id FROM members WHERE team_id IN ({teams})"),
+            "pairing": ids(pairings),
+            "pairing_rule": ids(f"SELECT id FROM pairing_rules WHERE term_id = {int(term_id)}"),
+            "feedback_round": ids(f"SELECT id FROM feedback_rounds WHERE term_id = {int(term_id)}"),
+            "feedback_entry": ids(f"SELECT id FROM feedback_entries WHERE pairing_id IN ({pairings})"),
+        },
+        "student_ids": {user_id for user_id, _ in students},
+        "student_emails": {email.strip().lower() for _, email in students if email},
+    }
 
 
 def _anonymise_rows(db, term_id: int, team_ids: list[int]) -> dict[str, Any]:
@@ -305,7 +341,6 @@ def _anonymise_rows(db, term_id: int, team_ids: list[int]) -> dict[str, Any]:
             "name": f"Former student {user_id}", "email": f"purged-{user_id}@invalid.invalid",
             "password_hash": "purged", "failed_attempts": 0, "locked_until": None})
     counts["users"] = len(students)
-    counts["_student_ids"] = students
     pairings = f"SELECT id FROM pairings WHERE term_id = {int(term_id)}"
     counts["preferences"] = db.execute(
         f"UPDATE preferences SET reason = '' WHERE team_id IN ({teams}) AND reason != ''").rowcount
@@ -322,18 +357,39 @@ def _anonymise_rows(db, term_id: int, team_ids: list[int]) -> dict[str, Any]:
     return counts
 
 
-def _scrub_audit(db, people: set[str], student_ids: list[int]) -> int:
-    """Blank the purged people's names and e-mails in the audit log's text; return events changed."""
-    if not people and not student_ids:
-        return 0
+def _scrub_audit(db, records: dict[str, Any], people: set[str]) -> int:
+    """Erase the term's people from the term's own audit events; return how many events changed.
+
+    An event is the term's when its actor is one of the term's students, when its target is one
+    of the term's records (the term, its teams, students, members, pairings, rules, feedback
+    rounds and entries), or when it is a failed sign-in typed with a student's exact e-mail.
+    In those events only: the actor e-mail of a student becomes ``[purged]``; a reason that names
+    one of the term's people (as a whole word, any case) becomes ``[purged]``; in ``detail``, each
+    JSON string value that names one becomes ``[purged]`` (keys and structure kept, so the detail
+    stays valid JSON). No other event is read for text, let alone rewritten: what a student
+    chose as a member's name cannot reach another department's, term's or the operator's events.
+    """
+    targets, student_ids = records["targets"], records["student_ids"]
+    names = _names_pattern(people)
+    if not student_ids and names is None:
+        return 0  # nobody to erase
     changed = 0
     db.execute("INSERT INTO meta (key, value) VALUES ('audit_purge_open', '1')")
     try:
-        for event in list(db.query("SELECT id, actor_id, actor_email, reason, detail FROM audit_events")):
-            new = {key: _scrubbed(event[key], people) for key in ("actor_email", "reason", "detail")}
-            if event["actor_id"] in student_ids:
+        for event in list(db.query("SELECT id, actor_id, actor_email, action, target_type, target_id, reason, "
+                                   "detail FROM audit_events")):
+            anonymous_attempt = (event["actor_id"] is None and event["action"] == "auth.sign_in_failed"
+                                 and (event["actor_email"] or "").strip().lower() in records["student_emails"])
+            if not (event["actor_id"] in student_ids or anonymous_attempt
+                    or event["target_id"] in targets.get(event["target_type"], ())):
+                continue
+            new = dict(event)
+            if event["actor_id"] in student_ids or anonymous_attempt:
                 new["actor_email"] = PURGED
-            if any(new[key] != event[key] for key in new):
+            if names and event["reason"] and names.search(event["reason"]):
+                new["reason"] = PURGED
+            new["detail"] = _scrubbed_detail(event["detail"], names)
+            if any(new[key] != event[key] for key in ("actor_email", "reason", "detail")):
                 db.execute("UPDATE audit_events SET actor_email = ?, reason = ?, detail = ? WHERE id = ?",
                            [new["actor_email"], new["reason"], new["detail"], event["id"]])
                 changed += 1
@@ -342,17 +398,36 @@ def _scrub_audit(db, people: set[str], student_ids: list[int]) -> int:
     return changed
 
 
-def _scrubbed(text: str, people: set[str]) -> str:
-    if not text:
-        return text
-    lowered = text.lower()
-    for person in people:
-        start = lowered.find(person)
-        while start != -1:
-            text = text[:start] + PURGED + text[start + len(person):]
-            lowered = text.lower()
-            start = lowered.find(person, start + len(PURGED))
-    return text
+def _names_pattern(people: set[str]) -> re.Pattern | None:
+    """One case-insensitive pattern matching any of ``people`` as a whole word (never inside
+    another word: "Al" does not match "final")."""
+    if not people:
+        return None
+    alternatives = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in sorted(people, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def _scrubbed_detail(detail: str, names: re.Pattern | None) -> str:
+    """``detail`` with every JSON string value that names someone replaced by ``[purged]``;
+    unchanged (the same text) when nothing does."""
+    if names is None or not detail or not names.search(detail):
+        return detail
+    try:
+        value = json.loads(detail)
+    except ValueError:
+        return json.dumps(PURGED)  # not JSON (never written by audit.record): erased whole
+
+    def scrub(item: Any) -> Any:
+        if isinstance(item, str):
+            return PURGED if names.search(item) else item
+        if isinstance(item, list):
+            return [scrub(i) for i in item]
+        if isinstance(item, dict):
+            return {key: scrub(i) for key, i in item.items()}
+        return item
+
+    cleaned = scrub(value)
+    return detail if cleaned == value else json.dumps(cleaned, ensure_ascii=False)
 
 
 def find_term(db: sqlite_utils.Database, name_or_id: str) -> int:
