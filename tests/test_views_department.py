@@ -273,10 +273,162 @@ def test_teams_page_shows_the_paired_teams_profiles_once_published(demo_db):
     from matching import db as storage, terms
     now = storage.now_iso()
     with storage.transaction(demo_db):
-        storage.insert(demo_db, "pairings", {"term_id": terms.current_term(demo_db).id, "team_id": 1,
+        storage.insert(demo_db, "pairings", {"term_id": terms.default_term(demo_db).id, "team_id": 1,
                                              "challenge_id": 1, "state": "approved", "created_at": now,
                                              "updated_at": now})
     at = open_page(demo_db, TEAMS)
     assert "**Open Door Collective**" in [m.value for m in at.markdown]
     assert any(c.value.startswith("Paired with: Making the Employment Insurance") for c in at.caption)
     assert any("accessibility testing" in t.value for t in at.text)  # the team's skills
+
+
+# --- Terms, paired challenges and revisions -------------------------------------------------
+
+def pair_with_student_team(demo_db, challenge_id=1):
+    """Publish a pairing of the demo student's team with the challenge (the facilitator's work)."""
+    from matching import db as storage
+    from tests.test_views_expert import winter
+    student = accounts.find_user(demo_db, "student@demo.sheridancollege.ca")
+    now = storage.now_iso()
+    with storage.transaction(demo_db):
+        storage.insert(demo_db, "pairings", {"term_id": winter(demo_db).id, "team_id": student.team_id,
+                                             "challenge_id": challenge_id, "state": "approved", "created_at": now,
+                                             "updated_at": now})
+    return student
+
+
+FROZEN = ("A team is paired with this challenge, so it can no longer be reopened or archived. "
+          "Propose a revision instead; a facilitator will review it.")
+
+
+def test_a_paired_challenge_cannot_be_reopened_or_archived_from_the_list(demo_db):
+    pair_with_student_team(demo_db)
+    at = open_page(demo_db, LIST)
+    keys = {b.key for b in at.button}
+    assert "reopen_1" not in keys and "archive_1" not in keys
+    assert "revise_1" in keys and "reopen_2" in keys           # an unpaired approved one keeps them
+    assert any("propose a revision" in i.value for i in at.info)
+    # Forced anyway (a confirmation left from before the pairing): the domain refuses, in one sentence.
+    version = challenges.get_challenge(demo_db, rep(demo_db), 1).version
+    for action in ("reopen", "archive"):
+        at.session_state["dept_pending"] = {"action": action, "id": 1, "version": version}
+        at.run()
+        at.button(key="confirm_1").click().run()
+        assert not at.exception
+        assert [e.value for e in at.error] == [FROZEN]
+        assert challenges.get_challenge(demo_db, rep(demo_db), 1).status == "approved"
+    at.button(key="revise_1").click().run()
+    assert at.title[0].value == "Edit challenge" and at.button(key="cf_propose")
+
+
+def test_a_revision_leaves_the_teams_view_unchanged_until_a_facilitator_approves(demo_db):
+    student = pair_with_student_team(demo_db)
+    original = challenges.get_challenge(demo_db, rep(demo_db), 1)
+    at = open_page(demo_db, FORM, edit_challenge_id=1)
+    assert not at.exception
+    # The SME is not editable here: a facilitator changes it.
+    assert not [w for w in at.text_input if w.key in ("cf_sme_name", "cf_sme_email")]
+    assert "The subject-matter expert of a paired challenge is changed by a facilitator" in shown_text(at)
+    assert "keep seeing the approved text" in shown_text(at)
+    assert not [b for b in at.button if b.key in ("cf_reopen", "cf_save", "cf_submit")]
+    at.button(key="cf_propose").click().run()                  # nothing changed yet
+    assert error_right_after(at, "cf_title") == "Nothing has changed: edit at least one field before proposing a revision."
+    fill(at, title="EI applications that work with *every* screen reader")
+    at.text_area(key="cf_note").input("The pilot showed the title was too narrow.")
+    at.button(key="cf_propose").click().run()
+    assert not at.exception
+    assert any("sent to a facilitator" in s.value for s in at.success)
+    assert any("is waiting for a facilitator" in i.value for i in at.info)
+    assert at.text_input(key="cf_title").value == "EI applications that work with *every* screen reader"
+
+    def team_sees():
+        st_at = signed_in(demo_db, "student")
+        st_at.session_state["user_id"] = student.id
+        st_at.run()
+        st_at.switch_page("views/student_pairing.py").run()
+        assert not st_at.exception
+        return st_at.header[0].value
+
+    assert challenges.get_challenge(demo_db, rep(demo_db), 1).title == original.title
+    assert team_sees() == ui_plain(original.title)
+    revision = challenges.pending_revision(demo_db, facilitator(demo_db), 1)
+    challenges.decide_revision(demo_db, facilitator(demo_db), revision["id"], "approve")
+    assert team_sees() == ui_plain("EI applications that work with *every* screen reader")
+    at.run()
+    assert any("was approved" in c.value for c in at.caption)
+
+
+def ui_plain(text):
+    import ui
+    return ui.plain(text)
+
+
+def test_a_returned_revision_shows_the_facilitators_comments(demo_db):
+    pair_with_student_team(demo_db)
+    revision = challenges.propose_revision(demo_db, rep(demo_db), 1, {"capacity": 3}, note="More teams")
+    challenges.decide_revision(demo_db, facilitator(demo_db), revision["id"], "return",
+                               comments="Capacity <b>3</b> is too many for one expert.")
+    at = open_page(demo_db, FORM, "fr", edit_challenge_id=1)
+    assert any("a renvoyé votre dernière révision" in w.value for w in at.warning)
+    assert "Capacity <b>3</b> is too many for one expert." in [t.value for t in at.text]
+    assert at.number_input(key="cf_capacity").value == 3       # the returned proposal, to fix
+
+
+def test_a_new_challenge_asks_which_term_when_two_take_challenges(demo_db):
+    from tests.test_views_expert import fall_term, winter
+    fall = fall_term(demo_db)                                  # planning: takes challenges, like Winter (intake)
+    at = open_page(demo_db, FORM)
+    picker = at.selectbox(key="cf_term")
+    assert set(picker.options) == {"Fall 2027 · planning", "Winter 2027 · intake"} and picker.value is None
+    fill(at, title="Filed under the next term")
+    at.button(key="cf_save").click().run()
+    assert error_right_after(at, "cf_term") == "Choose the term this challenge is for."
+    assert at.text_input(key="cf_title").value == "Filed under the next term"
+    assert not challenges.list_challenges(demo_db, rep(demo_db), status="draft")
+    at.selectbox(key="cf_term").set_value(fall.id).run()
+    at.button(key="cf_save").click().run()
+    assert "Draft saved." in [s.value for s in at.success]
+    saved = challenges.list_challenges(demo_db, rep(demo_db), status="draft")
+    assert [(r["title"], r["term_id"]) for r in saved] == [("Filed under the next term", fall.id)]
+    assert "Term: Fall 2027 · planning" in [c.value for c in at.caption]   # the saved challenge names its term
+    assert winter(demo_db).id != fall.id
+
+
+def test_a_new_challenge_names_its_only_term_or_says_none_takes_challenges(demo_db):
+    from tests.test_views_expert import facilitator as fac, winter
+    at = open_page(demo_db, FORM)
+    assert "This challenge will be filed under the term Winter 2027 · intake." in [c.value for c in at.caption]
+    assert not [s for s in at.selectbox if s.key == "cf_term"]
+    fill(at, title="Typed while terms move")
+    for _ in range(2):  # intake -> matching -> active: no term takes challenges any more
+        terms_module().advance_term(demo_db, fac(demo_db), winter(demo_db).id, reason="Test", override=True)
+    at.run()
+    assert any("No term can take this now" in w.value for w in at.warning)
+    assert at.button(key="cf_save").disabled and at.button(key="cf_submit").disabled
+    assert at.text_input(key="cf_title").value == "Typed while terms move"
+
+
+def terms_module():
+    from matching import terms
+    return terms
+
+
+def test_a_closed_terms_challenge_is_read_only(demo_db):
+    from tests.test_views_expert import close_term, winter
+    close_term(demo_db, winter(demo_db).id)
+    at = open_page(demo_db, FORM, edit_challenge_id=1)
+    assert not at.text_input and not [b for b in at.button if b.key in ("cf_reopen", "cf_propose")]
+    assert any("closed term" in i.value for i in at.info)
+    at = open_page(demo_db, LIST)
+    assert {b.key for b in at.button if b.key and b.key.endswith("_1")} == {"view_1"}
+    assert "Term: Winter 2027 · closed" in [h.value for h in at.header]
+
+
+def test_home_lists_the_open_terms_and_names_the_term_of_each_step(demo_db):
+    from tests.test_views_expert import fall_term
+    fall_term(demo_db)
+    pair_with_student_team(demo_db)
+    at = signed_in(demo_db, "department_rep", "fr").run()
+    assert not at.exception
+    assert "Sessions ouvertes : Fall 2027 · planification, Winter 2027 · réception" in [c.value for c in at.caption]
+    assert any(i.value.startswith("Winter 2027 : 1 équipe(s) sont jumelées à vos défis") for i in at.info)

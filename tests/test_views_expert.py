@@ -3,11 +3,48 @@ from datetime import date, timedelta
 
 import pytest
 
-from matching import accounts, feedback
+from matching import accounts, feedback, pairings, terms
 from matching import db as storage
 from matching.models import RUBRIC
 from tests.test_app_smoke import signed_in
-from tests.test_views_facilitator import go_live
+
+
+# --- Terms for the page tests: the demo "Winter 2027" (intake) and a next "Fall 2027" --------
+
+def facilitator(db):
+    return accounts.find_user(db, "facilitator@demo.gc.ca")
+
+
+def winter(db):
+    return next(t for t in terms.list_terms(db) if t.name == "Winter 2027")
+
+
+def fall_term(db, state="planning"):
+    """A next term, created by the facilitator and moved forward to ``state``."""
+    term = terms.create_term(db, facilitator(db), {"name": "Fall 2027", "starts_on": "2027-09-07",
+                                                   "ends_on": "2027-12-17"})
+    while term.state != state:
+        term = terms.advance_term(db, facilitator(db), term.id, reason="Test: next term", override=True)
+    return term
+
+
+def go_live(db, *, due_in_days=10):
+    """Winter 2027: matching, run, publish, active, one feedback round. Returns the term id."""
+    fac, term = facilitator(db), winter(db)
+    terms.advance_term(db, fac, term.id)
+    pairings.run_assignment(db, fac, term.id)
+    pairings.publish(db, fac, term.id)
+    terms.advance_term(db, fac, term.id)
+    feedback.create_round(db, fac, term.id, "Discovery", (date.today() + timedelta(days=due_in_days)).isoformat())
+    return term.id
+
+
+def close_term(db, term_id):
+    """Move a term all the way to closed (overriding the guards, with a reason)."""
+    term = terms.get_term(db, term_id)
+    while term.state != "closed":
+        term = terms.advance_term(db, facilitator(db), term_id, reason="Test: end of term", override=True)
+    return term
 
 
 def texts(at):
@@ -93,11 +130,54 @@ def test_overdue_entries_are_flagged_with_a_word_not_only_colour(demo_db):
     assert "En retard" in texts(at)              # the badge's word
 
 
-def test_feedback_is_read_only_outside_an_active_term(demo_db):
-    go_live(demo_db)
-    with storage.transaction(demo_db):
-        demo_db.execute("UPDATE terms SET state = 'closed'")
+def test_feedback_is_read_only_once_its_term_is_closed(demo_db):
+    term_id = go_live(demo_db)
+    close_term(demo_db, term_id)
     _, entry = expert_entry(demo_db)
     at = open_page(demo_db, "expert", "views/expert_teams.py")
     assert at.button(key=f"expert_{entry['id']}_submit").disabled
-    assert "only possible while the term is active" in texts(at)
+    assert at.button(key=f"expert_{entry['id']}_save").disabled
+    assert "The term Winter 2027 is closed" in texts(at)
+    assert entry["team_name"] in [h.value for h in at.header]  # completed pairings stay readable
+
+
+def test_an_active_entry_stays_writable_while_a_next_term_pairing_is_planned(demo_db):
+    """The expert advises a running pairing (Winter, active) and one of the next term (Fall, intake):
+    the next term's state must not lock the running term's feedback."""
+    go_live(demo_db)
+    fall = fall_term(demo_db, "intake")
+    expert, entry = expert_entry(demo_db)
+    now = storage.now_iso()
+    with storage.transaction(demo_db):
+        team = storage.insert(demo_db, "teams", {"term_id": fall.id, "name": "Autumn Makers", "updated_at": now})
+        challenge = storage.one(demo_db, "SELECT id FROM challenges WHERE sme_email = ? LIMIT 1", [expert.email])
+        storage.insert(demo_db, "pairings", {"term_id": fall.id, "team_id": team, "challenge_id": challenge["id"],
+                                             "state": "approved", "created_at": now, "updated_at": now})
+    at = open_page(demo_db, "expert", "views/expert_teams.py", "fr")
+    captions = [c.value for c in at.caption]
+    assert "Session : Fall 2027 · réception" in " ".join(captions)
+    assert any(c.startswith("Session : Winter 2027") for c in captions)
+    key = f"expert_{entry['id']}"
+    assert not at.button(key=f"{key}_save").disabled
+    at.radio(key=f"{key}_feasibility").set_value(5)
+    at.button(key=f"{key}_save").click().run()
+    assert not at.exception
+    assert feedback.get_entry(demo_db, expert, entry["id"])["scores"] == {"feasibility": 5}
+
+
+def test_a_team_replies_only_while_its_term_is_active(demo_db):
+    term_id = go_live(demo_db)
+    expert, entry = expert_entry(demo_db)
+    feedback.submit(demo_db, expert, entry["id"], {c: 4 for c in RUBRIC}, "Solid work.")
+    close_term(demo_db, term_id)
+    team_member = storage.one(demo_db, "SELECT email FROM users WHERE team_id = "
+                                       "(SELECT team_id FROM pairings WHERE id = ?) AND role = 'student'",
+                              [entry["pairing_id"]])
+    st_at = signed_in(demo_db, "student")
+    st_at.session_state["user_id"] = accounts.find_user(demo_db, team_member["email"]).id
+    st_at.run()
+    st_at.switch_page("views/student_feedback.py").run()
+    assert not st_at.exception
+    assert "Solid work." in texts(st_at)                      # still readable
+    assert not [b for b in st_at.button if b.key == f"student_fb_send_{entry['id']}"]
+    assert "The term Winter 2027 is closed" in texts(st_at)

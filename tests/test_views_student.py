@@ -212,7 +212,7 @@ def test_at_most_five_choices(demo_db):
 def test_preferences_are_read_only_after_intake(demo_db):
     user = student(demo_db)
     teams.save_preferences(demo_db, user, user.team_id, [{"challenge_id": 1, "reason": "Screen readers"}])
-    term = terms.current_term(demo_db)
+    term = terms.default_term(demo_db)
     terms.advance_term(demo_db, accounts.find_user(demo_db, "facilitator@demo.gc.ca"), term.id)
     at = open_page(demo_db, PREFERENCES, "fr")
     assert not _rows(at)
@@ -234,7 +234,7 @@ def test_published_pairing_shows_challenge_department_and_expert(demo_db):
     user = student(demo_db)
     now = storage.now_iso()
     with storage.transaction(demo_db):
-        storage.insert(demo_db, "pairings", {"term_id": terms.current_term(demo_db).id, "team_id": user.team_id,
+        storage.insert(demo_db, "pairings", {"term_id": terms.default_term(demo_db).id, "team_id": user.team_id,
                                              "challenge_id": 1, "state": "approved", "created_at": now,
                                              "updated_at": now})
     at = open_page(demo_db, PAIRING, "fr")
@@ -249,3 +249,84 @@ def test_a_department_rep_cannot_open_student_pages(demo_db):
     for page in (PROFILE, MATCHES, PREFERENCES, PAIRING):
         with pytest.raises(Exception):
             at.switch_page(page).run()
+
+
+# --- Terms ----------------------------------------------------------------------------------
+
+def test_a_closed_terms_profile_is_read_only(demo_db):
+    from matching.errors import IllegalTransition
+    from tests.test_views_expert import close_term, winter
+    user = student(demo_db)
+    at = open_page(demo_db, PROFILE)
+    assert "Term: Winter 2027 · intake" in [c.value for c in at.caption]
+    at.text_input(key="tp_name").input("Renamed after the term")
+    close_term(demo_db, winter(demo_db).id)                    # the term closes while the page is open
+    at.button(key="tp_save").click().run()
+    assert not at.exception
+    closed = "The term Winter 2027 is closed: its records can be exported but no longer changed."
+    assert closed in [i.value for i in at.info]
+    assert at.text_input(key="tp_name").disabled and at.text_input(key="tp_name").value == "Open Door Collective"
+    assert not [b for b in at.button if b.key in ("tp_save", "tp_add_member")]
+    team = teams.get_team(demo_db, user, user.team_id)
+    assert team.name == "Open Door Collective"
+    # Forced through the service: refused with the same sentence.
+    with pytest.raises(IllegalTransition) as refused:
+        teams.save_team(demo_db, user, user.team_id, {**team.__dict__, "name": "Renamed",
+                                                      "members": [m.__dict__ for m in team.members]})
+    assert refused.value.key == "term.closed_read_only"
+    at = open_page(demo_db, PROFILE, "fr")
+    assert any("La session Winter 2027 est terminée" in i.value for i in at.info)
+
+
+def test_preferences_offer_only_the_teams_own_terms_challenges(demo_db):
+    from matching import challenges
+    from tests.conftest import ACCESSIBILITY
+    from tests.test_views_expert import facilitator, fall_term
+    fall = fall_term(demo_db, "intake")
+    rep = accounts.find_user(demo_db, "rep@demo.gc.ca")
+    other = challenges.save_draft(demo_db, rep, {**ACCESSIBILITY, "title": "Only for the fall cohort"}, term_id=fall.id)
+    challenges.submit(demo_db, rep, other.id)
+    challenges.approve(demo_db, facilitator(demo_db), other.id, confirm_unclassified=True)
+    at = open_page(demo_db, PREFERENCES)
+    at.button(key="pf_add").click().run()
+    offered = _rows(at)[-1].options
+    assert offered and not [o for o in offered if "Only for the fall cohort" in o]
+    assert "Term: Winter 2027 · intake" in [c.value for c in at.caption]
+    # Forced through the service anyway: refused, the fall challenge is not the team's to rank.
+    from matching.errors import ValidationFailed
+    with pytest.raises(ValidationFailed):
+        teams.save_preferences(demo_db, student(demo_db), student(demo_db).team_id, [{"challenge_id": other.id}])
+    at = open_page(demo_db, MATCHES)
+    assert "Only for the fall cohort" not in " ".join(m.value for m in at.markdown)
+
+
+def test_a_stale_preference_save_is_refused_and_keeps_the_choices(demo_db):
+    user = student(demo_db)
+    at = open_page(demo_db, PREFERENCES)
+    at.button(key="pf_add").click().run()
+    _rows(at)[-1].set_value(2)
+    at.run()
+    # A teammate saves a different list meanwhile.
+    teams.save_preferences(demo_db, user, user.team_id, [{"challenge_id": 3, "reason": "Teammate's pick"}])
+    at.button(key="pf_save").click().run()
+    assert not at.exception
+    assert any("Your teammate changed the preference list" in w.value for w in at.warning)
+    assert "Teammate's pick" in [t.value for t in at.text]                  # their list is shown
+    assert _rows(at)[-1].value == 2                                          # my choice is kept
+    assert [p["challenge_id"] for p in teams.get_preferences(demo_db, user, user.team_id)] == [3]
+    at.button(key="pf_keep_mine").click().run()
+    at.button(key="pf_save").click().run()
+    assert any(s.value.startswith("Preferences saved") for s in at.success)
+    assert [p["challenge_id"] for p in teams.get_preferences(demo_db, user, user.team_id)] == [2]
+
+
+def test_taking_the_teammates_list_loads_it(demo_db):
+    user = student(demo_db)
+    at = open_page(demo_db, PREFERENCES)
+    at.button(key="pf_add").click().run()
+    _rows(at)[-1].set_value(2)
+    at.run()
+    teams.save_preferences(demo_db, user, user.team_id, [{"challenge_id": 3, "reason": "Teammate's pick"}])
+    at.button(key="pf_save").click().run()
+    at.button(key="pf_take_theirs").click().run()
+    assert [r.value for r in _rows(at)] == [3] and not at.warning
