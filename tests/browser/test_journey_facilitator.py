@@ -64,11 +64,13 @@ def approve(page) -> None:
     expect(main(page).get_by_role("heading", name=CHALLENGE)).to_have_count(0)
 
 
-def advance_term(page, state: str) -> None:
+def advance_term(page, before: str, state: str) -> None:
+    """Move the demo term one step; the guards have nothing to say (no override is offered)."""
     goto(page, "Terms")
+    expect(main(page).get_by_text("Start the term anyway (override)")).to_have_count(0)
     tick(page, main(page), f"I confirm moving this term to {state}. This cannot be undone.")
     click(page, main(page), f"Move to {state}")
-    expect(main(page).get_by_text(f"Winter 2027 is now in {state}.")).to_be_visible()
+    expect(main(page).get_by_text(f"Winter 2027 moved from {before} to {state}.")).to_be_visible()
 
 
 def run_assignment(page) -> None:
@@ -171,7 +173,7 @@ def test_approve_assign_lock_publish_feedback_reply_dashboard(browser_page, port
     page, db = browser_page, portal_db
     sign_in(page, FACILITATOR)
     approve(page)
-    advance_term(page, "matching")
+    advance_term(page, "intake", "matching")
 
     goto(page, "Assignment")
     run_assignment(page)
@@ -182,7 +184,7 @@ def test_approve_assign_lock_publish_feedback_reply_dashboard(browser_page, port
     publish(page)
     expect(main(page).get_by_role("heading", name="Published pairings")).to_be_visible()
 
-    advance_term(page, "active")
+    advance_term(page, "matching", "active")
     create_round(page, dt.date.today() + dt.timedelta(days=21))
     round_id = db.execute("SELECT id FROM feedback_rounds WHERE name = ?", [ROUND]).fetchone()[0]
     entry_id = db.execute(
