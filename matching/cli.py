@@ -112,13 +112,17 @@ def rank(ctx, team_name, term_name, k, language):
 
 
 @main.command("serve")
+@click.option("--address", default="127.0.0.1", show_default=True,
+              help="Interface to listen on; only this machine by default. Use 0.0.0.0 only behind "
+                   "a reverse proxy or firewall.")
 @click.option("--port", type=int, default=8501, show_default=True)
 @click.option("--headless/--no-headless", default=True, show_default=True)
-def serve(port, headless):
+def serve(address, port, headless):
     """Start the web app (Streamlit)."""
     app = Path(__file__).resolve().parent.parent / "app.py"
-    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
-               "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false"]
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", address,
+               "--server.port", str(port), "--server.headless", str(headless).lower(),
+               "--browser.gatherUsageStats", "false"]
     raise SystemExit(subprocess.call(command, env=os.environ.copy()))
 
 

@@ -256,9 +256,19 @@ def default_path() -> Path:
 
 
 def connect(path: str | os.PathLike | None = None, *, migrate_schema: bool = True) -> sqlite_utils.Database:
-    """Open the portal database (creating and migrating it), WAL, foreign keys, busy timeout."""
+    """Open the portal database (creating it 0600 and migrating it), WAL, foreign keys, busy timeout."""
     path = Path(path) if path is not None else default_path()
     path.parent.mkdir(parents=True, exist_ok=True)
+    # The file holds every password hash and all personal data: create it 0600 whatever the
+    # umask. SQLite gives the -wal, -shm and -journal files the main file's permissions, so they
+    # are private too. An existing file keeps the mode its owner gave it.
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        os.fchmod(fd, 0o600)
+        os.close(fd)
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                            check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

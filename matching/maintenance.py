@@ -63,10 +63,12 @@ def backup(db: sqlite_utils.Database, actor: User, path: str | os.PathLike, *,
 
 
 def _copy_database(source: sqlite3.Connection, target: Path) -> None:
-    """Copy ``source`` into a self-contained file at ``target`` (rollback journal, no -wal)."""
+    """Copy ``source`` into a self-contained file at ``target`` (rollback journal, no -wal),
+    readable by its owner only (backups, before-restore copies, staged restores)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     partial.unlink(missing_ok=True)
+    _create_private(partial)  # a copy holds every hash and all personal data
     copy = sqlite3.connect(partial, isolation_level=None)
     try:
         source.backup(copy)  # all pages in one step: one read snapshot of the source
@@ -76,6 +78,16 @@ def _copy_database(source: sqlite3.Connection, target: Path) -> None:
     with open(partial, "rb") as f:
         os.fsync(f.fileno())
     os.replace(partial, target)
+
+
+def _create_private(path: Path) -> None:
+    """Create ``path`` empty, readable and writable by its owner only (0600) whatever the umask;
+    SQLite gives its -journal file the same mode."""
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 # --- Restore -------------------------------------------------------------------------------
