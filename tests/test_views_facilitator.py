@@ -339,7 +339,8 @@ def test_revision_approve_applies_it_and_return_keeps_the_old_text(demo_db):
     row, rep = paired_challenge(demo_db)
     challenges.propose_revision(demo_db, rep, row["id"], {"title": "A sharper title"}, note="Narrower scope.")
     at = page(demo_db, "views/fac_review.py")
-    assert at.header[0].value == "Revisions of paired challenges"
+    assert [h.value for h in at.header] == ["Submitted challenges", "Revisions of paired challenges",
+                                            "Subject-matter experts"]
     shown = [t.value for t in at.text]
     assert row["title"] in shown and "A sharper title" in shown and "Narrower scope." in shown
     revision_id = challenges.pending_revision(demo_db, facilitator(demo_db), row["id"])["id"]

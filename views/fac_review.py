@@ -116,6 +116,7 @@ def decide(c: dict, seen: int, approve: bool, confirm: bool, comments: str) -> N
 
 
 def queue_section() -> None:
+    st.header(ui.t("facp.review.queue_title"), anchor=False)
     queue = oldest_first(challenges.list_challenges(db, user, status="submitted"))
     if not queue:
         st.info(ui.t("review.empty"), icon=":material/inbox:")

@@ -40,8 +40,8 @@ def what_each_state_allows() -> None:
 def overview(all_terms) -> None:
     """Every term and its state at a glance (names are user text: a table, not Markdown)."""
     rows = [{ui.t("data.col.term"): term.name, ui.t("data.col.state"): state_word(term.state),
-             ui.t("fac.terms.starts_on"): i18n.format_day(term.starts_on, ui.lang()) or "—",
-             ui.t("fac.terms.ends_on"): i18n.format_day(term.ends_on, ui.lang()) or "—"} for term in all_terms]
+             ui.t("facp.terms.col_starts"): i18n.format_day(term.starts_on, ui.lang()) or "—",
+             ui.t("facp.terms.col_ends"): i18n.format_day(term.ends_on, ui.lang()) or "—"} for term in all_terms]
     st.dataframe(pd.DataFrame(rows), width="stretch", hide_index=True)
 
 
