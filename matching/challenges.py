@@ -25,7 +25,7 @@ from .lifecycle import (CHALLENGE_MOVE_PERMISSIONS, CHALLENGE_MOVES_FROZEN_BY_PA
                         FEEDBACK_OWED_STATES, PAIRING_LIVE_STATES, PAIRING_PROPOSED, PAIRING_VISIBLE_STATES,
                         REVISABLE_FIELDS, REVISION_OPEN_STATES, REVISION_TRANSITIONS, TERM_STATES_TAKING_CHALLENGES,
                         challenge_editable, challenge_next, challenge_visible_to_all, states_sql)
-from .models import Challenge, User, as_list, is_email, validate_challenge
+from .models import Challenge, User, as_list, is_email, text_problems, validate_challenge
 from .permissions import authorize, can
 from .terms import get_term, require_writable, resolve_term, term_of
 
@@ -203,6 +203,8 @@ def return_for_changes(db: sqlite_utils.Database, actor: User, challenge_id: int
     comments = (comments or "").strip()
     if not comments:
         raise ValidationFailed({"comments": "validation.required"})
+    if text_problems(multiline=True, comments=comments):
+        raise ValidationFailed(text_problems(multiline=True, comments=comments))
     return _move(db, actor, challenge_id, "return", comments=comments, reason=comments,
                  expected_version=expected_version)
 
@@ -236,6 +238,8 @@ def has_published_pairing(db: sqlite_utils.Database, challenge_id: int) -> bool:
 
 def _move(db, actor, challenge_id, move, *, comments=None, reason="", expected_version=None):
     action = CHALLENGE_MOVE_PERMISSIONS[move]
+    if text_problems(multiline=True, reason=reason):
+        raise ValidationFailed(text_problems(multiline=True, reason=reason))
     with storage.transaction(db):
         row = _row(db, challenge_id)
         authorize(actor, action, department_id=row["department_id"])
@@ -351,6 +355,8 @@ def propose_revision(db: sqlite_utils.Database, actor: User, challenge_id: int, 
     """
     clean = {k: v for k, v in _clean(data).items() if k in REVISABLE_FIELDS}
     note = (note or "").strip()
+    if text_problems(multiline=True, note=note):
+        raise ValidationFailed(text_problems(multiline=True, note=note))
     with storage.transaction(db):
         row = _row(db, challenge_id)
         authorize(actor, "challenge.revise", department_id=row["department_id"])
@@ -404,6 +410,8 @@ def decide_revision(db: sqlite_utils.Database, actor: User, revision_id: int, mo
     comments = (comments or "").strip()
     if move == "return" and not comments:
         raise ValidationFailed({"comments": "validation.required"})
+    if text_problems(multiline=True, comments=comments):
+        raise ValidationFailed(text_problems(multiline=True, comments=comments))
     with storage.transaction(db):
         revision = _revision_row(db, revision_id)
         if expected_version is not None and int(expected_version) != revision["version"]:
@@ -443,6 +451,8 @@ def change_sme(db: sqlite_utils.Database, actor: User, challenge_id: int, sme_na
         errors["reason"] = "validation.required"
     elif len(reason) > REASON_MAX:
         errors["reason"] = "validation.too_long"
+    errors.update(text_problems(sme_name=sme_name, sme_email=sme_email))
+    errors.update(text_problems(multiline=True, reason=reason))
     if errors:
         raise ValidationFailed(errors)
     with storage.transaction(db):

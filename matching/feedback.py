@@ -23,7 +23,7 @@ from . import db as storage
 from .errors import IllegalTransition, NotFound, ValidationFailed
 from .lifecycle import (FEEDBACK_SHARED_STATES, FEEDBACK_STATUSES, FEEDBACK_TRANSITIONS, PAIRING_LIVE_STATES, PAIRING_VISIBLE_STATES,
                         TERM_STATES_GIVING_FEEDBACK, feedback_is_owed, feedback_is_shared, states_sql)
-from .models import LONG_TEXT_MAX, RUBRIC, User, _iso_date, validate_feedback
+from .models import LONG_TEXT_MAX, RUBRIC, User, _iso_date, text_problems, validate_feedback
 from .permissions import authorize, can
 from .terms import get_term, require_state, require_writable
 DUE_SOON_DAYS = 7
@@ -84,6 +84,8 @@ def create_round(db: sqlite_utils.Database, actor: User, term_id: int, name: str
         errors["name"] = "validation.required"
     elif len(name) > ROUND_NAME_MAX:
         errors["name"] = "validation.too_long"
+    elif text_problems(name=name):
+        errors.update(text_problems(name=name))
     elif storage.one(db, "SELECT id FROM feedback_rounds WHERE term_id = ? AND name = ? COLLATE NOCASE",
                      [term_id, name]):
         errors["name"] = "validation.duplicate"
@@ -241,6 +243,8 @@ def reply(db: sqlite_utils.Database, actor: User, entry_id: int, text: str) -> d
         raise ValidationFailed({"reply": "validation.required"})
     if len(text) > LONG_TEXT_MAX:
         raise ValidationFailed({"reply": "validation.too_long"})
+    if text_problems(multiline=True, reply=text):
+        raise ValidationFailed(text_problems(multiline=True, reply=text))
     with storage.transaction(db):
         row = _entry(db, entry_id)
         authorize(actor, "feedback.reply", team_id=row["team_id"])

@@ -18,8 +18,9 @@ exported.
 from __future__ import annotations
 
 import csv
-import re
 import io
+import logging
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ from .terms import get_term, open_terms, resolve_term
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 2_000
+#: Longest cell an import reads (Excel's own limit): a longer one is a crafted file.
+MAX_CELL_CHARS = 32_767
 IMPORT_KINDS = ("challenges", "teams", "users")
 EXPORT_KINDS = ("challenges", "teams", "matrix", "pairings", "feedback", "audit", "users")
 #: Exports that only make sense for one term.
@@ -50,6 +53,12 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: a text starting with "- " stays acceptable). Our own exports write such text as "'=...".
 FORMULA_CELL = re.compile(r"^\s*(?:[=+@]|-[^\s\d-])")
 TRUE_WORDS = {"1", "true", "yes", "y", "oui", "o", "x", "vrai"}
+#: What an exported cell may not hold: characters XML 1.0 (so an .xlsx) cannot carry, which
+#: openpyxl refuses with IllegalCharacterError, and the C1 controls and DEL a terminal or a
+#: spreadsheet may act on. An older database can still hold them: each becomes U+FFFD.
+EXPORT_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+log = logging.getLogger(__name__)
 
 #: Import columns per kind; the first ones listed as required must be present in the header.
 IMPORT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -95,21 +104,29 @@ class ImportReport:
 # --- Reading files ---------------------------------------------------------------------------
 
 def read_upload(data: bytes, filename: str) -> list[dict[str, str]]:
-    """Rows of a CSV or Excel file as ``{header: text}`` (size checked before parsing)."""
+    """Rows of a CSV or Excel file as ``{header: text}`` (size checked before parsing).
+
+    Whatever is wrong with the file, the caller gets one :class:`ValidationFailed` on ``file``
+    (too large, UTF-16, a cell too long, or unreadable), never a parser's exception.
+    """
     if len(data) > MAX_UPLOAD_BYTES:
         raise ValidationFailed({"file": "data.too_large"}, limit=MAX_UPLOAD_BYTES // (1024 * 1024))
     name = (filename or "").lower()
+    if name.endswith((".csv", ".txt")):
+        reader = _read_csv
+    elif name.endswith((".xlsx", ".xlsm")):
+        reader = _read_xlsx
+    else:
+        raise ValidationFailed({"file": "data.bad_type"})
     try:
-        if name.endswith((".csv", ".txt")):
-            table = _read_csv(data)
-        elif name.endswith((".xlsx", ".xlsm")):
-            table = _read_xlsx(data)
-        else:
-            raise ValidationFailed({"file": "data.bad_type"})
-    except (ValueError, KeyError, OSError, csv.Error) as err:
-        if isinstance(err, ValidationFailed):
-            raise
+        table = reader(data)
+    except PortalError:
+        raise
+    except Exception:  # noqa: BLE001 - an untrusted file may break a parser in any way at all
+        log.info("unreadable upload %r", filename, exc_info=True)
         raise ValidationFailed({"file": "data.unreadable"}) from None
+    if any(len(cell) > MAX_CELL_CHARS for row in table for cell in row):
+        raise ValidationFailed({"file": "data.cell_too_long"}, limit=MAX_CELL_CHARS)
     if not table or not any(h.strip() for h in table[0]):
         raise ValidationFailed({"file": "data.empty"})
     if len(table) - 1 > MAX_ROWS:
@@ -123,13 +140,29 @@ def read_upload(data: bytes, filename: str) -> list[dict[str, str]]:
 
 
 def decode_text(data: bytes) -> str:
-    """UTF-8 (BOM or not), else Windows-1252: what spreadsheets actually write."""
+    """UTF-8 (BOM or not), else Windows-1252: what spreadsheets actually write.
+
+    UTF-16 ("Unicode text" in Excel) is named as such; other binary data is unreadable.
+    """
+    if _is_utf16(data):
+        raise ValidationFailed({"file": "data.utf16"})
+    if b"\x00" in data:
+        raise ValueError("a NUL byte: not a text file")
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace")
+
+
+def _is_utf16(data: bytes) -> bool:
+    """A byte-order mark of UTF-16, or (without one) a NUL in every other byte of the start."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    sample = data[:4096]
+    pairs = len(sample) // 2
+    return pairs >= 2 and max(sample[0::2].count(0), sample[1::2].count(0)) >= pairs * 0.4
 
 
 def _read_csv(data: bytes) -> list[list[str]]:
@@ -139,7 +172,12 @@ def _read_csv(data: bytes) -> list[list[str]]:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    rows = [row for row in csv.reader(io.StringIO(text, newline=""), dialect) if any(c.strip() for c in row)]
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text, newline=""), dialect) if any(c.strip() for c in row)]
+    except csv.Error as err:
+        if "field larger than field limit" in str(err):   # csv's own limit (131,072) is above ours
+            raise ValidationFailed({"file": "data.cell_too_long"}, limit=MAX_CELL_CHARS) from None
+        raise
     return rows
 
 
@@ -148,32 +186,52 @@ def _read_csv(data: bytes) -> list[list[str]]:
 MAX_UNPACKED_BYTES = 20 * 1024 * 1024
 
 
+#: XML declarations a spreadsheet never needs and that entity attacks ("billion laughs",
+#: external entities reading server files or URLs) rely on; in UTF-8 and in UTF-16.
+_XML_DECLARATIONS = tuple(word.encode(encoding) for word in ("<!DOCTYPE", "<!ENTITY")
+                          for encoding in ("utf-8", "utf-16-le", "utf-16-be"))
+
+
 def _read_xlsx(data: bytes) -> list[list[str]]:
-    from zipfile import BadZipFile, ZipFile
+    """The first worksheet's rows as text. A formula cell reads as its formula (``=5+5``), so
+    the row checks refuse it like formula text, instead of an empty cell and a silent default.
+
+    Every XML part is refused if it declares a DTD or an entity, before any parser sees it;
+    openpyxl parses through defusedxml as well (a dependency), which refuses them again.
+    """
+    from zipfile import ZipFile
 
     import openpyxl
-    try:
-        unpacked = sum(item.file_size for item in ZipFile(io.BytesIO(data)).infolist())
-        if unpacked > MAX_UNPACKED_BYTES:
+    with ZipFile(io.BytesIO(data)) as archive:
+        items = archive.infolist()
+        if sum(item.file_size for item in items) > MAX_UNPACKED_BYTES:
             raise ValidationFailed({"file": "data.too_large"}, limit=MAX_UPLOAD_BYTES // (1024 * 1024))
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (BadZipFile, OSError) as err:
-        raise ValueError(str(err)) from None
-    sheet = workbook.worksheets[0]
-    rows = []
-    for values in sheet.iter_rows(values_only=True):
-        row = [_cell_text(v) for v in values]
-        if any(c.strip() for c in row):
-            rows.append(row)
-            if len(rows) > MAX_ROWS + 1:  # the header and one row too many: enough to refuse
-                break
-    workbook.close()
+        for item in items:
+            part = archive.read(item)       # bounded by the sizes above; a lying size fails its CRC
+            if any(word in part for word in _XML_DECLARATIONS):
+                raise ValueError(f"{item.filename}: a DTD or an entity declaration")
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    try:
+        if not workbook.worksheets:
+            raise ValueError("no worksheet")
+        rows = []
+        for values in workbook.worksheets[0].iter_rows(values_only=True):
+            row = [_cell_text(v) for v in values]
+            if any(c.strip() for c in row):
+                rows.append(row)
+                if len(rows) > MAX_ROWS + 1:  # the header and one row too many: enough to refuse
+                    break
+    finally:
+        workbook.close()
     return rows
 
 
 def _cell_text(value: Any) -> str:
     if value is None:
         return ""
+    if hasattr(value, "text") and hasattr(value, "ref"):    # an array formula: still a formula
+        text = str(value.text or "")
+        return text if text.startswith("=") else "=" + text
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
@@ -412,6 +470,17 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+def printable(value: Any) -> Any:
+    """Text with every character a spreadsheet file cannot hold replaced by U+FFFD."""
+    if isinstance(value, str):
+        return EXPORT_ILLEGAL.sub("\ufffd", value)
+    return value
+
+
+def _export_cell(value: Any) -> Any:
+    return neutralise(printable(value))
+
+
 def export_table(db: sqlite_utils.Database, actor: User, kind: str, lang: str = "en",
                  term_id: int | None = None) -> tuple[list[str], list[list[Any]]]:
     """Headers in ``lang`` and rows of one list.
@@ -521,9 +590,9 @@ def to_csv(headers: list[str], rows: list[list[Any]]) -> bytes:
     """UTF-8 with a BOM, so Excel opens the French accents correctly."""
     out = io.StringIO(newline="")
     writer = csv.writer(out)
-    writer.writerow([neutralise(h) for h in headers])
+    writer.writerow([_export_cell(h) for h in headers])
     for row in rows:
-        writer.writerow([neutralise("" if v is None else v) for v in row])
+        writer.writerow([_export_cell("" if v is None else v) for v in row])
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -533,11 +602,11 @@ def to_xlsx(headers: list[str], rows: list[list[Any]], *, sheet: str = "Export")
     workbook = openpyxl.Workbook()
     ws = workbook.active
     ws.title = sheet[:31]
-    ws.append([neutralise(h) for h in headers])
+    ws.append([_export_cell(h) for h in headers])
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        ws.append([neutralise(v) for v in row])
+        ws.append([_export_cell(v) for v in row])
     for row in ws.iter_rows(min_row=1):
         for cell in row:
             if isinstance(cell.value, str):

@@ -32,8 +32,55 @@ MAX_CAPACITY = 10
 _EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,}$")
 
 
+CONTROL_CHARS = "validation.control_chars"
+#: Characters no input may hold: C0 and C1 controls and DEL (category Cc: a bell, a terminal
+#: escape, a NUL...), lone surrogates, the line and paragraph separators, the bidirectional
+#: overrides and isolates (text that reads differently from what it holds) and the two
+#: non-characters XML refuses. Any of them breaks the Excel export or hides what a text says.
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069\ufffe\uffff]")
+#: Line breaks and tabs, allowed in multi-line text only.
+_LINE_BREAKS = re.compile("\r\n|[\n\r\t]")
+
+
+def check_text(value: Any, *, multiline: bool = False) -> str | None:
+    """``"validation.control_chars"`` when ``value`` holds a character no input may hold, else None.
+
+    Multi-line text (a problem statement, comments, a reply, a reason) may hold line breaks and
+    tabs; one-line text (a title, a name, an e-mail, a keyword) may not. Not text: None.
+    """
+    if not isinstance(value, str):
+        return None
+    if multiline:
+        value = _LINE_BREAKS.sub(" ", value)
+    return CONTROL_CHARS if _INVISIBLE.search(value) else None
+
+
+#: Keyword fields: a list, or text split into items (one per line, or by ``;`` or ``,``).
+_LIST_FIELDS = ("themes", "skills", "interests")
+
+
+def _check_chars(errors: dict, data: Mapping, keys: tuple[str, ...], *, multiline: bool = False,
+                 prefix: str = "") -> None:
+    """Put the control-character message on each of ``keys`` that holds one (it explains more
+    than any other problem the same text may have)."""
+    if not isinstance(data, Mapping):
+        return
+    for key in keys:
+        value = data.get(key)
+        items = as_list(value) if key in _LIST_FIELDS else [value]
+        if any(check_text(item, multiline=multiline) for item in items):
+            errors[prefix + key] = CONTROL_CHARS
+
+
+def text_problems(*, multiline: bool = False, **values: Any) -> dict[str, str]:
+    """``{field: "validation.control_chars"}`` for each free-text value that holds a control
+    character: the services whose text does not go through a validator call this."""
+    return {key: CONTROL_CHARS for key, value in values.items() if check_text(value, multiline=multiline)}
+
+
 def is_email(value: Any) -> bool:
-    return isinstance(value, str) and len(value) <= 254 and bool(_EMAIL.match(value.strip()))
+    return (isinstance(value, str) and len(value) <= 254 and check_text(value) is None
+            and bool(_EMAIL.match(value.strip())))
 
 
 def as_list(value: Any) -> list[str]:
@@ -127,6 +174,8 @@ def validate_challenge(data: Mapping, *, for_submit: bool) -> dict[str, str]:
             errors["sme_email"] = "validation.required"
         if not data.get("unclassified"):
             errors["unclassified"] = "validation.unclassified"
+    _check_chars(errors, data, ("title", "sme_name", "sme_email", "themes"))
+    _check_chars(errors, data, ("problem", "outcomes"), multiline=True)
     return errors
 
 
@@ -166,7 +215,16 @@ def validate_team(data: Mapping) -> dict[str, str]:
             errors[f"members.{i}.email"] = "validation.duplicate"
         emails.add(email)
         _check_length(errors, member, "program_year", 40)
+    _check_team_text(errors, data, members)
     return errors
+
+
+def _check_team_text(errors: dict, data: Mapping, members: list) -> None:
+    """Control characters in a team profile and its members (after every other check)."""
+    _check_chars(errors, data, ("name", "program", "skills", "interests"))
+    _check_chars(errors, data, ("past_work",), multiline=True)
+    for i, member in enumerate(members):
+        _check_chars(errors, member, ("name", "email", "program_year"), prefix=f"members.{i}.")
 
 
 def validate_term(data: Mapping) -> dict[str, str]:
@@ -183,6 +241,7 @@ def validate_term(data: Mapping) -> dict[str, str]:
         errors["ends_on"] = "validation.date"
     if _iso_date(starts) and _iso_date(ends) and _iso_date(ends) <= _iso_date(starts):
         errors["ends_on"] = "validation.date_order"
+    _check_chars(errors, data, ("name",))
     return errors
 
 
@@ -202,6 +261,7 @@ def validate_user(data: Mapping) -> dict[str, str]:
         errors["team_id"] = "validation.required"
     if (data.get("language") or "en") not in LANGUAGES:
         errors["language"] = "validation.choice"
+    _check_chars(errors, data, ("email", "name"))
     return errors
 
 
@@ -228,6 +288,7 @@ def validate_preferences(items: list[Mapping], approved_ids: set[int]) -> dict[s
         seen.add(challenge_id)
         if len(_text(item, "reason")) > 300:
             errors[f"preferences.{i}.reason"] = "validation.too_long"
+        _check_chars(errors, item, ("reason",), multiline=True, prefix=f"preferences.{i}.")
     return errors
 
 
@@ -248,6 +309,7 @@ def validate_feedback(data: Mapping, *, for_submit: bool) -> dict[str, str]:
     if for_submit and not comments:
         errors["comments"] = "validation.required"
     _check_length(errors, data, "comments", LONG_TEXT_MAX)
+    _check_chars(errors, data, ("comments",), multiline=True)
     return errors
 
 

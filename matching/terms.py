@@ -22,7 +22,7 @@ from . import db as storage
 from .errors import IllegalTransition, NotFound, StaleRecord, ValidationFailed
 from .lifecycle import (FEEDBACK_OWED_STATES, PAIRING_LIVE_STATES, PAIRING_PROPOSED, PAIRING_STATE_ON_TERM,
                         TERM_NEXT, TERM_STATES_OPEN, TERM_STATES_READ_ONLY, states_sql)
-from .models import Term, User, validate_term
+from .models import Term, User, text_problems, validate_term
 from .permissions import authorize
 
 REASON_MAX = 500
@@ -145,6 +145,8 @@ def advance_term(db: sqlite_utils.Database, actor: User, term_id: int, *, reason
     reason = (reason or "").strip()
     if len(reason) > REASON_MAX:
         raise ValidationFailed({"reason": "validation.too_long"})
+    if text_problems(multiline=True, reason=reason):
+        raise ValidationFailed(text_problems(multiline=True, reason=reason))
     with storage.transaction(db):
         term = get_term(db, term_id)
         if expected_version is not None and int(expected_version) != term.version:

@@ -12,7 +12,7 @@ from .. import audit
 from .. import db as storage
 from ..errors import IllegalTransition, NotFound, ValidationFailed
 from ..lifecycle import PAIRING_LIVE_STATES, PAIRING_PROPOSED, PROPOSED, states_sql
-from ..models import User
+from ..models import User, text_problems
 from ..permissions import authorize
 from .inputs import _challenges, _rank_of, _similarity, _term_for_planning
 from .proposal import (CapacityWarning, _pairing_rows, check_plan_version, has_proposal,
@@ -37,6 +37,8 @@ def _clean_reason(reason: str) -> str:
         raise ValidationFailed({"reason": "validation.required"})
     if len(reason) > REASON_MAX:
         raise ValidationFailed({"reason": "validation.too_long"})
+    if text_problems(multiline=True, reason=reason):
+        raise ValidationFailed(text_problems(multiline=True, reason=reason))
     return reason
 
 
