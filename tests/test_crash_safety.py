@@ -78,8 +78,8 @@ OPERATIONS = {name[3:]: fn for name, fn in globals().items() if name.startswith(
 
 def _advance_to(db, state: str) -> None:
     term = terms.default_term(db)
-    while term.state != state:
-        term = terms.advance_term(db, SYSTEM, term.id)
+    while term.state != state:  # the operator moves it on without publishing: an audited override
+        term = terms.advance_term(db, SYSTEM, term.id, override=True, reason="crash test set-up")
 
 
 def prepare(name: str, path: Path, demo_template: Path) -> None:
