@@ -5,6 +5,8 @@ URL at all in this session.
 """
 from __future__ import annotations
 
+import logging
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -21,6 +23,13 @@ from matching import db as storage  # noqa: E402
 from matching.errors import AuthenticationFailed  # noqa: E402
 from matching.i18n import t  # noqa: E402
 
+try:  # st.rerun, st.stop and st.switch_page raise these: they are not errors
+    from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException as _ControlFlow
+except ImportError:  # pragma: no cover - older Streamlit
+    from streamlit.runtime.scriptrunner import RerunException, StopException
+    _ControlFlow = (RerunException, StopException)
+
+log = logging.getLogger("portal")
 
 
 def open_database():
@@ -135,6 +144,17 @@ def navigation_for(user) -> list:
     return pages
 
 
+def unexpected_error(err: Exception) -> None:
+    """One sentence with an error id on the page; the traceback, with that id, in the server log.
+
+    Nothing of the exception (its text may name a file, a path, a query) reaches the page.
+    """
+    error_id = secrets.token_hex(4).upper()
+    user = st.session_state.get("_user")
+    log.exception("Unexpected error %s (user id %s)", error_id, getattr(user, "id", None), exc_info=err)
+    st.error(t("error.unexpected", st.session_state.get("lang", "en"), id=error_id), icon=":material/error:")
+
+
 def main() -> None:
     st.set_page_config(page_title="Challenge Portal", page_icon=":material/handshake:", layout="wide")
     database = open_database()
@@ -156,6 +176,10 @@ def main() -> None:
                     st.rerun()
             page = st.navigation(navigation_for(user))
         page.run()
+    except _ControlFlow:
+        raise
+    except Exception as err:  # noqa: BLE001 - the error boundary of every page
+        unexpected_error(err)
     finally:
         database.close()
 
