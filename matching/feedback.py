@@ -22,7 +22,8 @@ from . import audit
 from . import db as storage
 from .errors import IllegalTransition, NotFound, ValidationFailed
 from .lifecycle import (FEEDBACK_SHARED_STATES, FEEDBACK_STATUSES, FEEDBACK_TRANSITIONS, PAIRING_LIVE_STATES, PAIRING_VISIBLE_STATES,
-                        TERM_STATES_GIVING_FEEDBACK, feedback_is_owed, feedback_is_shared, states_sql)
+                        TERM_STATES_GIVING_FEEDBACK, feedback_is_owed, feedback_is_shared, states_sql,
+                        term_gives_feedback)
 from .models import LONG_TEXT_MAX, RUBRIC, User, _iso_date, text_problems, validate_feedback
 from .permissions import authorize, can
 from .terms import get_term, require_state, require_writable
@@ -263,13 +264,16 @@ def reminders(db: sqlite_utils.Database, actor: User, term_id: int | None = None
               today: date | None = None) -> dict[str, list[dict]]:
     """Open entries due within :data:`DUE_SOON_DAYS` days and those overdue.
 
-    A facilitator sees every entry of the term; an expert only their own.
+    A facilitator sees every entry of the term; an expert only their own, of every active term.
     """
     today = _today(today)
     if can(actor, "feedback.view_all"):
         rows = entries_for_term(db, actor, term_id, today=today) if term_id is not None else []
     else:
         rows = entries_for_expert(db, actor, today=today)
+    # Only entries that can still be given remind anyone: not those of a closed term (or of a
+    # term that has not started: nobody can write them yet).
+    rows = [r for r in rows if term_gives_feedback(r["term_state"])]
     horizon = today + timedelta(days=DUE_SOON_DAYS)
     due_soon = [r for r in rows if r["status"] == "open" and today <= _iso_date(r["due_on"]) <= horizon]
     overdue = [r for r in rows if r["status"] == "overdue"]

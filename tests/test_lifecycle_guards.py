@@ -316,3 +316,13 @@ def test_an_import_writes_through_the_form_services_with_one_event_per_record(db
 
 def audit_ids(db, action):
     return [int(e["target_id"]) for e in audit.events(db, action=action)]
+
+
+def test_a_closed_terms_open_entries_remind_nobody(db, active_term):
+    w = active_term
+    from datetime import date
+    late = date(2027, 6, 1)
+    assert feedback.reminders(db, w["expert"], today=late)["overdue"]
+    terms.advance_term(db, w["fac"], w["term"], reason="Term over")
+    assert feedback.reminders(db, w["expert"], today=late) == {"due_soon": [], "overdue": []}
+    assert feedback.reminders(db, w["fac"], w["term"], today=late) == {"due_soon": [], "overdue": []}
