@@ -120,11 +120,18 @@ def authenticate(db: sqlite_utils.Database, email: str, password: str, *,
     """
     now = now or datetime.now(timezone.utc)
     email = (email or "").strip()
-    row = storage.one(db, "SELECT * FROM users WHERE email = ? COLLATE NOCASE", [email])
+    row = storage.one(db, "SELECT id, password_hash FROM users WHERE email = ? COLLATE NOCASE", [email])
+    # scrypt outside the write lock (it is slow on purpose), and as slow for an unknown e-mail.
     password_ok = verify_password(password or "", row["password_hash"] if row else _DUMMY_HASH)
     with storage.transaction(db):
-        # The failure is recorded and committed before it is raised, so it counts.
-        user = _record_attempt(db, row, password_ok, now, email)
+        # The count and the lock are decided on the row as it is now, under the write lock
+        # (BEGIN IMMEDIATE): attempts made at the same moment by other processes all count, and
+        # a lock taken by one of them holds against the right password here. The failure is
+        # recorded and committed before it is raised, so it counts.
+        current = storage.one(db, "SELECT * FROM users WHERE id = ?", [row["id"]]) if row else None
+        if current is not None and current["password_hash"] != row["password_hash"]:
+            password_ok = False  # the password changed meanwhile: checked against the old one
+        user = _record_attempt(db, current, password_ok, now, email)
     if user is None:
         raise AuthenticationFailed("auth.failed")
     return user
@@ -137,7 +144,11 @@ def _typed_email(email: str) -> str:
 
 
 def _record_attempt(db, row, password_ok: bool, now: datetime, email: str) -> User | None:
-    """Audit one sign-in attempt and update the lock counters; the user when it succeeded."""
+    """Audit one sign-in attempt and update the lock counters; the user when it succeeded.
+
+    Called inside the write transaction with ``row`` read in it, so that ``failed_attempts``
+    and ``locked_until`` are the stored ones, not those of before another attempt's commit.
+    """
     if row is None:
         audit.record(db, None, "auth.sign_in_failed", target_type="user", actor_email=_typed_email(email),
                      detail={"reason": "unknown"})
@@ -218,8 +229,9 @@ def sign_in_verified_email(db: sqlite_utils.Database, email: str | None, *,
     """
     now = now or datetime.now(timezone.utc)
     email = (email or "").strip()
-    row = storage.one(db, "SELECT * FROM users WHERE email = ? COLLATE NOCASE", [email]) if email else None
     with storage.transaction(db):
+        # Read under the write lock, like a password sign-in: a lock just taken holds here.
+        row = storage.one(db, "SELECT * FROM users WHERE email = ? COLLATE NOCASE", [email]) if email else None
         if row is None:
             audit.record(db, None, "auth.sign_in_failed", target_type="user", actor_email=_typed_email(email),
                          detail={"reason": "unknown", "method": "sso"})

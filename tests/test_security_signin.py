@@ -1,0 +1,118 @@
+"""Issue 12, sign-in and accounts, written as an attacker would.
+
+* a storm of wrong passwords sent by many processes at once must lock the account, exactly as
+  the same number sent one after the other would;
+* the demo box of the anonymous sign-in page must never show a real account;
+* weak, breached, personal, control-character and reused passwords are refused with a reason,
+  in English and French, by the services, the CLI and the account page.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import tomllib
+from datetime import datetime, timezone
+
+import pytest
+from click.testing import CliRunner
+from streamlit.testing.v1 import AppTest
+
+from matching import accounts, audit, demo, i18n, models
+from matching import db as storage
+from matching.cli import main as cli
+from matching.errors import AuthenticationFailed, ValidationFailed
+from tests.conftest import PASSWORD, ROOT
+
+APP = str(ROOT / "app.py")
+N_PROCESSES = 20
+
+
+# --- 1. Lockout race -----------------------------------------------------------------------
+
+def _attempt(path: str, email: str, password: str, barrier, results) -> None:
+    """One attacker process: its own connection, released together with the others."""
+    database = storage.connect(path)
+    barrier.wait(timeout=60)
+    try:
+        accounts.authenticate(database, email, password)
+        results.put("signed in")
+    except AuthenticationFailed:
+        results.put("refused")
+    finally:
+        database.close()
+
+
+def _storm(path, email: str, passwords: list[str]) -> list[str]:
+    """Fork (the modules are already loaded, so all start within milliseconds): each child opens
+    its own connection and touches none of the parent's."""
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(len(passwords)), context.Queue()
+    workers = [context.Process(target=_attempt, args=(str(path), email, pw, barrier, results)) for pw in passwords]
+    for w in workers:
+        w.start()
+    outcomes = [results.get(timeout=120) for _ in workers]
+    for w in workers:
+        w.join(60)
+    assert [w.exitcode for w in workers] == [0] * len(workers)
+    return outcomes
+
+
+@pytest.mark.timeout(240)
+def test_concurrent_wrong_passwords_from_many_processes_lock_the_account(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTAL_MAX_FAILED_SIGNINS", "5")
+    monkeypatch.setenv("PORTAL_LOCK_MINUTES", "15")
+    path = tmp_path / "race.db"
+    database = storage.connect(path)
+    email = "victim@pco.gc.ca"
+    accounts.create_user(database, accounts.SYSTEM, {"email": email, "name": "Victim", "role": "facilitator"},
+                         PASSWORD)
+    database.close()
+
+    outcomes = _storm(path, email, [f"guess-number-{i:02d}" for i in range(N_PROCESSES)])
+    database = storage.connect(path)
+    assert outcomes == ["refused"] * N_PROCESSES
+
+    row = storage.one(database, "SELECT failed_attempts, locked_until FROM users WHERE email = ?", [email])
+    assert row["locked_until"] and datetime.fromisoformat(row["locked_until"]) > datetime.now(timezone.utc), row
+    # Every attempt counted: the first five as wrong passwords (the fifth locks), the rest as locked.
+    reasons = [e["detail"] for e in audit.events(database, action="auth.sign_in_failed")]
+    assert sum('"password"' in d for d in reasons) == 5
+    assert sum('"locked"' in d for d in reasons) == N_PROCESSES - 5
+    assert len(audit.events(database, action="auth.locked")) == 1
+    with pytest.raises(AuthenticationFailed):  # the right password is refused while locked
+        accounts.authenticate(database, email, PASSWORD)
+    database.close()
+
+
+@pytest.mark.timeout(240)
+def test_the_right_password_hidden_in_a_storm_does_not_open_a_locked_account(tmp_path, monkeypatch):
+    """Four wrong passwords already counted; a storm of wrong ones with the right one among them:
+    the count must reach the limit inside the storm, and the right password may open the account
+    only when it came before the fifth wrong one (then the wrong ones after it count again)."""
+    monkeypatch.setenv("PORTAL_MAX_FAILED_SIGNINS", "5")
+    path = tmp_path / "race.db"
+    database = storage.connect(path)
+    email = "victim@pco.gc.ca"
+    accounts.create_user(database, accounts.SYSTEM, {"email": email, "name": "Victim", "role": "facilitator"},
+                         PASSWORD)
+    for i in range(4):
+        with pytest.raises(AuthenticationFailed):
+            accounts.authenticate(database, email, f"earlier-guess-{i}")
+    database.close()
+    passwords = [f"guess-number-{i:02d}" for i in range(N_PROCESSES - 1)] + [PASSWORD]
+    outcomes = _storm(path, email, passwords)
+    database = storage.connect(path)
+    events = list(reversed(audit.events(database)))  # oldest first
+    decided = [e for e in events if e["action"] in ("auth.sign_in", "auth.sign_in_failed")][4:]
+    assert len(decided) == N_PROCESSES
+    first_wrong = next(i for i, e in enumerate(decided) if e["action"] == "auth.sign_in_failed")
+    signed_in = outcomes.count("signed in")
+    if signed_in:
+        # Only possible as the very first decision of the storm (nothing wrong before it).
+        assert decided[0]["action"] == "auth.sign_in" and first_wrong == 1
+    else:
+        assert all(e["action"] == "auth.sign_in_failed" for e in decided)
+        assert '"password"' in decided[0]["detail"] and all('"locked"' in e["detail"] for e in decided[1:])
+    row = storage.one(database, "SELECT locked_until FROM users WHERE email = ?", [email])
+    assert row["locked_until"]  # locked at the end either way (at least five wrong ones followed)
+    assert len(audit.events(database, action="auth.locked")) == 1  # one lock, not one per process
+    database.close()
