@@ -130,9 +130,12 @@ def single_sign_on() -> None:
 
 def demo_accounts() -> None:
     lang = ui.lang()
+    listed = accounts.first_account_per_role(ui.db())  # demo-loaded accounts only
+    if not listed:
+        return  # a real database: no demo box, no demo password
     with st.expander(t("signin.demo_title", lang), expanded=True):
         st.write(t("signin.demo_intro", lang, password=demo.DEMO_PASSWORD))
-        for role, email in accounts.first_account_per_role(ui.db()).items():
+        for role, email in listed.items():
             st.text(f"{t('role.' + role, lang)}: {email}")
 
 

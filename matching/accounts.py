@@ -209,9 +209,14 @@ def set_language(db: sqlite_utils.Database, actor: User, language: str) -> User:
 
 
 def first_account_per_role(db: sqlite_utils.Database) -> dict[str, str]:
-    """The first account's e-mail for each role, in role order (the demo sign-in list)."""
+    """The first demo account's e-mail for each role, in role order (the demo sign-in list).
+
+    Only accounts the demo loader made (``users.demo``, migration 6) are ever listed: the page
+    that shows this list is open to anyone, and a real account's e-mail is not for strangers.
+    A database without demo data lists nothing.
+    """
     from .models import ROLES
-    rows = db.query("SELECT role, MIN(id) AS id FROM users GROUP BY role")
+    rows = db.query("SELECT role, MIN(id) AS id FROM users WHERE demo = 1 GROUP BY role")
     first = {r["role"]: r["id"] for r in rows}
     out = {}
     for role in ROLES:

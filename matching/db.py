@@ -243,6 +243,64 @@ BEGIN
 END;""" for table, columns in RANKED_TABLES.items() for event in ("INSERT", "UPDATE", "DELETE"))),
 ]
 
+# --- Migration 6: team names unique per term whatever the capitals and accents; demo accounts ----
+
+#: What a team name's key folds, in this order, after ``lower(trim(...))`` (which lowers ASCII
+#: only): accented Latin letters of both cases to their base letter, ligatures, decomposed accents
+#: (combining marks) dropped, no-break spaces and runs of spaces to one space. In SQL, not Python,
+#: so that every connection (the sqlite3 shell included) computes the same key and the database
+#: itself enforces it. SQLite's parser takes about thirty nested calls, so the folds are applied
+#: in stages, one generated column each (``name_fold_1`` .. ``name_fold_3``, then ``name_key``).
+#: Frozen with migration 6: a change needs a new migration that rebuilds the columns and index.
+_NAME_FOLDS = (
+    [(c, "a") for c in "àáâãäåÀÁÂÃÄÅ"] + [(c, "c") for c in "çÇ"] + [(c, "e") for c in "èéêëÈÉÊË"]
+    + [(c, "i") for c in "ìíîïÌÍÎÏ"] + [(c, "n") for c in "ñÑ"] + [(c, "o") for c in "òóôõöøÒÓÔÕÖØ"]
+    + [(c, "u") for c in "ùúûüÙÚÛÜ"] + [(c, "y") for c in "ýÿÝŸ"] + [("œ", "oe"), ("Œ", "oe"), ("æ", "ae"), ("Æ", "ae")]
+    + [(chr(mark), "") for mark in (0x300, 0x301, 0x302, 0x303, 0x308, 0x30A, 0x327)]
+    + [("\u00a0", " "), ("\u202f", " ")] + [("  ", " ")] * 4)
+_FOLD_STAGES = 4
+
+
+def _name_fold_stage(i: int, operand: str) -> str:
+    """Stage ``i`` (0-based) of a team name's key, applied to ``operand`` (the previous stage)."""
+    size = -(-len(_NAME_FOLDS) // _FOLD_STAGES)
+    expression = f"lower(trim({operand}))" if i == 0 else operand
+    for source, target in _NAME_FOLDS[i * size:(i + 1) * size]:
+        expression = f"replace({expression}, '{source}', '{target}')"
+    return expression
+
+
+def team_name_key_query() -> str:
+    """``SELECT`` of the key of one team name (one ``?`` parameter), as the column computes it."""
+    sql = "SELECT ? AS x"
+    for i in range(_FOLD_STAGES):
+        sql = f"SELECT {_name_fold_stage(i, 'x')} AS x FROM ({sql})"
+    return sql
+
+
+def _team_name_key_columns() -> str:
+    names = [f"name_fold_{i}" for i in range(1, _FOLD_STAGES)] + ["name_key"]
+    return "".join(f"ALTER TABLE teams ADD COLUMN {name} TEXT GENERATED ALWAYS AS "
+                   f"({_name_fold_stage(i, (['name'] + names)[i])}) VIRTUAL;\n" for i, name in enumerate(names))
+
+
+MIGRATIONS.append((6, "team names unique per term ignoring case and accents; demo accounts marked",
+                   _team_name_key_columns() + """
+INSERT INTO audit_events (at, actor_email, action, target_type, target_id, detail)
+SELECT strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'), 'system', 'team.renamed_duplicate', 'team', t.id,
+       json_object('from', t.name, 'to', t.name || ' (' || t.id || ')', 'term_id', t.term_id)
+FROM teams t WHERE EXISTS (SELECT 1 FROM teams o WHERE o.term_id = t.term_id AND o.name_key = t.name_key
+                           AND o.id < t.id);
+UPDATE teams SET name = name || ' (' || id || ')'
+WHERE EXISTS (SELECT 1 FROM teams o WHERE o.term_id = teams.term_id AND o.name_key = teams.name_key
+              AND o.id < teams.id);
+CREATE UNIQUE INDEX teams_term_name_key ON teams(term_id, name_key);
+ALTER TABLE users ADD COLUMN demo INTEGER NOT NULL DEFAULT 0;
+UPDATE users SET demo = 1
+WHERE email LIKE '%@demo.%'
+  AND created_at <= (SELECT MIN(at) FROM audit_events WHERE action = 'demo.load');
+"""))
+
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

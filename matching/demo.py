@@ -78,7 +78,8 @@ def load_demo(db: sqlite_utils.Database, folder: Path = DATA_DIR) -> dict[str, i
                 "email": u["email"].lower(), "name": u["name"], "role": u["role"],
                 "department_id": dept_ids.get(u["department_acronym"]),
                 "team_id": team_ids.get(u["team_name"]), "password_hash": password_hash,
-                "language": u["language"] or "en", "created_at": now})
+                "language": u["language"] or "en", "created_at": now,
+                "demo": 1})  # the only accounts the sign-in page may list (accounts.first_account_per_role)
         challenges = read_csv("challenges.csv", folder)
         for c in challenges:
             dept_id = dept_ids[c["dept_acronym"]]

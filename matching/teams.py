@@ -68,13 +68,24 @@ def list_teams(db: sqlite_utils.Database, term_id: int | None = None) -> list[Te
 
 
 def find_team(db: sqlite_utils.Database, name: str, term_id: int | None = None) -> Team | None:
-    """A team by name (in ``term_id`` when given; else the newest team of that name)."""
-    sql, params = "SELECT * FROM teams WHERE name = ? COLLATE NOCASE", [name.strip()]
+    """A team by name, whatever the capitals, accents and spacing (in ``term_id`` when given, where
+    the name is unique; else the newest team of that name)."""
+    sql, params = f"SELECT * FROM teams WHERE name_key = ({storage.team_name_key_query()})", [str(name)]
     if term_id is not None:
         sql += " AND term_id = ?"
         params.append(term_id)
     row = storage.one(db, sql + " ORDER BY id DESC LIMIT 1", params)
     return Team.from_row(row) if row else None
+
+
+def _refuse_taken_name(db, term_id: int | None, name: str, team_id: int | None = None) -> None:
+    """Refuse a name that another team of the term has in any capitals or accents (the unique
+    index of migration 6 refuses it too; this says so clearly instead of an IntegrityError)."""
+    if term_id is None:
+        return
+    if storage.one(db, f"SELECT id FROM teams WHERE term_id = ? AND name_key = ({storage.team_name_key_query()}) "
+                       "AND id IS NOT ?", [term_id, str(name).strip(), team_id]):
+        raise ValidationFailed({"name": "validation.team_name_taken"})
 
 
 def _profile_columns(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -103,9 +114,7 @@ def create_team(db: sqlite_utils.Database, actor: User, term_id: int, data: Mapp
         raise ValidationFailed(errors)
     with storage.transaction(db):
         require_writable(term_of(db, term_id), "team.create")
-        if storage.one(db, "SELECT id FROM teams WHERE term_id = ? AND name = ? COLLATE NOCASE",
-                       [term_id, str(data["name"]).strip()]):
-            raise ValidationFailed({"name": "validation.duplicate"})
+        _refuse_taken_name(db, term_id, data["name"])
         team_id = storage.insert(db, "teams", {**_profile_columns(data), "term_id": term_id,
                                                "updated_at": storage.now_iso()})
         _write_members(db, team_id, data.get("members"))
@@ -125,6 +134,7 @@ def save_team(db: sqlite_utils.Database, actor: User, team_id: int, data: Mappin
         require_writable(term_of(db, row["term_id"]), "team.edit")
         if expected_version is not None and int(expected_version) != row["version"]:
             raise StaleRecord(get_team(db, actor, team_id).__dict__)
+        _refuse_taken_name(db, row["term_id"], data["name"], team_id)
         storage.update(db, "teams", team_id, {**_profile_columns(data), "version": row["version"] + 1,
                                               "updated_at": storage.now_iso()})
         _write_members(db, team_id, data.get("members"))

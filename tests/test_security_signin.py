@@ -116,3 +116,60 @@ def test_the_right_password_hidden_in_a_storm_does_not_open_a_locked_account(tmp
     assert row["locked_until"]  # locked at the end either way (at least five wrong ones followed)
     assert len(audit.events(database, action="auth.locked")) == 1  # one lock, not one per process
     database.close()
+
+
+# --- 2. The demo box never lists a real account --------------------------------------------
+
+def _shown(at) -> str:
+    return " ".join(t.value for t in at.text) + " ".join(str(m.value) for m in at.markdown)
+
+
+def test_create_user_on_an_empty_database_is_not_listed_on_the_sign_in_page(tmp_path, monkeypatch):
+    path = tmp_path / "real.db"
+    monkeypatch.setenv("PORTAL_DB", str(path))
+    monkeypatch.delenv("PORTAL_DEMO", raising=False)       # the default: demo mode on
+    result = CliRunner().invoke(cli, ["--db", str(path), "create-user", "--email", "chief@pco-bcp.gc.ca",
+                                      "--name", "Chief Facilitator", "--role", "facilitator",
+                                      "--password", "a-long-and-private-passphrase"])
+    assert result.exit_code == 0, result.output
+    database = storage.connect(path)
+    assert accounts.first_account_per_role(database) == {}
+    database.close()
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert "chief@pco-bcp.gc.ca" not in _shown(at)
+    assert demo.DEMO_PASSWORD not in _shown(at)         # no demo box at all on a real database
+
+
+def test_demo_data_loaded_after_a_real_account_lists_only_demo_accounts(db):
+    accounts.create_user(db, accounts.SYSTEM, {"email": "chief@pco-bcp.gc.ca", "name": "Chief",
+                                               "role": "facilitator"}, "a-long-and-private-passphrase")
+    demo.load_demo(db)
+    listed = accounts.first_account_per_role(db)
+    assert listed["facilitator"] == "facilitator@demo.gc.ca"
+    assert "chief@pco-bcp.gc.ca" not in listed.values()
+    accounts.create_user(db, accounts.SYSTEM, {"email": "aaa@pco-bcp.gc.ca", "name": "Aaa",
+                                               "role": "expert"}, "a-long-and-private-passphrase")
+    assert "aaa@pco-bcp.gc.ca" not in accounts.first_account_per_role(db).values()
+
+
+def test_demo_accounts_are_still_listed_on_a_demo_database(demo_db):
+    assert accounts.first_account_per_role(demo_db) == {
+        "department_rep": "rep@demo.gc.ca", "student": "student@demo.sheridancollege.ca",
+        "facilitator": "facilitator@demo.gc.ca", "expert": "expert@demo.gc.ca"}
+
+
+def test_upgrading_a_demo_database_keeps_only_its_demo_accounts_listed(tmp_path):
+    old = storage.connect(tmp_path / "old.db", migrate_schema=False)
+    storage.migrate(old, target=5)
+    with storage.transaction(old):
+        for email, role in (("chief@pco-bcp.gc.ca", "facilitator"), ("facilitator@demo.gc.ca", "facilitator"),
+                            ("expert@demo.gc.ca", "expert")):
+            storage.insert(old, "users", {"email": email, "name": "X", "role": role, "password_hash": "x",
+                                          "created_at": "2026-01-01T00:00:00+00:00"})
+        audit.record(old, accounts.SYSTEM, "demo.load")
+    old.close()
+    upgraded = storage.connect(tmp_path / "old.db")
+    assert accounts.first_account_per_role(upgraded) == {"facilitator": "facilitator@demo.gc.ca",
+                                                        "expert": "expert@demo.gc.ca"}
+    upgraded.close()
