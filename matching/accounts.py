@@ -94,7 +94,9 @@ def create_user(db: sqlite_utils.Database, actor: User, data: dict[str, Any], pa
     """
     authorize(actor, "user.create")
     data = {**data, "email": str(data.get("email", "")).strip().lower()}
-    errors = {**validate_user(data), **(validate_password(password or "") if password_hash is None else {})}
+    errors = validate_user(data)
+    if password_hash is None:
+        errors.update(validate_password(password or "", email=data["email"], name=str(data.get("name") or "")))
     if not errors and find_user(db, data["email"]):
         errors["email"] = "validation.email_taken"
     if errors:
@@ -190,7 +192,7 @@ def change_password(db: sqlite_utils.Database, actor: User, current: str, new: s
     row = storage.one(db, "SELECT password_hash FROM users WHERE id = ?", [actor.id])
     if row is None or not verify_password(current or "", row["password_hash"]):
         raise ValidationFailed({"current": "auth.wrong_password"})
-    errors = validate_password(new)
+    errors = validate_password(new, email=actor.email, name=actor.name, current=current)
     if errors:
         raise ValidationFailed({"new": errors["password"]})
     with storage.transaction(db):

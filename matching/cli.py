@@ -57,13 +57,15 @@ def load_demo(ctx):
 @click.option("--name", required=True)
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--department", "department", help="Department acronym (department representatives, experts).")
-@click.option("--team", "team", help="Team name (students).")
+@click.option("--team", "team", help="Team name (students); capitals and accents do not count.")
+@click.option("--term", "term_name", metavar="NAME",
+              help="Term of the team (needed only when several terms have a team of that name).")
 @click.option("--language", type=click.Choice(["en", "fr"]), default="en", show_default=True)
-@click.password_option(help="At least 10 characters (prompted when omitted).")
+@click.password_option(help="At least 12 characters, not a common password, not the e-mail or name "
+                            "(prompted when omitted).")
 @click.pass_context
-def create_user(ctx, email, name, role, department, team, language, password):
+def create_user(ctx, email, name, role, department, team, term_name, language, password):
     """Create an account."""
-    from .teams import find_team
     database = open_db(ctx.obj["db_path"])
     data = {"email": email, "name": name, "role": role, "language": language}
     if department:
@@ -72,15 +74,29 @@ def create_user(ctx, email, name, role, department, team, language, password):
             raise click.BadParameter(f"unknown department {department!r}", param_hint="--department")
         data["department_id"] = row["id"]
     if team:
-        found = find_team(database, team)
-        if found is None:
-            raise click.BadParameter(f"unknown team {team!r}", param_hint="--team")
-        data["team_id"] = found.id
+        data["team_id"] = _team_for_new_member(database, team, term_name)
     try:
         user = accounts.create_user(database, accounts.SYSTEM, data, password)
     except PortalError as err:
         fail(err)
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+def _team_for_new_member(database, team: str, term_name: str | None) -> int:
+    """The id of the team named ``team`` (in ``--term``); never a guess between two terms."""
+    from .cli_common import cli_term
+    from .teams import find_team
+    term_id = cli_term(database, term_name).id if term_name else None
+    if term_id is None:
+        terms = database.execute(f"SELECT DISTINCT term_id FROM teams WHERE name_key = "
+                                 f"({storage.team_name_key_query()})", [team]).fetchall()
+        if len(terms) > 1:
+            raise click.BadParameter(f"teams named {team!r} exist in {len(terms)} terms: name one with --term",
+                                     param_hint="--team")
+    found = find_team(database, team, term_id)
+    if found is None:
+        raise click.BadParameter(f"unknown team {team!r}", param_hint="--team")
+    return found.id
 
 
 @main.command("rank")

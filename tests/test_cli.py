@@ -49,7 +49,7 @@ def test_create_user_with_validation(tmp_path):
     assert accounts.authenticate(database, "ops@pco.gc.ca", "a-long-password").role == "facilitator"
     bad = CliRunner().invoke(main, ["--db", path, "create-user", "--email", "x@y.ca", "--name", "X",
                                     "--role", "facilitator", "--password", "short"])
-    assert bad.exit_code == 1 and "at least 10 characters" in bad.output
+    assert bad.exit_code == 1 and "at least 12 characters" in bad.output
 
 
 def test_serve_command_is_listed():

@@ -173,3 +173,114 @@ def test_upgrading_a_demo_database_keeps_only_its_demo_accounts_listed(tmp_path)
     assert accounts.first_account_per_role(upgraded) == {"facilitator": "facilitator@demo.gc.ca",
                                                         "expert": "expert@demo.gc.ca"}
     upgraded.close()
+
+
+# --- 3. Passwords (NIST SP 800-63B) --------------------------------------------------------
+
+ME = {"email": "gabrielle.tremblay@pco-bcp.gc.ca", "name": "Gabrielle Tremblay"}
+
+WEAK = {
+    "aaaaaaaaaa": "validation.password_too_short",
+    "password12": "validation.password_too_short",
+    "1234567890": "validation.password_too_short",
+    " " * 10: "validation.password_too_short",
+    "\x00" * 10: "validation.password_too_short",
+    "elevenchars": "validation.password_too_short",
+    "aaaaaaaaaaaa": "validation.password_guessable",
+    "123456789012": "validation.password_guessable",
+    "qwertyuiopasdf": "validation.password_guessable",
+    "iloveyou1234": "validation.password_guessable",
+    "passwordpassword": "validation.password_guessable",
+    "password1234": "validation.password_common",
+    "123qweasdzxc": "validation.password_common",
+    "QWERTY123456": "validation.password_common",
+    " " * 12: "validation.password_blank",
+    "\x00" * 12: "validation.password_control",
+    "correct\x00horse-battery": "validation.password_control",
+    "\x1b[31mcorrect-horse-battery": "validation.password_control",
+    "correct-horse\u0085battery": "validation.password_control",
+    "\ud800correct-horse-battery": "validation.password_control",
+    ME["email"]: "validation.password_personal",
+    ME["email"].upper(): "validation.password_personal",
+    ME["name"]: "validation.password_personal",
+    "gabrielle tremblay 2027!": "validation.password_personal",
+    "my-gabrielle.tremblay-pass": "validation.password_personal",
+    "x" * 1025: "validation.password_too_long",
+}
+
+STRONG = ["correct-horse-battery", demo.DEMO_PASSWORD, "a-long-and-private-passphrase",
+          "mot de passe très sûr", "Tidewater studio rocks", "a-long-password"]
+
+
+@pytest.mark.parametrize("password, key", list(WEAK.items()), ids=lambda v: repr(v)[:30])
+def test_weak_passwords_are_refused_with_their_reason(password, key):
+    assert models.validate_password(password, **ME) == {"password": key}
+
+
+@pytest.mark.parametrize("password", STRONG)
+def test_good_passwords_pass(password):
+    assert models.validate_password(password, **ME) == {}
+
+
+def test_the_test_suites_own_password_is_acceptable():
+    assert models.validate_password(PASSWORD, email="fac@pco.gc.ca", name="Fac") == {}
+
+
+def test_create_user_refuses_the_accounts_own_email_as_password(db):
+    with pytest.raises(ValidationFailed) as info:
+        accounts.create_user(db, accounts.SYSTEM, {**ME, "role": "facilitator"}, ME["email"])
+    assert info.value.errors == {"password": "validation.password_personal"}
+    assert accounts.find_user(db, ME["email"]) is None
+
+
+def test_change_password_refuses_the_same_password_again(db, world):
+    user = world["facilitator"]
+    with pytest.raises(ValidationFailed) as info:
+        accounts.change_password(db, user, PASSWORD, PASSWORD)
+    assert info.value.errors == {"new": "validation.password_reused"}
+    with pytest.raises(ValidationFailed) as info:
+        accounts.change_password(db, user, PASSWORD, "password1234")
+    assert info.value.errors == {"new": "validation.password_common"}
+    with pytest.raises(ValidationFailed) as info:
+        accounts.change_password(db, user, PASSWORD, "fac@pco.gc.ca-2027")
+    assert info.value.errors == {"new": "validation.password_personal"}
+    assert accounts.authenticate(db, user.email, PASSWORD).id == user.id  # unchanged
+
+
+def test_every_password_message_is_bilingual_in_its_own_file():
+    with open(ROOT / "matching" / "messages" / "security_passwords.toml", "rb") as f:
+        data = tomllib.load(f)
+    en, fr = i18n._flatten(data["en"]), i18n._flatten(data["fr"])
+    assert set(en) == set(fr)
+    for key in set(WEAK.values()) | {"validation.password_reused"}:
+        assert key in en, key
+        assert i18n.t(key, "en") != i18n.t(key, "fr")
+
+
+@pytest.mark.parametrize("password, key", [("password1234", "validation.password_common"),
+                                           ("short", "validation.password_too_short"),
+                                           ("ops.person@pco.gc.ca", "validation.password_personal")])
+def test_cli_create_user_says_why_the_password_is_refused(tmp_path, password, key):
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "c.db"), "create-user", "--email", "ops.person@pco.gc.ca",
+                                      "--name", "Ops Person", "--role", "facilitator", "--password", password])
+    assert result.exit_code == 1
+    assert i18n.t(key, "en") in result.output
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize("new, key", [(demo.DEMO_PASSWORD, "validation.password_reused"),
+                                      ("password1234", "validation.password_common")])
+def test_account_page_says_why_the_new_password_is_refused(demo_db, lang, new, key):
+    user = accounts.find_user(demo_db, "student@demo.sheridancollege.ca")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["user_id"] = user.id
+    at.session_state["lang"] = lang
+    at.run()
+    at.switch_page("views/account.py").run()
+    assert not at.exception, at.exception
+    at.text_input(key="pw_current").input(demo.DEMO_PASSWORD)
+    at.text_input(key="pw_new").input(new)
+    next(b for b in at.button if b.label == i18n.t("account.save_password", lang)).click().run()
+    assert not at.exception, at.exception
+    assert i18n.t(key, lang) in [e.value for e in at.error]
+    assert accounts.authenticate(demo_db, user.email, demo.DEMO_PASSWORD).id == user.id

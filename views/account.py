@@ -14,7 +14,7 @@ def password_form(user) -> None:
         current = st.text_input(ui.t("account.current_password"), type="password", key="pw_current")
         ui.field_error(errors, "current")
         new = st.text_input(ui.t("account.new_password"), type="password", key="pw_new",
-                            help=ui.t("account.password_help"))
+                            help=ui.t("account.password_rules"))
         ui.field_error(errors, "new")
         submitted = st.form_submit_button(ui.t("account.save_password"), type="primary")
     # Confirmed under the form, where the person is looking.
