@@ -109,3 +109,67 @@ def test_upgrading_a_database_that_already_has_folded_duplicates(tmp_path):
     renamed = audit.events(upgraded, action="team.renamed_duplicate")
     assert [e["target_id"] for e in renamed] == [str(second)]
     upgraded.close()
+
+
+# --- 5. An optimiser run re-checks the rules it was computed with ----------------------------
+
+@pytest.fixture
+def setup(db, world, approved, tmp_path):
+    """Team A ranks fisheries (capacity 1) first; another facilitator has their own connection."""
+    teams.save_preferences(db, world["student_a"], world["team_a"],
+                           [{"challenge_id": approved["fisheries"]}, {"challenge_id": approved["accessibility"]}])
+    other = storage.connect(tmp_path / "portal.db")
+    yield {**world, **approved, "fac": world["facilitator"], "other": other}
+    other.close()
+
+
+def _proposed(db, term_id):
+    return {r["team_id"]: r["challenge_id"] for r in
+            db.query("SELECT team_id, challenge_id FROM pairings WHERE term_id = ? AND state = 'proposed'", [term_id])}
+
+
+def _meanwhile(monkeypatch, action, times=1):
+    """Run ``action`` (another facilitator's change) while the optimiser computes, ``times`` times."""
+    real, calls = proposal.assign, []
+
+    def assign_while_someone_else_writes(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= times:
+            action(len(calls))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(proposal, "assign", assign_while_someone_else_writes)
+    return calls
+
+
+def test_a_ban_added_during_a_run_is_honoured(db, setup, monkeypatch):
+    w = setup
+    calls = _meanwhile(monkeypatch, lambda _: pairings.ban(w["other"], w["fac"], w["term"], w["team_a"], w["fisheries"],
+                                                           "conflict of interest"))
+    result = pairings.run_assignment(db, w["fac"], w["term"])
+    assert _proposed(db, w["term"]).get(w["team_a"]) != w["fisheries"]
+    assert all((r["team_id"], r["challenge_id"]) != (w["team_a"], w["fisheries"]) for r in result.rows)
+    assert len(calls) == 2                       # computed again with the new rule
+    assert audit.events(db, action="pairing.run")[0]["detail"].count('"bans": 1')
+
+
+def test_a_lock_added_during_a_run_is_honoured(db, setup, monkeypatch):
+    w = setup
+    _meanwhile(monkeypatch, lambda _: pairings.lock(w["other"], w["fac"], w["term"], w["team_b"], w["fisheries"],
+                                                    "sponsor request"))
+    pairings.run_assignment(db, w["fac"], w["term"])
+    assert _proposed(db, w["term"])[w["team_b"]] == w["fisheries"]
+
+
+def test_rules_that_keep_changing_refuse_the_run_and_write_nothing(db, setup, monkeypatch):
+    w = setup
+    pairings.run_assignment(db, w["fac"], w["term"])
+    before, runs = _proposed(db, w["term"]), len(audit.events(db, action="pairing.run"))
+    pairs = [(w["team_a"], w["fisheries"]), (w["team_b"], w["accessibility"]), (w["team_a"], w["accessibility"])]
+    _meanwhile(monkeypatch, lambda n: pairings.ban(w["other"], w["fac"], w["term"], *pairs[n - 1], "again"), times=3)
+    with pytest.raises(StaleRecord) as info:
+        pairings.run_assignment(db, w["fac"], w["term"])
+    assert info.value.current["term_id"] == w["term"]
+    assert len(audit.events(db, action="pairing.run")) == runs
+    assert all(_proposed(db, w["term"]).get(t) != c for t, c in pairs[:2])  # the bans themselves stand
+    assert set(_proposed(db, w["term"])) <= set(before)

@@ -78,6 +78,10 @@ def touch_plan(db: sqlite_utils.Database, term_id: int) -> None:
 
 # --- Running the optimiser -------------------------------------------------------------------
 
+#: Times a run is computed again when the locks or bans changed while it was computed.
+RULE_CHANGE_RETRIES = 1
+
+
 def run_assignment(db: sqlite_utils.Database, actor: User, term_id: int, *,
                    expected_plan_version: int | None = None) -> RunResult:
     """Run the optimiser on the term's teams and approved challenges; store it as the proposal.
@@ -85,9 +89,31 @@ def run_assignment(db: sqlite_utils.Database, actor: User, term_id: int, *,
     Preferences, locks and bans come from the database; the previous proposal is replaced (the
     published pairings are untouched until :func:`publish`). Raises :class:`LockProblems` when
     the locks cannot all be honoured, naming each problem.
+
+    The optimiser runs outside the write transaction (it may take a while); inside it the locks
+    and bans are read again, and when another facilitator changed them meanwhile the run is
+    computed again with them (once), then refused with :class:`StaleRecord`: a proposal never
+    ignores a rule that was in force when it was stored.
     """
     authorize(actor, "pairing.manage")
     _term_for_planning(db, term_id)
+    for attempt in range(RULE_CHANGE_RETRIES + 1):
+        run = _compute(db, actor, term_id)
+        with storage.transaction(db):
+            _term_for_planning(db, term_id)  # again: the term may have moved on meanwhile
+            check_plan_version(db, term_id, expected_plan_version)
+            if (_rules(db, term_id, "lock"), _rules(db, term_id, "ban")) == (run["locks"], run["bans"]):
+                _store(db, actor, term_id, run)
+                break
+        # The rules changed since they were read: nothing was written.
+        if attempt == RULE_CHANGE_RETRIES:
+            raise StaleRecord({"term_id": term_id, "plan_version": plan_version(db, term_id),
+                               "rules_changed": True})
+    return plan(db, actor, term_id, warnings=run["warnings"])
+
+
+def _compute(db, actor: User, term_id: int) -> dict[str, Any]:
+    """The optimiser's outcome from the term's current data, with the rules it honoured."""
     teams, challenges = _teams(db, term_id), _challenges(db, term_id)
     team_ids, challenge_ids = list(teams), list(challenges)
     locks, bans = _rules(db, term_id, "lock"), _rules(db, term_id, "ban")
@@ -97,27 +123,30 @@ def run_assignment(db: sqlite_utils.Database, actor: User, term_id: int, *,
                         capacities, preferences=_preferences(db, set(team_ids)), locks=locks, bans=bans)
     except InfeasibleLocks as err:
         raise LockProblems([(key, _names(detail, teams, challenges)) for key, detail in err.problems]) from None
-    with storage.transaction(db):
-        check_plan_version(db, term_id, expected_plan_version)
-        proposed, states = states_sql("state", PAIRING_PROPOSED)
-        db.execute(f"DELETE FROM pairings WHERE term_id = ? AND {proposed}", [term_id, *states])
-        now = storage.now_iso()
-        for o in result.outcomes:
-            if o.challenge_id is not None:
-                storage.insert(db, "pairings", {
-                    "term_id": term_id, "team_id": o.team_id, "challenge_id": o.challenge_id,
-                    "state": PROPOSED, "score": o.score, "preference_rank": o.preference_rank,
-                    "reason": o.reason, "source": "lock" if o.locked else "optimiser",
-                    "created_at": now, "updated_at": now})
-        unmatched = {str(o.team_id): o.reason for o in result.outcomes if o.challenge_id is None}
-        summary = _summary_dict(result.summary, teams)
-        storage.insert(db, "assignment_runs", {
-            "term_id": term_id, "run_by": actor.id or None, "run_at": now, "summary": summary,
-            "unmatched": unmatched, "warnings": warnings})
-        touch_plan(db, term_id)
-        audit.record(db, actor, "pairing.run", target_type="term", target_id=term_id,
-                     detail={**summary, "locks": len(locks), "bans": len(bans)})
-    return plan(db, actor, term_id, warnings=warnings)
+    return {"teams": teams, "locks": locks, "bans": bans, "warnings": warnings, "result": result}
+
+
+def _store(db, actor: User, term_id: int, run: dict[str, Any]) -> None:
+    """Replace the term's proposal with ``run`` (inside the caller's write transaction)."""
+    result, teams, warnings = run["result"], run["teams"], run["warnings"]
+    proposed, states = states_sql("state", PAIRING_PROPOSED)
+    db.execute(f"DELETE FROM pairings WHERE term_id = ? AND {proposed}", [term_id, *states])
+    now = storage.now_iso()
+    for o in result.outcomes:
+        if o.challenge_id is not None:
+            storage.insert(db, "pairings", {
+                "term_id": term_id, "team_id": o.team_id, "challenge_id": o.challenge_id,
+                "state": PROPOSED, "score": o.score, "preference_rank": o.preference_rank,
+                "reason": o.reason, "source": "lock" if o.locked else "optimiser",
+                "created_at": now, "updated_at": now})
+    unmatched = {str(o.team_id): o.reason for o in result.outcomes if o.challenge_id is None}
+    summary = _summary_dict(result.summary, teams)
+    storage.insert(db, "assignment_runs", {
+        "term_id": term_id, "run_by": actor.id or None, "run_at": now, "summary": summary,
+        "unmatched": unmatched, "warnings": warnings})
+    touch_plan(db, term_id)
+    audit.record(db, actor, "pairing.run", target_type="term", target_id=term_id,
+                 detail={**summary, "locks": len(run["locks"]), "bans": len(run["bans"])})
 
 
 def _capacities_with_locks(challenges: dict[int, dict], locks) -> tuple[list[int], list[dict]]:
