@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-SCRIPTS = ["ranking_quality.py", "ranking_speed.py", "assignment_speed.py", "page_speed.py"]
+SCRIPTS = ["ranking_quality.py", "ranking_speed.py", "assignment_speed.py", "page_speed.py", "crosslang.py"]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
