@@ -289,9 +289,48 @@ class TextRanker(BaseEstimator):
         texts = [_as_text(q) for q in queries]
         if not texts:
             return sp.csr_matrix((0, self.doc_matrix_.shape[1]), dtype=np.float64)
-        q = sp.csr_matrix(self.vectorizer_.transform(texts), dtype=np.float64)
+        q = sp.csr_matrix(self._vectorize(texts), dtype=np.float64)
         q.sort_indices()
         return q
+
+    def _vectorize(self, texts: list[str]) -> sp.csr_matrix:
+        """``self.vectorizer_.transform(texts)``, the same matrix bit for bit, with less overhead.
+
+        Each distinct text is analysed once per call (repeated profiles cost nothing), the
+        features of a text are counted with :class:`collections.Counter` (C) and looked up once
+        per distinct feature, and the counts go through the vectoriser's own TF-IDF step
+        (``_tfidf.transform``), as scikit-learn's ``TfidfVectorizer.transform`` does after its
+        own counting. Falls back to ``vectorizer_.transform`` if that step is not there.
+        """
+        v = self.vectorizer_
+        tfidf = getattr(v, "_tfidf", None)
+        if tfidf is None or getattr(v, "binary", False) or not callable(v.analyzer):
+            return v.transform(texts)
+        analyze, vocab = v.analyzer, v.vocabulary_
+        rows: dict[str, tuple[list[int], list[int]]] = {}
+        indices: list[int] = []
+        values: list[int] = []
+        indptr = [0]
+        for text in texts:
+            row = rows.get(text)
+            if row is None:
+                cols: list[int] = []
+                counts: list[int] = []
+                for feature, n in Counter(analyze(text)).items():
+                    j = vocab.get(feature)
+                    if j is not None:
+                        cols.append(j)
+                        counts.append(n)
+                row = rows[text] = (cols, counts)
+            indices.extend(row[0])
+            values.extend(row[1])
+            indptr.append(len(indices))
+        counts_matrix = sp.csr_matrix(
+            (np.asarray(values, dtype=v.dtype), np.asarray(indices, dtype=np.int32),
+             np.asarray(indptr, dtype=np.int64 if indptr[-1] > np.iinfo(np.int32).max else np.int32)),
+            shape=(len(texts), len(vocab)), dtype=v.dtype)
+        counts_matrix.sort_indices()
+        return tfidf.transform(counts_matrix, copy=False)
 
     def score(self, queries: Iterable[Any] | Any) -> np.ndarray:
         """Cosine similarity of each query with each fitted document.
@@ -318,10 +357,10 @@ class TextRanker(BaseEstimator):
     ) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` best documents for each query, without building all scores at once.
 
-        Queries are processed in blocks (``chunk_size`` rows; by default as many as keep a
-        dense block under :data:`matching.topk.TOP_K_BLOCK_ENTRIES` entries): one sparse
-        product per block, then ``np.argpartition`` (:func:`matching.topk.top_k_product`). Ties are broken by the lower document index, so the result
-        equals a stable descending sort of :meth:`score`.
+        :func:`matching.topk.top_k_product`: ``sparse_dot_topn.sp_matmul_topn`` keeps a few
+        more than ``k`` entries per query row of the sparse product (blocks of ``chunk_size``
+        rows), which are then sorted exactly. Ties are broken by the lower document index, so
+        the result equals a stable descending sort of :meth:`score`.
 
         Parameters
         ----------
@@ -337,7 +376,8 @@ class TextRanker(BaseEstimator):
         scores : ndarray of float64, same shape
             Sorted by descending score, then ascending index.
         """
-        return top_k_product(self.transform(queries), self._doc_matrix_t, k, chunk_size=chunk_size)
+        return top_k_product(self.transform(queries), self._doc_matrix_t, k, chunk_size=chunk_size,
+                             nonnegative=True)  # TF-IDF weights are never negative
 
     # -- explanation -----------------------------------------------------------------------
     def explain(self, query: Any, document_index: int, n_terms: int = 5) -> list[tuple[str, float]]:

@@ -1,28 +1,49 @@
-"""Exact top-k of a sparse product, a block of rows at a time.
+"""Exact top-k of a sparse product.
 
 :meth:`matching.ranking.TextRanker.top_k` asks, for each query row of ``Q``, for the ``k``
 largest entries of ``Q @ D`` (cosine scores against every document) without holding the whole
-score matrix: :func:`top_k_product` multiplies a block of query rows at a time into a reused
-dense buffer and keeps the best ``k`` of each row with :func:`_top_k_dense`. The result is exact
-and deterministic: it equals a stable descending sort of the full product (ties broken by the
-lower column index).
+score matrix. :func:`top_k_product` does it with ``sparse_dot_topn.sp_matmul_topn`` (a compiled
+sparse product that keeps only the best ``n`` entries of each row) and then makes the result
+exact and deterministic: it equals a stable descending sort of the full product (ties broken by
+the lower column index), with zero scores filling rows that have fewer than ``k`` non-zeros.
 
-Pure NumPy/SciPy; no other part of the portal is imported.
+How: ``sp_matmul_topn`` is asked for a few more than ``k`` entries per row (its values are the
+same sums, in the same order, as SciPy's product: bitwise equal); they are sorted by
+(-score, column). A row is exact as it stands when its ``k``-th value is above the smallest value
+returned (no tie at the cut can have been dropped) or when the row had fewer non-zeros than were
+asked for (all of them were returned); the missing places of a row with fewer than ``k``
+non-zeros are the zero-score columns of lowest index. The rare remaining rows (a tie across the
+cut) are recomputed densely. Inputs with negative entries, or ``k`` close to the number of
+columns, take the dense path (:func:`_top_k_dense`, a block of rows at a time).
+
+Pure NumPy/SciPy plus sparse_dot_topn; no other part of the portal is imported.
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 
+try:
+    from sparse_dot_topn import sp_matmul_topn
+except ImportError:  # pragma: no cover - a declared dependency; the dense path still works
+    sp_matmul_topn = None
+
 __all__ = ["TOP_K_BLOCK_ENTRIES", "top_k_product"]
 
-# top_k_product works on blocks of rows whose dense block has at most this many entries
+# The dense path works on blocks of rows whose dense block has at most this many entries
 # (float64: 32 MiB), so memory does not grow with the number of rows (queries).
 TOP_K_BLOCK_ENTRIES = 1 << 22
+# The sparse path asks sp_matmul_topn for k + _EXTRA(k) entries per row (see _extra).
+_SPARSE_BLOCK_ROWS = 16_384  # rows per sp_matmul_topn call (bounds its result buffers)
+
+
+def _extra(kk: int) -> int:
+    return max(4, kk // 2)
 
 
 def top_k_product(q: sp.csr_matrix, dt: sp.csr_matrix, k: int, *,
-                  chunk_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  chunk_size: int | None = None,
+                  nonnegative: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` largest entries of each row of ``q @ dt``, without building the whole product.
 
     Parameters
@@ -32,8 +53,11 @@ def top_k_product(q: sp.csr_matrix, dt: sp.csr_matrix, k: int, *,
     k : int
         Entries per row; capped at ``n_cols``.
     chunk_size : int, optional
-        Rows of ``q`` per block; by default as many as keep a dense block under
-        :data:`TOP_K_BLOCK_ENTRIES` entries.
+        Rows of ``q`` per block; by default 16,384 rows on the sparse path and as many as keep
+        a dense block under :data:`TOP_K_BLOCK_ENTRIES` entries on the dense path.
+    nonnegative : bool, optional
+        ``True`` promises that ``q`` and ``dt`` have no negative entry (TF-IDF: always), which
+        skips the check; ``None`` checks. Negative entries take the dense path.
 
     Returns
     -------
@@ -41,6 +65,8 @@ def top_k_product(q: sp.csr_matrix, dt: sp.csr_matrix, k: int, *,
     values : ndarray of float64, same shape
         Sorted by descending value, then ascending column index.
     """
+    q = sp.csr_matrix(q)
+    dt = sp.csr_matrix(dt)
     n_docs = dt.shape[1]
     kk = max(0, min(int(k), n_docs))
     n_q = q.shape[0]
@@ -48,6 +74,70 @@ def top_k_product(q: sp.csr_matrix, dt: sp.csr_matrix, k: int, *,
     out_val = np.empty((n_q, kk), dtype=np.float64)
     if kk == 0 or n_q == 0:
         return out_idx, out_val
+    if nonnegative is None:
+        nonnegative = not ((q.nnz and q.data.min() < 0) or (dt.nnz and dt.data.min() < 0))
+    if (sp_matmul_topn is not None and nonnegative and kk + _extra(kk) < n_docs
+            and q.dtype == dt.dtype == np.float64):
+        rows = int(chunk_size) if chunk_size else _SPARSE_BLOCK_ROWS
+        rows = max(1, rows)
+        for start in range(0, n_q, rows):
+            stop = min(n_q, start + rows)
+            out_idx[start:stop], out_val[start:stop] = _top_k_sparse(q[start:stop], dt, kk)
+        return out_idx, out_val
+    return _top_k_blocked_dense(q, dt, kk, chunk_size, out_idx, out_val)
+
+
+def _top_k_sparse(q: sp.csr_matrix, dt: sp.csr_matrix, kk: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top ``kk`` of each row of ``q @ dt`` (non-negative inputs) via sp_matmul_topn."""
+    n_rows, n_docs = q.shape[0], dt.shape[1]
+    m = kk + _extra(kk)  # < n_docs (checked by the caller)
+    c = sp_matmul_topn(q, dt, top_n=m, sort=False)
+    c.sort_indices()  # columns ascending within each row: the stable sort below breaks ties by index
+    counts = np.diff(c.indptr)
+    width = int(counts.max()) if n_rows else 0
+    vals = np.full((n_rows, max(width, kk)), -np.inf)
+    cols = np.full((n_rows, max(width, kk)), n_docs, dtype=np.int64)
+    if c.nnz:
+        r = np.repeat(np.arange(n_rows), counts)
+        pos = np.arange(c.nnz) - np.repeat(c.indptr[:-1], counts)
+        vals[r, pos] = c.data[: c.nnz]
+        cols[r, pos] = c.indices[: c.nnz]
+    order = np.argsort(-vals, axis=1, kind="stable")
+    vals = np.take_along_axis(vals, order, axis=1)
+    cols = np.take_along_axis(cols, order, axis=1)
+    out_val = vals[:, :kk].copy()
+    out_idx = cols[:, :kk].copy()
+    # rows that cannot be trusted as they stand: a tie at the cut of a full row (an equal value
+    # may have been left out), or a stored value <= 0 (zeros must sort among the implicit ones)
+    full = counts >= m
+    last = vals[np.arange(n_rows), np.maximum(counts - 1, 0)]
+    redo = (full & (vals[:, kk - 1] <= last)) | ((counts > 0) & (last <= 0))
+    short = np.flatnonzero((counts < kk) & ~redo)
+    if short.size:  # fewer than kk non-zeros: fill with the zero-score columns of lowest index
+        n_short = counts[short]
+        span = min(n_docs, kk + int(n_short.max()))
+        taken = np.zeros((short.size, span), dtype=bool)
+        sc = cols[short, : int(n_short.max())]
+        rr, cc = np.nonzero(sc < span)
+        taken[rr, sc[rr, cc]] = True
+        free = np.argsort(taken, axis=1, kind="stable")  # free columns first, ascending
+        need = kk - n_short
+        slot = np.arange(kk)[None, :] - n_short[:, None]  # position among the free columns
+        fill = slot >= 0
+        fr, fc = np.nonzero(fill)
+        out_idx[short[fr], fc] = free[fr, slot[fr, fc]]
+        out_val[short[fr], fc] = 0.0
+        assert int(fill.sum()) == int(need.sum())
+    redo = np.flatnonzero(redo)
+    if redo.size:
+        block = (q[redo] @ dt).toarray()
+        out_idx[redo], out_val[redo] = _top_k_dense(block, kk)
+    return out_idx, out_val
+
+
+def _top_k_blocked_dense(q, dt, kk, chunk_size, out_idx, out_val):
+    """Dense path: one block of rows at a time into a reused buffer, exact selection."""
+    n_docs, n_q = dt.shape[1], q.shape[0]
     if chunk_size is None:
         chunk_size = max(1, TOP_K_BLOCK_ENTRIES // max(1, n_docs))
     chunk_size = max(1, int(chunk_size))

@@ -441,3 +441,35 @@ def test_top_k_block_selection_is_exact_on_large_blocks(seed):
     ref = np.argsort(-block, axis=1, kind="stable")[:, :k]
     assert np.array_equal(idx, ref)
     assert np.array_equal(val, np.take_along_axis(block, ref, axis=1))
+
+
+# --- transform: same matrix as the vectoriser's own transform ----------------------------------
+
+def _assert_same_csr(a, b):
+    a, b = a.tocsr(), b.tocsr()
+    a.sort_indices()
+    b.sort_indices()
+    assert a.shape == b.shape
+    assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+    assert np.array_equal(a.data, b.data)  # bit for bit
+
+
+@pytest.mark.parametrize("params", [{}, {"ngram_range": (1, 1), "sublinear_tf": False},
+                                    {"min_df": 2, "max_df": 0.9, "smooth_idf": False}])
+def test_transform_identical_to_vectorizer_on_demo_texts(params):
+    from matching.demo import read_csv
+
+    challenges = [challenge_text(c) for c in read_csv("challenges.csv")]
+    teams = [team_text(t) for t in read_csv("teams.csv")]
+    ranker = TextRanker(**params).fit(challenges)
+    texts = teams + challenges + teams[:5] + ["", "the of and", "😀"]  # repeats and empties too
+    _assert_same_csr(ranker.transform(texts), ranker.vectorizer_.transform(texts))
+
+
+def test_transform_identical_to_vectorizer_on_generated_texts():
+    from benchmarks.ranking_speed import TextGenerator
+
+    gen = TextGenerator(3)
+    ranker = TextRanker().fit(gen.challenges(300))
+    texts = gen.profiles(400)
+    _assert_same_csr(ranker.transform(texts), ranker.vectorizer_.transform(texts))
