@@ -14,7 +14,18 @@ import zipfile
 import openpyxl
 import pytest
 
-from matching import accounts, audit, challenges, feedback, i18n, importexport, models, pairings, teams, terms
+from matching import (
+    accounts,
+    audit,
+    challenges,
+    feedback,
+    i18n,
+    importexport,
+    models,
+    pairings,
+    teams,
+    terms,
+)
 from matching import db as storage
 from matching.errors import AuthenticationFailed, ValidationFailed
 from matching.importexport import EXPORT_KINDS, export_bytes, preview, read_upload
@@ -293,9 +304,9 @@ def test_an_xlsx_without_worksheets_is_refused():
 
 
 @pytest.mark.parametrize("styles", [b"not xml at all", b"<styleSheet><numFmts><numFmt/></numFmts></styleSheet>",
-                                    b'<?xml version="1.0"?><styleSheet xmlns="http://schemas.openxmlformats.org/'
-                                    b'spreadsheetml/2006/main"><cellXfs count="1"><xf numFmtId="abc"/></cellXfs>'
-                                    b'</styleSheet>'])
+                                    (b'<?xml version="1.0"?><styleSheet xmlns="http://schemas.openxmlformats.org/'
+                                     b'spreadsheetml/2006/main"><cellXfs count="1"><xf numFmtId="abc"/></cellXfs>'
+                                     b'</styleSheet>')])
 def test_a_broken_styles_part_is_refused(styles):
     assert _refused(_replace_parts(_good_xlsx(), {"xl/styles.xml": styles})) == "data.unreadable"
 
@@ -345,7 +356,7 @@ def test_entity_declarations_are_refused_before_any_xml_parser_sees_them(monkeyp
 
 def test_openpyxl_parses_through_defusedxml():
     import openpyxl.xml
-    import openpyxl.xml.functions as functions
+    from openpyxl.xml import functions
     assert openpyxl.xml.DEFUSEDXML
     assert functions.iterparse.__module__.startswith("defusedxml")
     from tests.conftest import ROOT
