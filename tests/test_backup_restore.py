@@ -195,7 +195,7 @@ def test_restore_refuses_a_damaged_file(db, world, approved, tmp_path):
     maintenance.backup(db, SYSTEM, tmp_path / "damaged.db")
     data = bytearray((tmp_path / "damaged.db").read_bytes())
     page = 4096
-    for offset in range(2 * page + 100, len(data) - page, page):  # scribble over table pages
+    for offset in range(2 * page, len(data) - page, page):  # scribble over the table pages' headers
         data[offset:offset + 200] = b"\xff" * 200
     (tmp_path / "damaged.db").write_bytes(bytes(data))
     _refused(db, tmp_path, tmp_path / "damaged.db", "db.corrupt")
