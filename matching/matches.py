@@ -8,6 +8,9 @@ to ranked data; a restore moves it past every number the replaced data had.
 """
 from __future__ import annotations
 
+import csv
+import functools
+import re
 import threading
 from dataclasses import asdict
 from typing import Any
@@ -157,16 +160,131 @@ def _search_text(item: dict) -> str:
     return _folded(" ".join(str(p or "") for p in parts + list(item.get("themes") or [])))
 
 
+_WORD_RE = re.compile(r"[^\W_]+")
+
+
+def _key_words(text: str) -> tuple[str, ...]:
+    """Folded content words of a phrase, crude singular (as the glossary lookup does)."""
+    from .textprep import fold
+    stops = _folded_stops()
+    out = []
+    for w in _WORD_RE.findall(fold(text)):
+        if w in stops or len(w) < 2 or w.isdigit():
+            continue
+        if len(w) > 4 and w.endswith("ies"):
+            w = w[:-3] + "y"
+        elif len(w) > 4 and w.endswith("eaux"):
+            w = w[:-1]
+        elif len(w) > 3 and w[-1] in "sx" and not w.endswith("ss"):
+            w = w[:-1]
+        out.append(w)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=1)
+def _folded_stops() -> frozenset:
+    from .textprep import ENGLISH_STOP_WORDS, FRENCH_STOP_WORDS, fold
+    return frozenset(fold(w) for w in ENGLISH_STOP_WORDS | FRENCH_STOP_WORDS)
+
+
+def _word_pattern(word: str) -> str:
+    """A glossary word as a whole word, singular or plural, masculine or feminine."""
+    if word.endswith("y") and len(word) > 3:
+        return r"\b" + re.escape(word[:-1]) + r"(?:y|ies)\b"
+    return r"\b" + re.escape(word) + r"(?:e|s|x|es|ees)?\b"
+
+
+@functools.lru_cache(maxsize=4)
+def _glossary_classes(path: str) -> dict[tuple[str, ...], tuple[re.Pattern, ...]]:
+    """Glossary phrase (key words) -> patterns of every phrase it is equivalent to, in either
+    language: the English and French sides of each row are joined, and rows sharing a phrase
+    ("seniors" = "aînés", "seniors" = "personnes âgées") form one class."""
+    parent: dict[tuple, tuple] = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                en, fr = _key_words(row.get("en") or ""), _key_words(row.get("fr") or "")
+                if en and fr:
+                    parent[find(en)] = find(fr)
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return {}
+    members: dict[tuple, list[tuple]] = {}
+    for key in list(parent):
+        members.setdefault(find(key), []).append(key)
+    classes = {}
+    for group in members.values():
+        patterns = tuple(re.compile(_word_pattern(key[0])) if len(key) == 1 else
+                         _AllWords(tuple(re.compile(_word_pattern(w)) for w in key)) for key in group)
+        for key in group:
+            classes[key] = patterns
+    return classes
+
+
+class _AllWords:
+    """Every word of a phrase somewhere in the text (``search`` like a compiled pattern)."""
+
+    def __init__(self, patterns):
+        self.patterns = patterns
+
+    def search(self, text: str) -> bool:
+        return all(p.search(text) for p in self.patterns)
+
+
+_MAX_PHRASE = 6
+
+
+def _query_groups(query: str) -> list[tuple[list[str], tuple]]:
+    """The query as groups that must each match: (the words as typed, glossary equivalents).
+
+    Words are matched as typed (substrings, ignoring case and accents). A word or run of words
+    that is a glossary phrase matches from the start of a word (so "aînés" no longer finds
+    "certaines") or as any equivalent phrase in either language (whole words, singular or
+    plural): "seniors" finds "aînés" and "personnes âgées", "aînés" finds "seniors".
+    """
+    from .textprep import GLOSSARY_PATH
+    words = _folded(query).split()
+    classes = _glossary_classes(str(GLOSSARY_PATH))
+    tokens = [(i, k) for i, w in enumerate(words) for k in _key_words(w)]
+    groups: list[tuple[list[str], tuple]] = []
+    done = -1  # last word index already in a group
+    j = 0
+    while j < len(tokens):
+        for n in range(min(_MAX_PHRASE, len(tokens) - j), 0, -1):
+            key = tuple(k for _, k in tokens[j:j + n])
+            if key in classes:
+                first, last = tokens[j][0], tokens[j + n - 1][0]
+                groups.extend(([w], ()) for w in words[done + 1:first])
+                typed = words[first:last + 1]  # as typed, from the start of a word ("health" finds "healthcare")
+                prefix = _AllWords(tuple(re.compile(r"\b" + re.escape(w)) for w in typed))
+                groups.append((typed, (prefix,) + classes[key]))
+                done = max(done, last)
+                j += n
+                break
+        else:
+            j += 1
+    groups.extend(([w], ()) for w in words[done + 1:])
+    return [g for g in groups if g[0] or g[1]]
+
+
 def filter_ranked(items: list[dict], *, department_ids=(), themes=(), languages=(),
                   query: str = "") -> list[dict]:
     """Ranked challenges kept in rank order when they match every filter given.
 
     A filter left empty keeps everything; several values of one filter are alternatives (any
-    department chosen, any theme chosen); the text query must appear in the title, problem,
-    outcomes, themes or department, ignoring case and accents (so "securite" finds "sécurité").
+    department chosen, any theme chosen); every word of the text query must appear in the
+    title, problem, outcomes, themes or department, ignoring case and accents (so "securite"
+    finds "sécurité"); a glossary term (``data/glossary_en_fr.csv``) is found at the start of a
+    word or as any of its equivalents in either language, so "seniors" and "aînés" find the
+    same challenges (see :func:`_query_groups`).
     """
     wanted_themes = {_folded(theme) for theme in themes}
-    words = _folded(query).split()
+    groups = _query_groups(query)
     kept = []
     for item in items:
         if department_ids and item.get("department_id") not in set(department_ids):
@@ -175,8 +293,11 @@ def filter_ranked(items: list[dict], *, department_ids=(), themes=(), languages=
             continue
         if wanted_themes and not wanted_themes & {_folded(t) for t in item.get("themes") or []}:
             continue
-        if words and not all(word in _search_text(item) for word in words):
-            continue
+        if groups:
+            text = _search_text(item)
+            if not all(any(p.search(text) for p in equivalents) if equivalents else
+                       all(w in text for w in typed) for typed, equivalents in groups):
+                continue
         kept.append(item)
     return kept
 
