@@ -11,7 +11,10 @@ SCRIPTS = ["ranking_quality.py", "ranking_speed.py", "assignment_speed.py", "pag
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_benchmark_smoke(script, tmp_path):
+    readme = (ROOT / "benchmarks" / "README.md").read_bytes()
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--smoke"],
                             capture_output=True, text=True, timeout=240, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "|" in result.stdout or "skip" in result.stdout.lower(), result.stdout
+    if script in ("ranking_quality.py", "ranking_speed.py"):  # --smoke prints, never rewrites
+        assert (ROOT / "benchmarks" / "README.md").read_bytes() == readme
