@@ -185,7 +185,8 @@ def test_publish_only_in_matching_then_everyone_sees_it(db, setup):
         pairings.pairing_for_team(db, w["student_b"], w["team_a"])
     esdc = pairings.pairings_for_department(db, w["rep_esdc"], w["esdc"])
     assert [p["team_name"] for p in esdc] == ["Blue Water"]
-    assert set(esdc[0]) == {"pairing_id", "state", "team_id", "team_name", "challenge_id", "challenge_title"}
+    assert set(esdc[0]) == {"pairing_id", "state", "term_id", "term_name", "term_state", "team_id", "team_name",
+                            "challenge_id", "challenge_title"}
     with pytest.raises(PermissionDenied):
         pairings.pairings_for_department(db, w["rep_dfo"], w["esdc"])
     assert [p["team_name"] for p in pairings.pairings_for_expert(db, w["expert"])] == ["Blue Water"]
