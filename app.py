@@ -172,7 +172,7 @@ def main() -> None:
                                           icon=":material/login:")], position="hidden")
         else:
             with st.sidebar:
-                st.caption(t("app.signed_in_as", ui.lang(), name=user.name,
+                st.caption(t("app.signed_in_as", ui.lang(), name=ui.plain(user.name),
                              role=t("role." + user.role, ui.lang())))
                 if st.button(t("app.sign_out", ui.lang()), icon=":material/logout:", key="sign_out"):
                     sign_out()

@@ -1,11 +1,14 @@
 """What every page shares: the run's database, the signed-in user, the language, and the few
 rendering helpers that keep pages thin and consistent (errors next to fields, status badges).
 
-User text is always rendered with ``st.text``/``st.write`` of plain strings or as widget values,
-never as HTML or Markdown, so nothing anyone typed can execute or restyle the page.
+User text is rendered as text: with ``st.text``/``st.code``, as widget values, options of
+selectboxes and multiselects, or in dataframes; wherever an element renders Markdown (alerts,
+captions, headers, labels, badges, ``st.markdown``/``st.write``) it goes through :func:`plain`
+first, so nothing anyone typed can execute, restyle the page, link out or fetch from elsewhere.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -83,11 +86,47 @@ def t(key: str, **params: Any) -> str:
     return i18n.t(key, lang(), **params)
 
 
-def plain(text: Any) -> str:
-    """User text made inert for Markdown-rendering elements (labels, captions, expanders)."""
-    text = "" if text is None else str(text)
-    for ch in "\\`*_{}[]<>()#+-.!|~$":
-        text = text.replace(ch, "\\" + ch)
+#: U+2060 WORD JOINER: invisible, not a word character, not a line-break opportunity. Placed
+#: inside the character sequences that Streamlit's Markdown turns into links or icons *after*
+#: backslash escapes are resolved (checked in Chromium against Streamlit 1.67).
+JOINER = "\u2060"
+_JOINS = (
+    # GFM literal autolinks ("http://", "https://", "mailto:") and :emoji: / :material/...:
+    # shortcodes all need a colon directly followed by what comes next.
+    (re.compile(r":"), ":" + JOINER),
+    (re.compile(r"(?i)(www)(?=\.)"), r"\1" + JOINER),                # "www." autolinks
+    (re.compile(r"@"), JOINER + "@"),                              # e-mail autolinks (mailto:)
+    (re.compile(r"(?<=[<>~=-])(?=[<>~=-])"), JOINER),               # "->" "--" "<=" typography
+)
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+_LINE_BREAKS = re.compile(r"[\r\n\t\f\v\u2028\u2029\x85]+")
+
+
+def plain(text: Any, *, badge: bool = False) -> str:
+    """User text made inert for every element that renders Markdown (st.markdown, st.write of a
+    string, captions, alerts, headers, widget labels, radio options, expander and tab labels,
+    metric labels, progress text, badges). THE helper for user text in those places.
+
+    * line breaks become spaces (no paragraphs, setext headings, tables or lists);
+    * every ASCII punctuation character is backslash-escaped, so no Markdown or HTML syntax
+      is left: ``![x](u)``, ``[t](u)``, ``<img>``, ``<http://...>``, emphasis, code, headings,
+      lists, quotes, tables, ``&entities;``, ``$math$`` and ``:color[...]`` all show as typed;
+    * a word joiner breaks what Streamlit finds in the text *after* unescaping: literal
+      autolinks (``http://``, ``www.``, e-mail addresses), ``:emoji:`` and
+      ``:material/icon:`` shortcodes and ``->``-style typography. It is invisible.
+
+    ``badge=True`` leaves ``[`` and ``]`` to ``st.badge``, which escapes them itself (escaping
+    them twice would give an escaped backslash followed by live brackets).
+
+    Not for places that show text as is (``st.text``, ``st.code``, text values of inputs,
+    dataframes, selectbox and multiselect options): there the escapes would show.
+    """
+    text = _LINE_BREAKS.sub(" ", "" if text is None else str(text))
+    for pattern, replacement in _JOINS:
+        text = pattern.sub(replacement, text)
+    text = _PUNCTUATION.sub(r"\\\1", text)
+    if badge:
+        text = text.replace("\\[", "[").replace("\\]", "]")
     return text
 
 
@@ -101,15 +140,28 @@ def label_badge(label: str) -> None:
 
 
 def shared_terms(reasons, *, label_key: str, empty_key: str) -> None:
-    """The words a team and a challenge share, as chips (words, not colour, carry the meaning)."""
-    terms = [term for term, _ in reasons]
-    if not terms:
+    """The words a team and a challenge share, as chips (words, not colour, carry the meaning).
+
+    ``reasons`` is a ranked item's ``reason_pairs`` (:class:`matching.ranking.Reason`): each chip
+    reads "their words ↔ your words" as each side wrote them, or the words once when both wrote
+    the same; or its ``reasons``, ``(words, contribution)`` pairs: each chip shows the words.
+    """
+    chips = []
+    for reason in reasons or []:
+        theirs, yours = getattr(reason, "their_words", None), getattr(reason, "your_words", None)
+        if theirs and yours:
+            same = theirs.casefold() == yours.casefold()
+            chips.append(plain(theirs, badge=True) if same
+                         else f"{plain(theirs, badge=True)} ↔ {plain(yours, badge=True)}")
+        else:
+            chips.append(plain(reason[0], badge=True))
+    if not chips:
         st.caption(t(empty_key))
         return
     with st.container(horizontal=True, gap="small"):
         st.caption(t(label_key))
-        for term in terms:
-            st.badge(plain(term), color="violet", icon=":material/link:")
+        for chip in chips:
+            st.badge(chip, color="violet", icon=":material/link:")
 
 
 def field_error(errors: dict[str, str] | None, field: str) -> None:
@@ -149,7 +201,9 @@ def message(key: str, params: dict[str, Any] | None = None) -> str:
 def _param(value: Any) -> Any:
     if isinstance(value, tuple):
         return message(*value)
-    return plain(value) if isinstance(value, str) else value
+    if isinstance(value, (int, float)):
+        return value
+    return plain(value)  # names, titles, and anything else that may carry what someone typed
 
 
 def notify(page: str, *messages: Message, kind: str = "success") -> None:

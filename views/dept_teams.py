@@ -83,7 +83,7 @@ def ranked_section(approved: list[dict]) -> None:
             try:
                 ranked = matches.ranked_teams_for_challenge(ui.db(), user, challenge["id"], k=TOP)
             except PortalError as err:
-                st.warning(ui.t(err.key, **err.params), icon=":material/info:")
+                st.warning(ui.message(err.key, err.params), icon=":material/info:")
                 continue
             st.caption(ui.t("dept.teams.top", count=len(ranked)))
             for rank, team in enumerate(ranked, start=1):

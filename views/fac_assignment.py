@@ -171,8 +171,8 @@ def change_lines(report: dict) -> None:
     for kind in ("added", "moved", "removed"):
         for item in report.get(kind, []):
             shown = True
-            st.markdown("- " + ui.plain(ui.t(f"assign.change.{kind}", team=item["team_name"],
-                                              from_title=item["from_title"], to_title=item["to_title"])))
+            st.markdown("- " + ui.message(f"assign.change.{kind}", {
+                "team": item["team_name"], "from_title": item["from_title"], "to_title": item["to_title"]}))
     if not shown:
         st.caption(ui.t("assign.change.none"))
 

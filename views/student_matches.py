@@ -130,7 +130,7 @@ def main() -> None:
     try:
         ranked_challenges = matches.ranked_challenges_for_team(ui.db(), user, user.team_id)
     except PortalError as err:  # RankingError too: e.g. ranking.empty_profile
-        st.warning(ui.t(err.key, **err.params), icon=":material/info:")
+        st.warning(ui.message(err.key, err.params), icon=":material/info:")
         st.page_link(PROFILE_PAGE, label=ui.t("student.matches.to_profile"), icon=":material/badge:")
     else:
         ranked_list(ranked_challenges, can_add, team.preferences_version)
