@@ -15,7 +15,12 @@ The pipeline applied by :class:`Analyzer` to one text is:
    by the English term, so ``conception de services`` and ``service design`` yield the same
    features.
 6. Light stemming (Snowball, English or French by segment language), then accent folding.
-7. Features: the stems plus (optionally) the n-grams of consecutive stems within a segment.
+7. Features: the stems plus (optionally) the n-grams of stems whose words follow each other in
+   the text with nothing removed between them (no stop word, number, one-letter word, nor
+   punctuation other than a hyphen or apostrophe inside a word): "blind or low-vision testers"
+   gives "low vision" and "vision tester" but not "blind low". Each feature can be returned with
+   its *surface form*, the part of the text it came from, to explain matches in the words
+   people wrote.
 
 Every step is total: any ``str`` (emoji, right-to-left scripts, 100 kB, empty, only stop words,
 only numbers) gives a (possibly empty) list of features and never raises.
@@ -90,6 +95,10 @@ FRENCH_STOP_WORDS: frozenset[str] = frozenset(_FRENCH)
 _SEGMENT_RE = re.compile(r"[.!?;:,\n\r\t\u2022\u00b7|()\[\]{}\u2026\u3002]+")
 # Runs of Unicode letters or digits (no underscore); apostrophes/hyphens split tokens.
 _TOKEN_RE = re.compile(r"[^\W_]+")
+# What may stand between two words of one phrase (word pair, glossary phrase): spaces, or a
+# hyphen or apostrophe inside a compound or elision ("low-vision", "main-d'œuvre", "l'accès").
+# Anything else (a slash, a dash between spaces, quotes, brackets, "&") ends the phrase.
+_JOINER_RE = re.compile(r"[^\S\n\r]+|[-\u2010\u2011'\u2019]")
 
 MIN_TOKEN_LENGTH = 2  # folded tokens shorter than this are dropped
 _GLOSSARY_MAX_WORDS = 5  # longest glossary phrase (in content words) that is looked up
@@ -121,6 +130,25 @@ def normalize(text: object) -> str:
         return unicodedata.normalize("NFC", text).lower()
     except Exception:  # pragma: no cover - defensive
         return text.encode("utf-8", "replace").decode("utf-8").lower()
+
+
+def _nfc(text: object) -> str:
+    """:func:`normalize` without the lower-casing (offsets of tokens and surfaces refer to it)."""
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        text = str(text)
+    try:
+        return unicodedata.normalize("NFC", text)
+    except Exception:  # pragma: no cover - defensive
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _iter_segment_bounds(text: str):
+    """``(start, end)`` of each run of segment punctuation in ``text``, then ``(len, len)``."""
+    for m in _SEGMENT_RE.finditer(text):
+        yield m.start(), m.end()
+    yield len(text), len(text)
 
 
 @functools.lru_cache(maxsize=262_144)
@@ -370,16 +398,25 @@ class Analyzer:
             return _stem_cached(token, lang) if self.fold_accents else _stem_unfolded(token, lang)
         return fold(token) if self.fold_accents else token
 
-    def _segment_units(self, tokens: list[str], lang: str) -> list[tuple[str, str, int, str]]:
-        """(feature, surface, span, span surface) units of one segment, before n-grams.
+    def _segment_units(self, text: str, toks: list[tuple[str, int, int]], lang: str) -> list[tuple]:
+        """Units of one segment, before n-grams: ``(feature, start, end, span, run)``.
 
-        ``span`` is -1 for ordinary words and the start position of the French phrase for
-        words that come from the glossary; ``span surface`` is that phrase as written.
+        ``toks`` are the segment's ``(lower-case token, start, end)`` with offsets into
+        ``text``. ``start:end`` is what the unit was written as: the word, or for words that
+        come from the glossary the whole French phrase (``span`` is then the phrase's first
+        token position, else -1). Units with the same ``run`` follow each other in the text
+        with nothing removed between them (no stop word, number, one-letter word or
+        punctuation other than a hyphen or apostrophe inside a word): n-grams are made only
+        within a run, so "blind or low vision" gives "low vision" but never "blind low".
         """
         stops = _STOP_FOLDED[lang] if self.stop_words else frozenset()
         glossary = self._glossary()
+        tokens = [t for t, _, _ in toks]
         folded = [fold(t) for t in tokens]
-        units: list[tuple[str, str, int, str]] = []
+        # joined[i]: token i follows token i-1 with only a space or a word-internal joiner
+        joined = [False] + [_JOINER_RE.fullmatch(text, toks[i - 1][2], toks[i][1]) is not None
+                            for i in range(1, len(toks))]
+        units: list[tuple] = []
         replaced: dict[int, tuple[int, tuple]] = {}
         if glossary:
             # Content positions (ignoring stop words of either language) for phrase matching.
@@ -396,7 +433,8 @@ class Analyzer:
                 hit = None
                 for n in range(min(longest, len(content) - j), 0, -1):
                     entry = glossary.get(tuple(keys[j:j + n]))
-                    if entry is not None and (lang == "fr" or entry[2]):
+                    if (entry is not None and (lang == "fr" or entry[2])
+                            and self._one_phrase(folded, joined, content[j], content[j + n - 1])):
                         hit = (n, entry)
                         break
                 if hit is None:
@@ -405,46 +443,77 @@ class Analyzer:
                 n, entry = hit
                 replaced[content[j]] = (content[j + n - 1], entry)
                 j += n
+        run = 0
+        kept_prev = False  # was the previous token kept (so a run may go on)?
         i = 0
         while i < len(tokens):
+            if not (kept_prev and joined[i]):
+                run += 1
             if i in replaced:
                 end, (_en_phrase, en_tokens, _distinctive) = replaced[i]
-                span_surface = " ".join(tokens[i:end + 1])
+                # every word of a glossary phrase shows as the phrase as written
                 for et in en_tokens:
-                    # one-word terms show the French word; words of a phrase show the English
-                    # word (the whole phrase shows in French through its n-gram).
-                    surface = span_surface if len(en_tokens) == 1 else et.lower()
-                    units.append((self._feature(et, "en"), surface, i, span_surface))
+                    units.append((self._feature(et, "en"), toks[i][1], toks[end][2], i, run))
+                kept_prev = True
                 i = end + 1
                 continue
             f = folded[i]
-            if len(f) >= MIN_TOKEN_LENGTH and not f.isdigit() and f not in stops:
-                units.append((self._feature(tokens[i], lang), tokens[i], -1, ""))
+            kept_prev = len(f) >= MIN_TOKEN_LENGTH and not f.isdigit() and f not in stops
+            if kept_prev:
+                units.append((self._feature(tokens[i], lang), toks[i][1], toks[i][2], -1, run))
             i += 1
         return units
 
-    def analyze_with_surface(self, text: object) -> list[tuple[str, str]]:
+    @staticmethod
+    def _one_phrase(folded: list[str], joined: list[bool], first: int, last: int) -> bool:
+        """Whether tokens ``first..last`` can be one glossary phrase: only spaces or joiners
+        between them, and only stop words or elisions ("d'", "l'") skipped inside."""
+        for p in range(first + 1, last + 1):
+            if not joined[p]:
+                return False
+            f = folded[p]
+            if p < last and f not in _STOP_ALL and len(f) >= MIN_TOKEN_LENGTH:
+                return False
+        return True
+
+    def analyze_with_surface(self, text: object, *, as_written: bool = False) -> list[tuple[str, str]]:
         """Return ``(feature, surface form)`` pairs for ``text``.
 
-        The surface form is the original (lower-case) word or phrase a feature came from, used to
-        show explanations in words people wrote rather than stems.
+        The surface form is the word or phrase of ``text`` a feature came from, used to show
+        explanations in words people wrote rather than stems: lower-case by default, or exactly
+        as written (case, hyphens) with ``as_written=True``. It is always a verbatim part of
+        the (NFC-normalised) text: a word pair is two words that follow each other in the text,
+        and a feature from the glossary shows the French phrase it came from.
         """
+        out = self.analyze_with_offsets(text)
+        if as_written:
+            return [(f, s) for f, s, _ in out]
+        return [(f, s.lower()) for f, s, _ in out]
+
+    def analyze_with_offsets(self, text: object) -> list[tuple[str, str, int]]:
+        """``(feature, surface as written, start)``: :meth:`analyze_with_surface` plus where the
+        surface starts in the NFC-normalised ``text`` (case kept, see :func:`normalize`)."""
         try:
-            return self._analyze(text)
+            return self._analyze(text, True)
         except RecursionError:  # pragma: no cover - defensive
             return []
 
-    def _analyze(self, text: object) -> list[tuple[str, str]]:
-        norm = normalize(text)
-        if not norm:
+    def _analyze(self, text: object, surfaces: bool) -> list:
+        raw = _nfc(text)
+        if not raw:
             return []
-        segments = [s for s in _SEGMENT_RE.split(norm) if s and not s.isspace()]
-        if not segments:
+        seg_toks: list[list[tuple[str, int, int]]] = []
+        pos = 0
+        for cut in _iter_segment_bounds(raw):
+            toks = [(m.group().lower(), m.start(), m.end()) for m in _TOKEN_RE.finditer(raw, pos, cut[0])]
+            if toks:
+                seg_toks.append(toks)
+            pos = cut[1]
+        if not seg_toks:
             return []
-        seg_tokens = [_TOKEN_RE.findall(s) for s in segments]
         declared = self.language if self.language in ("en", "fr") else None
         if declared is None:
-            en, fr = _language_counts([t for toks in seg_tokens for t in toks])
+            en, fr = _language_counts([t for toks in seg_toks for t, _, _ in toks])
             doc_lang = "fr" if fr > en else "en"
             if en == 0 or fr == 0:
                 # no evidence of the other language anywhere: every segment would be detected
@@ -452,33 +521,35 @@ class Analyzer:
                 declared = doc_lang
         lo, hi = self.ngram_range
         lo, hi = max(1, int(lo)), max(1, int(hi))
-        out: list[tuple[str, str]] = []
-        for toks in seg_tokens:
-            if not toks:
-                continue
-            lang = declared or detect_language(toks, default=doc_lang)
-            units = self._segment_units(toks, lang)
+        out: list = []
+        for toks in seg_toks:
+            lang = declared or detect_language([t for t, _, _ in toks], default=doc_lang)
+            units = self._segment_units(raw, toks, lang)
             for n in range(lo, hi + 1):
                 if n == 1:
-                    out.extend((u[0], u[1]) for u in units)
+                    if surfaces:
+                        out.extend((u[0], raw[u[1]:u[2]], u[1]) for u in units)
+                    else:
+                        out.extend(u[0] for u in units)
                     continue
                 for k in range(len(units) - n + 1):
                     window = units[k:k + n]
-                    feats = " ".join(u[0] for u in window)
-                    span = window[0][2]
-                    if span >= 0 and all(u[2] == span for u in window):
-                        out.append((feats, window[0][3]))
+                    if window[0][4] != window[-1][4]:  # not one run: something removed between
                         continue
-                    surfaces: list[str] = []
-                    for u in window:
-                        if not surfaces or surfaces[-1] != u[1]:
-                            surfaces.append(u[1])
-                    out.append((feats, " ".join(surfaces)))
+                    feats = " ".join(u[0] for u in window)
+                    if surfaces:
+                        start, end = window[0][1], window[-1][2]
+                        out.append((feats, raw[start:end], start))
+                    else:
+                        out.append(feats)
         return out
 
     def __call__(self, text: object) -> list[str]:
         """Return the list of features of ``text`` (see class docstring)."""
-        return [f for f, _ in self.analyze_with_surface(text)]
+        try:
+            return self._analyze(text, False)
+        except RecursionError:  # pragma: no cover - defensive
+            return []
 
     def surface_forms(self, texts: Iterable[object]) -> dict[str, str]:
         """Map each feature to its most frequent surface form over ``texts``."""

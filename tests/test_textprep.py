@@ -148,6 +148,36 @@ def test_ngrams_stay_within_segments():
     assert not any(f.startswith("research ") for f in feats)
 
 
+@pytest.mark.parametrize("text, absent, present", [
+    ("blind or low vision", "blind low", "low vision"),
+    ("francophonie en situation minoritaire", "francophon situat", "situat minoritair"),
+    ("UX/UI design", "ux ui", "ui design"),
+    ("user research - prototyping", "research prototyp", "user research"),
+    ("WCAG 2.1 AA audits", "wcag aa", "aa audit"),
+    ('the "Tell Us Once" service', "tell servic", None),
+])
+def test_word_pairs_never_span_a_removed_word_or_punctuation(text, absent, present):
+    feats = Analyzer(ngram_range=(1, 2))(text)
+    assert absent not in feats, feats
+    if present:
+        assert present in feats, feats
+
+
+def test_hyphens_and_elisions_join_words():
+    feats = Analyzer(ngram_range=(1, 2), use_glossary=False)("low-vision testers and screen-reader users")
+    assert {"low vision", "vision tester", "screen reader", "reader user"} <= set(feats), feats
+
+
+@pytest.mark.parametrize("text", [
+    "Audited a site with blind and low-vision testers, then redesigned the sign-up flow.",
+    "La Conception de services pour les aînés en situation de handicap",
+    "Recherche auprès des utilisateurs; visualisation de données ouvertes",
+])
+def test_surfaces_are_verbatim_parts_of_the_text(text):
+    for feat, surface in Analyzer(ngram_range=(1, 2)).analyze_with_surface(text, as_written=True):
+        assert surface in text, (feat, surface)
+
+
 def test_missing_glossary_file_is_tolerated(tmp_path):
     assert load_glossary(str(tmp_path / "nope.csv")) == {}
     a = Analyzer(use_glossary=True)
