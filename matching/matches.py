@@ -77,12 +77,14 @@ def _team_corpus(db, term_id: int | None):
 
 
 def _as_dicts(items: list[dict], matches: list[Match]) -> list[dict]:
-    return [{**items[m.index], "score": m.score, "label": m.label, "reasons": m.reasons} for m in matches]
+    return [{**items[m.index], "score": m.score, "label": m.label, "reasons": m.reasons,
+             "reason_pairs": m.reason_pairs} for m in matches]
 
 
 def ranked_challenges_for_team(db: sqlite_utils.Database, actor, team_id: int, *,
                                k: int | None = None) -> list[dict]:
-    """The team's term's approved challenges best first, each with ``score``, ``label``, ``reasons``."""
+    """The team's term's approved challenges best first, each with ``score``, ``label``, ``reasons``
+    (``(words, contribution)`` pairs) and ``reason_pairs`` (:class:`matching.ranking.Reason`)."""
     authorize(actor, "team.rank_challenges", team_id=team_id)
     team = asdict(get_team(db, actor, team_id))
     challenges, ranker = _challenge_corpus(db, team["term_id"])

@@ -15,6 +15,7 @@ This module never imports Streamlit.
 """
 from __future__ import annotations
 
+import bisect
 import functools
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from matching.textprep import Analyzer, fold
+from matching.textprep import Analyzer, _nfc, fold
 from matching.topk import top_k_product
 
 try:  # the routine sklearn.preprocessing.normalize(norm="l2") applies to CSR rows
@@ -37,8 +38,10 @@ __all__ = [
     "CHALLENGE_FIELD_WEIGHTS",
     "TEAM_FIELD_WEIGHTS",
     "LABEL_THRESHOLDS",
+    "MIN_REASON_SHARE",
     "Match",
     "RankingError",
+    "Reason",
     "TextRanker",
     "challenge_text",
     "label_for",
@@ -53,12 +56,30 @@ __all__ = [
 # and the short keyword lists (themes, skills, interests) say what the text is about more densely
 # than free text, so they count more.
 CHALLENGE_FIELD_WEIGHTS: dict[str, int] = {"title": 2, "themes": 2, "problem": 1, "outcomes": 1}
-TEAM_FIELD_WEIGHTS: dict[str, int] = {"name": 1, "skills": 2, "interests": 2, "past_work": 1}
+# A team's name is not part of its text: a name says nothing about what the team can do, and
+# "Open Door Collective" would otherwise match every challenge that says "open" or "door".
+TEAM_FIELD_WEIGHTS: dict[str, int] = {"skills": 2, "interests": 2, "past_work": 1}
+
+# Fields in the order a reason prefers them when a term occurs in several: the short keyword
+# lists first (a shared skill or theme is the clearest reason), free text last.
+TEAM_REASON_FIELDS: tuple[str, ...] = ("skills", "interests", "past_work")
+CHALLENGE_REASON_FIELDS: tuple[str, ...] = ("themes", "title", "problem", "outcomes")
+
+# A term is shown as a reason for a match only when it carries at least this share of the
+# match's score (its contribution q_i * d_i, after single words are credited to the shared
+# phrase containing them, divided by the cosine). Below it are words that happen to occur on
+# both sides ("design", "testing", "process", "information", "use", "time") but do not explain
+# why the match ranks where it does. On the bundled demo data (each team's top 10 challenges,
+# at most 5 reasons each) a tenth of the score leaves 2 to 4 reasons for 85% of the matches,
+# one for 6% and never none (5 for 54% without a cut). The contributions of the reasons shown
+# do not add up to the score; TextRanker.explain, with no cut by default, still gives all terms.
+MIN_REASON_SHARE = 0.10
 
 # Label thresholds on the cosine score (lower bounds, checked in order). Checked on the bundled
-# demo data (41 challenges x 44 teams, EN/FR): each team's best challenge is "strong" (20 of 44)
-# or "good" (22), 2 "fair"; over all pairs about 1% strong, 4% good, 17% fair, 78% weak (teams
-# for a challenge: 3%, 9%, 26%, 62%). Cosine scores shrink as texts get longer and more varied,
+# demo data (41 challenges x 44 teams, EN/FR): each team's best challenge is "strong" (28 of 44)
+# or "good" (15), 1 "fair"; over all pairs about 2% strong, 6% good, 21% fair, 72% weak (teams
+# for a challenge: 4%, 11%, 26%, 58%). (Before team names left the team's text and word pairs
+# stopped spanning stop words, scores were a little lower: 20 strong, 22 good, 2 fair.) Cosine scores shrink as texts get longer and more varied,
 # so re-check these if profiles or challenges change much.
 LABEL_THRESHOLDS: tuple[tuple[str, float], ...] = (
     ("strong", 0.25),
@@ -397,7 +418,8 @@ class TextRanker(BaseEstimator):
                              nonnegative=True)  # TF-IDF weights are never negative
 
     # -- explanation -----------------------------------------------------------------------
-    def explain(self, query: Any, document_index: int, n_terms: int = 5) -> list[tuple[str, float]]:
+    def explain(self, query: Any, document_index: int, n_terms: int = 5, *,
+                min_share: float = 0.0) -> list[tuple[str, float]]:
         """Terms that contributed most to the score of ``query`` against one document.
 
         The contribution of a term is ``q_i * d_i`` (normalised TF-IDF weights of the query and
@@ -410,6 +432,10 @@ class TextRanker(BaseEstimator):
             Row of the fitted documents.
         n_terms : int, default=5
             How many terms to return (all shared terms if larger).
+        min_share : float, default=0.0
+            Leave out terms contributing less than this share of the score (the ranked matches
+            use :data:`MIN_REASON_SHARE`); with 0 every shared term is returned, so the
+            contributions add up to the score.
 
         Returns
         -------
@@ -422,30 +448,41 @@ class TextRanker(BaseEstimator):
         n_docs = self.doc_matrix_.shape[0]
         if not -n_docs <= int(document_index) < n_docs:
             raise IndexError(f"document_index {document_index} out of range for {n_docs} documents")
-        return self._explain(self.transform([query]), query, None, int(document_index) % n_docs, n_terms)
+        qv = self.transform([query])
+        terms = self._shared_terms(qv, int(document_index) % n_docs, n_terms, min_share)
+        if not terms:
+            return []
+        analyzer = self.vectorizer_.analyzer
+        q_surf = _surface_counts(analyzer, query)
+        d_surf = self._document_surfaces(int(document_index) % n_docs)
+        return [(_label_feature(name, q_surf, d_surf, analyzer), c) for name, c in terms]
 
-    def _explain(self, qv, query, q_surf, document_index: int, n_terms: int) -> list[tuple[str, float]]:
-        """:meth:`explain` with the query already vectorised (and its surface forms, if known)."""
+    def _shared_terms(self, qv, document_index: int, n_terms: int, min_share: float = 0.0
+                      ) -> list[tuple[str, float]]:
+        """(feature, contribution) of the terms the query (row 0 of ``qv``) shares with one
+        document, best first (ties: alphabetical), words credited to the phrases containing them
+        (:func:`_fold_words_into_phrases`), those below ``min_share`` of the score left out."""
         dv = self.doc_matrix_[document_index]
         common, qi, di = np.intersect1d(qv.indices, dv.indices, assume_unique=True, return_indices=True)
         if common.size == 0 or n_terms <= 0:
             return []
         contrib = qv.data[qi] * dv.data[di]
+        floor = float(min_share) * float(contrib.sum()) if min_share > 0 else 0.0
         names = self.feature_names_[common]
         contrib = _fold_words_into_phrases(names, contrib)
         order = [j for j in sorted(range(common.size), key=lambda j: (-contrib[j], names[j]))
-                 if contrib[j] > 0][: int(n_terms)]
-        analyzer = self.vectorizer_.analyzer
-        if q_surf is None:
-            q_surf = _surface_counts(analyzer, query)
+                 if contrib[j] > 0 and contrib[j] >= floor][: int(n_terms)]
+        return [(str(names[j]), float(contrib[j])) for j in order]
+
+    def _document_surfaces(self, document_index: int) -> dict[str, tuple[str, int]]:
         cache = self.__dict__.setdefault("_surface_cache", {})
         d_surf = cache.get(document_index)
         if d_surf is None:
-            d_surf = _surface_counts(analyzer, self.documents_[document_index])
+            d_surf = _surface_counts(self.vectorizer_.analyzer, self.documents_[document_index])
             if len(cache) >= _SURFACE_CACHE_SIZE:
                 cache.clear()
             cache[document_index] = d_surf
-        return [(_label_feature(names[j], q_surf, d_surf, analyzer), float(contrib[j])) for j in order]
+        return d_surf
 
 
 def _fold_words_into_phrases(names: np.ndarray, contrib: np.ndarray) -> np.ndarray:
@@ -531,13 +568,41 @@ def _get(record: Mapping[str, Any] | None, key: str) -> Any:
         return getattr(record, key, None)
 
 
-def _weighted(parts: Sequence[tuple[list[str], int]]) -> str:
+def _weighted_fields(parts: Sequence[tuple[str, list[str], int]]) -> tuple[str, list[str]]:
+    """The ranked text of ``(field, items, weight)`` parts, and the field of each of its lines."""
     lines: list[str] = []
-    for items, weight in parts:
+    fields: list[str] = []
+    for name, items, weight in parts:
         for _ in range(max(0, int(weight))):
-            lines.extend(items)
+            for item in items:
+                if item:
+                    lines.append(item)
+                    fields.extend([name] * (item.count("\n") + 1))
     # One item per line: n-grams never join two fields or two list items.
-    return "\n".join(line for line in lines if line)
+    return "\n".join(lines), fields
+
+
+def _weighted(parts: Sequence[tuple[str, list[str], int]]) -> str:
+    return _weighted_fields(parts)[0]
+
+
+def _challenge_parts(challenge: Mapping[str, Any]) -> list[tuple[str, list[str], int]]:
+    w = CHALLENGE_FIELD_WEIGHTS
+    return [
+        ("title", [_as_text(_get(challenge, "title")).strip()], w["title"]),
+        ("themes", _as_list(_get(challenge, "themes")), w["themes"]),
+        ("problem", [_as_text(_get(challenge, "problem")).strip()], w["problem"]),
+        ("outcomes", [_as_text(_get(challenge, "outcomes")).strip()], w["outcomes"]),
+    ]
+
+
+def _team_parts(team: Mapping[str, Any]) -> list[tuple[str, list[str], int]]:
+    w = TEAM_FIELD_WEIGHTS
+    return [
+        ("skills", _as_list(_get(team, "skills")), w["skills"]),
+        ("interests", _as_list(_get(team, "interests")), w["interests"]),
+        ("past_work", [_as_text(_get(team, "past_work")).strip()], w["past_work"]),
+    ]
 
 
 def challenge_text(challenge: Mapping[str, Any]) -> str:
@@ -553,13 +618,7 @@ def challenge_text(challenge: Mapping[str, Any]) -> str:
     -------
     str
     """
-    w = CHALLENGE_FIELD_WEIGHTS
-    return _weighted([
-        ([_as_text(_get(challenge, "title")).strip()], w["title"]),
-        (_as_list(_get(challenge, "themes")), w["themes"]),
-        ([_as_text(_get(challenge, "problem")).strip()], w["problem"]),
-        ([_as_text(_get(challenge, "outcomes")).strip()], w["outcomes"]),
-    ])
+    return _weighted(_challenge_parts(challenge))
 
 
 def team_text(team: Mapping[str, Any]) -> str:
@@ -568,20 +627,15 @@ def team_text(team: Mapping[str, Any]) -> str:
     Parameters
     ----------
     team : Mapping
-        Keys ``name``, ``skills`` and ``interests`` (lists of str, or ``;``-separated strings),
-        ``past_work``, ``language``; missing keys and ``None`` count as empty.
+        Keys ``skills`` and ``interests`` (lists of str, or ``;``-separated strings),
+        ``past_work``, ``language``; missing keys and ``None`` count as empty. The team's
+        ``name`` is not used: a name is not expertise.
 
     Returns
     -------
     str
     """
-    w = TEAM_FIELD_WEIGHTS
-    return _weighted([
-        ([_as_text(_get(team, "name")).strip()], w["name"]),
-        (_as_list(_get(team, "skills")), w["skills"]),
-        (_as_list(_get(team, "interests")), w["interests"]),
-        ([_as_text(_get(team, "past_work")).strip()], w["past_work"]),
-    ])
+    return _weighted(_team_parts(team))
 
 
 def label_for(score: float) -> str:
@@ -615,6 +669,58 @@ def label_for(score: float) -> str:
 
 
 @dataclass(frozen=True)
+class Reason:
+    """One reason for a match: a term both sides share, in the words each side wrote.
+
+    Attributes
+    ----------
+    term : str
+        The words shown for it in :attr:`Match.reasons` (lower case; both forms, "seniors /
+        aînés", when the sides wrote different words matched through the glossary).
+    contribution : float
+        Its part of the score.
+    share : float
+        ``contribution / score``; at least :data:`MIN_REASON_SHARE`.
+    team_words, challenge_words : str
+        The term as written in the team's profile and in the challenge: a verbatim part of
+        ``team_field`` / ``challenge_field`` (case and hyphens kept), e.g. ``"plain language"``
+        and ``"langage clair"``.
+    team_field : str
+        ``"skills"``, ``"interests"`` or ``"past_work"``.
+    challenge_field : str
+        ``"themes"``, ``"title"``, ``"problem"`` or ``"outcomes"``.
+    viewer : str
+        The side the list was ranked for, whose words are "yours": ``"team"`` (challenges
+        ranked for a team) or ``"challenge"`` (teams ranked for a challenge).
+    """
+
+    term: str
+    contribution: float
+    share: float
+    team_words: str
+    team_field: str
+    challenge_words: str
+    challenge_field: str
+    viewer: str
+
+    @property
+    def your_words(self) -> str:
+        return self.team_words if self.viewer == "team" else self.challenge_words
+
+    @property
+    def your_field(self) -> str:
+        return self.team_field if self.viewer == "team" else self.challenge_field
+
+    @property
+    def their_words(self) -> str:
+        return self.challenge_words if self.viewer == "team" else self.team_words
+
+    @property
+    def their_field(self) -> str:
+        return self.challenge_field if self.viewer == "team" else self.team_field
+
+
+@dataclass(frozen=True)
 class Match:
     """One ranked item.
 
@@ -627,17 +733,99 @@ class Match:
     label : str
         :func:`label_for` of the score.
     reasons : list of (str, float)
-        :meth:`TextRanker.explain` output: the words that contributed most, with contributions.
+        The terms that contributed most (at most five, each at least :data:`MIN_REASON_SHARE`
+        of the score), with their contributions; the words are :attr:`Reason.term`.
+    reason_pairs : list of Reason
+        The same terms with the words and field of each side.
     """
 
     index: int
     score: float
     label: str
     reasons: list[tuple[str, float]] = field(default_factory=list)
+    reason_pairs: list[Reason] = field(default_factory=list)
 
 
-def _rank(query_text: str, doc_texts: list[str], ranker: TextRanker | None, k: int | None,
-          n_reasons: int) -> list[Match]:
+_SIDES = {  # side -> (its parts, the fields a reason prefers, in order)
+    "team": (_team_parts, TEAM_REASON_FIELDS),
+    "challenge": (_challenge_parts, CHALLENGE_REASON_FIELDS),
+}
+
+
+def _field_surfaces(analyzer: Analyzer, record: Mapping[str, Any], side: str
+                    ) -> dict[str, tuple[str, str, int]]:
+    """feature -> (words as written, field, count) for one team or challenge.
+
+    Of the fields a feature occurs in, the first in the side's preferred order is kept, and in
+    it the most frequent way of writing it (case-insensitively; shown as first written).
+    """
+    parts, order = _SIDES[side]
+    text, line_fields = _weighted_fields(parts(record))
+    rank = {name: n for n, name in enumerate(order)}
+    raw = _nfc(text)
+    newlines = [n for n, ch in enumerate(raw) if ch == "\n"]
+    found: dict[str, tuple[int, Counter, dict[str, str]]] = {}
+    for feat, surface, start in analyzer.analyze_with_offsets(text):
+        line = bisect.bisect_left(newlines, start)
+        name = line_fields[line] if line < len(line_fields) else order[-1]
+        r = rank.get(name, len(order))
+        best = found.get(feat)
+        if best is None or r < best[0]:
+            best = found[feat] = (r, Counter(), {})
+        if r == best[0]:
+            key = surface.casefold()
+            best[1][key] += 1
+            best[2].setdefault(key, surface)
+    out = {}
+    for feat, (r, counts, written) in found.items():
+        key, n = counts.most_common(1)[0]
+        out[feat] = (written[key], order[r] if r < len(order) else order[-1], n)
+    return out
+
+
+_REASON_CACHE_SIZE = 2048  # teams or challenges whose words are kept for reasons
+
+
+def _cached_surfaces(ranker: TextRanker, record: Mapping[str, Any], side: str, text: str):
+    cache = ranker.__dict__.setdefault("_field_surface_cache", {})
+    key = (side, text)
+    value = cache.get(key)
+    if value is None:
+        value = _field_surfaces(ranker.vectorizer_.analyzer, record, side)
+        if len(cache) >= _REASON_CACHE_SIZE:
+            cache.clear()
+        cache[key] = value
+    return value
+
+
+def _reasons(ranker: TextRanker, qv, score: float, document_index: int, query_side: str,
+             q_surf: dict, doc: Mapping[str, Any], doc_text: str, n_reasons: int
+             ) -> tuple[list[tuple[str, float]], list[Reason]]:
+    """The match's reasons (term, contribution) and the same as :class:`Reason`."""
+    terms = ranker._shared_terms(qv, document_index, n_reasons, MIN_REASON_SHARE)
+    if not terms:
+        return [], []
+    doc_side = "challenge" if query_side == "team" else "team"
+    d_surf = _cached_surfaces(ranker, doc, doc_side, doc_text)
+    analyzer = ranker.vectorizer_.analyzer
+    reasons, pairs = [], []
+    for name, contribution in terms:
+        q = q_surf.get(name, (name, "", 0))
+        d = d_surf.get(name, (name, "", 0))
+        label = _label_feature(name, {name: (q[0].lower(), q[2])}, {name: (d[0].lower(), d[2])}, analyzer)
+        team, challenge = (q, d) if query_side == "team" else (d, q)
+        reasons.append((label, contribution))
+        pairs.append(Reason(term=label, contribution=contribution, share=contribution / score,
+                            team_words=team[0], team_field=team[1], challenge_words=challenge[0],
+                            challenge_field=challenge[1], viewer=query_side))
+    return reasons, pairs
+
+
+def _rank(query: Mapping[str, Any], query_side: str, docs: Sequence[Mapping[str, Any]],
+          ranker: TextRanker | None, k: int | None, n_reasons: int) -> list[Match]:
+    doc_side = "challenge" if query_side == "team" else "team"
+    query_text = _weighted(_SIDES[query_side][0](query))
+    doc_texts = [_weighted(_SIDES[doc_side][0](d)) for d in docs]
     if not doc_texts:
         raise _empty_corpus()
     if ranker is None:
@@ -655,12 +843,14 @@ def _rank(query_text: str, doc_texts: list[str], ranker: TextRanker | None, k: i
     n = len(doc_texts) if k is None else max(0, min(int(k), len(doc_texts)))
     qv = ranker.transform([query_text])
     idx, val = ranker.top_k(qv, n)
-    q_surf = _surface_counts(ranker.vectorizer_.analyzer, query_text)
-    return [
-        Match(index=int(i), score=float(s), label=label_for(s),
-              reasons=ranker._explain(qv, query_text, q_surf, int(i), n_reasons) if s > 0 else [])
-        for i, s in zip(idx[0], val[0])
-    ]
+    q_surf = _field_surfaces(ranker.vectorizer_.analyzer, query, query_side)
+    matches = []
+    for i, s in zip(idx[0], val[0]):
+        i, s = int(i), float(s)
+        reasons, pairs = (_reasons(ranker, qv, s, i, query_side, q_surf, docs[i], doc_texts[i], n_reasons)
+                          if s > 0 else ([], []))
+        matches.append(Match(index=i, score=s, label=label_for(s), reasons=reasons, reason_pairs=pairs))
+    return matches
 
 
 def rank_challenges_for_team(
@@ -696,8 +886,7 @@ def rank_challenges_for_team(
         word in the team profile), ``"ranking.ranker_mismatch"`` (``ranker`` fitted on another
         number of challenges).
     """
-    docs = [challenge_text(c) for c in challenges]
-    return _rank(team_text(team), docs, ranker, k, n_reasons=5)
+    return _rank(team, "team", challenges, ranker, k, n_reasons=5)
 
 
 def rank_teams_for_challenge(
@@ -731,5 +920,4 @@ def rank_teams_for_challenge(
         ``"ranking.empty_corpus"`` (no team with words), ``"ranking.empty_profile"`` (no word
         in the challenge), ``"ranking.ranker_mismatch"``.
     """
-    docs = [team_text(t) for t in teams]
-    return _rank(challenge_text(challenge), docs, ranker, k, n_reasons=5)
+    return _rank(challenge, "challenge", teams, ranker, k, n_reasons=5)
