@@ -33,7 +33,9 @@ def ranked_team(rank: int, team: dict) -> None:
         ui.label_badge(team["label"])
         st.progress(min(max(team["score"], 0.0), 1.0),
                     text=ui.t("dept.teams.score", score=format_percent(team["score"], ui.lang())))
-        ui.shared_terms(team["reasons"], label_key="dept.teams.shared_terms", empty_key="dept.teams.no_shared_terms")
+        # Each side's own words ("their theme <-> your skill"); plain words for older items.
+        ui.shared_terms(team.get("reason_pairs") or team["reasons"], label_key="dept.teams.shared_terms",
+                        empty_key="dept.teams.no_shared_terms")
 
 
 def team_profile(team_id: int) -> None:

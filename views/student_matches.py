@@ -87,7 +87,9 @@ def challenge_card(rank: int, item: dict, preferred: dict[int, int], preferences
         ui.label_badge(item["label"])
         st.progress(min(max(item["score"], 0.0), 1.0),
                     text=ui.t("student.matches.score", score=format_percent(item["score"], ui.lang())))
-        ui.shared_terms(item["reasons"], label_key="student.matches.why", empty_key="student.matches.no_shared_terms")
+        # Each side's own words ("their theme <-> your skill"); plain words for older items.
+        ui.shared_terms(item.get("reason_pairs") or item["reasons"], label_key="student.matches.why",
+                        empty_key="student.matches.no_shared_terms")
         details(item)
         if item["id"] in preferred:
             st.caption(ui.t("student.matches.in_preferences", rank=preferred[item["id"]]))
