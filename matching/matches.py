@@ -12,6 +12,7 @@ import csv
 import functools
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import asdict
 from typing import Any
 
@@ -53,6 +54,7 @@ def _cached(db: sqlite_utils.Database, term_id: int | None, kind: str, build):
 def clear_cache() -> None:
     with _CACHE_LOCK:
         _CACHE.clear()
+        _RANKED.clear()
 
 
 def _challenge_corpus(db, term_id: int | None):
@@ -81,14 +83,39 @@ def _as_dicts(items: list[dict], matches: list[Match]) -> list[dict]:
              "reason_pairs": m.reason_pairs} for m in matches]
 
 
+#: Ranked, explained lists per team, kept apart from the rankers so that thousands of teams never
+#: evict a fitted ranker: (database, data version, term, "team_ranked", team_id) -> list, least
+#: recently used dropped first.
+_RANKED: "OrderedDict[tuple, list[dict]]" = OrderedDict()
+_RANKED_SIZE = 256
+
+
 def ranked_challenges_for_team(db: sqlite_utils.Database, actor, team_id: int, *,
                                k: int | None = None) -> list[dict]:
     """The team's term's approved challenges best first, each with ``score``, ``label``, ``reasons``
-    (``(words, contribution)`` pairs) and ``reason_pairs`` (:class:`matching.ranking.Reason`)."""
+    (``(words, contribution)`` pairs) and ``reason_pairs`` (:class:`matching.ranking.Reason`).
+
+    The whole ranked, explained list is cached per team and data version (any write to ranked
+    data, the team's profile included, bumps the version), so a page rerun does not re-rank and
+    re-explain every challenge. A call with ``k`` reuses a cached list, or ranks only ``k``."""
     authorize(actor, "team.rank_challenges", team_id=team_id)
     team = asdict(get_team(db, actor, team_id))
-    challenges, ranker = _challenge_corpus(db, team["term_id"])
-    return _as_dicts(challenges, rank_challenges_for_team(team, challenges, ranker=ranker, k=k))
+    key = (_db_key(db), storage.data_version(db), team["term_id"], "team_ranked", team_id)
+    with _CACHE_LOCK:
+        ranked = _RANKED.get(key)
+        if ranked is not None:
+            _RANKED.move_to_end(key)
+    if ranked is None:
+        challenges, ranker = _challenge_corpus(db, team["term_id"])
+        if k is not None:
+            return _as_dicts(challenges, rank_challenges_for_team(team, challenges, ranker=ranker, k=k))
+        ranked = _as_dicts(challenges, rank_challenges_for_team(team, challenges, ranker=ranker))
+        with _CACHE_LOCK:
+            _RANKED[key] = ranked
+            while len(_RANKED) > _RANKED_SIZE:
+                _RANKED.popitem(last=False)
+    # Fresh dicts each call: a caller changing an item must not change the cached list.
+    return [dict(item) for item in (ranked if k is None else ranked[:k])]
 
 
 def ranked_teams_for_challenge(db: sqlite_utils.Database, actor, challenge_id: int, *,
