@@ -91,9 +91,9 @@ def t(key: str, **params: Any) -> str:
 #: backslash escapes are resolved (checked in Chromium against Streamlit 1.67).
 JOINER = "\u2060"
 _JOINS = (
-    # GFM literal autolinks ("http://", "https://", "mailto:") and :emoji: / :material/...:
-    # shortcodes all need a colon directly followed by what comes next.
-    (re.compile(r":"), ":" + JOINER),
+    # GFM literal autolinks ("http://", "https://", "mailto:x") and :emoji: / :material/...:
+    # shortcodes all need a colon directly followed by what comes next ("Note: x" stays as is).
+    (re.compile(r":(?=\S)"), ":" + JOINER),
     (re.compile(r"(?i)(www)(?=\.)"), r"\1" + JOINER),                # "www." autolinks
     (re.compile(r"@"), JOINER + "@"),                              # e-mail autolinks (mailto:)
     (re.compile(r"(?<=[<>~=-])(?=[<>~=-])"), JOINER),               # "->" "--" "<=" typography
