@@ -39,7 +39,8 @@ SIGN_OUT = {"en": "Sign out", "fr": "Se déconnecter"}
 
 #: Files in run order: the state-changing facilitator journey after the ones that need the
 #: term in intake; scans and screenshots last. Files not listed keep their place before them.
-RUN_LAST = ["test_journey_facilitator.py", "test_accessibility.py", "test_screenshots.py"]
+RUN_LAST = ["test_journey_facilitator.py", "test_journey_two_terms.py", "test_accessibility.py",
+            "test_screenshots.py"]
 HERE = Path(__file__).resolve().parent
 
 
