@@ -42,4 +42,6 @@ def cli_term(database: sqlite_utils.Database, name: str | None, states=None, mov
     try:
         return resolve_term(database, name, states=states, move=move)
     except PortalError as err:
+        if err.key == "term.unknown":  # a wrong --term is a usage error (exit 2), like click's own
+            raise click.BadParameter(f"no term named {name!r}", param_hint="--term") from None
         fail(err)

@@ -20,6 +20,7 @@ import sqlite_utils
 from . import audit
 from . import db as storage
 from .errors import IllegalTransition, NotFound, StaleRecord, ValidationFailed
+from .i18n import has
 from .lifecycle import (FEEDBACK_OWED_STATES, PAIRING_LIVE_STATES, PAIRING_PROPOSED, PAIRING_STATE_ON_TERM,
                         TERM_NEXT, TERM_STATES_OPEN, TERM_STATES_READ_ONLY, states_sql)
 from .models import Term, User, text_problems, validate_term
@@ -76,6 +77,8 @@ def resolve_term(db: sqlite_utils.Database, name_or_id: str | int | None = None,
         return candidates[0]
     names = ", ".join(t.name for t in candidates)
     key = "term.none_in_state" if not candidates else "term.ambiguous"
+    if not candidates and states is not None and len(list(states)) == 1 and has(f"term.requires_{list(states)[0]}"):
+        key = f"term.requires_{list(states)[0]}"  # "only possible while the term is in matching"
     raise IllegalTransition(key, f"{move}: {len(candidates)} terms could be meant ({names})",
                             move=move, terms=names, state=", ".join(states or TERM_STATES_OPEN))
 
