@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks.readme_tables import write_between_markers  # noqa: E402
 
 from matching import db as storage  # noqa: E402
 from matching import matches  # noqa: E402
@@ -121,15 +122,6 @@ def _loadavg() -> str:
         return "unknown"
 
 
-def write_between_markers(path: Path, block: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    block = f"{START}\n{block.rstrip()}\n{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
 
 
 def main(argv=None) -> int:
@@ -188,7 +180,7 @@ def main(argv=None) -> int:
     text = "\n".join(lines)
     print("\n" + text)
     if not (args.smoke or args.no_write):
-        write_between_markers(README, text)
+        write_between_markers(README, text, START, END)
         print(f"\nwritten between the page-speed markers of {README}")
     return 0 if ok or args.smoke else 1
 

@@ -38,6 +38,7 @@ from sklearn.preprocessing import normalize
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks.readme_tables import write_between_markers  # noqa: E402
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from matching.demo import read_csv  # noqa: E402
@@ -163,15 +164,6 @@ def truthfulness(n_teams: int | None, k: int = 10):
     return out
 
 
-def write_between_markers(path: Path, block: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    block = f"{START}\n{block.rstrip()}\n{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n## Pseudo-relevance feedback — `prf.py`\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
 
 
 def main(argv=None) -> int:
@@ -234,7 +226,7 @@ def main(argv=None) -> int:
     text = "\n".join(lines)
     print("\n" + text)
     if not (args.smoke or args.no_write):
-        write_between_markers(README, text)
+        write_between_markers(README, text, START, END)
         print(f"\nwritten between the prf markers of {README}")
     return 0
 

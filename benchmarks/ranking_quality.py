@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 OUT = ROOT / "benchmarks" / "out"
 sys.path.insert(0, str(ROOT))
+from benchmarks.readme_tables import write_between_markers  # noqa: E402
 
 from matching.ranking import TextRanker  # noqa: E402
 
@@ -214,15 +215,6 @@ def code_version():
         return os.environ.get("PORTAL_BENCH_COMMIT", "unknown commit")
 
 
-def write_between_markers(path: Path, block: str):
-    text = path.read_text(encoding="utf-8")
-    block = f"{START}\n{block.rstrip()}\n{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
 
 
 def write_predictions(preds, folder: Path):
@@ -361,7 +353,7 @@ def main(argv=None):
             prev = m
 
     if not (args.smoke or args.no_write):
-        write_between_markers(args.readme, "\n".join(out))
+        write_between_markers(args.readme, "\n".join(out), START, END)
         print(f"\nwritten between the ranking-quality markers of {args.readme}")
     return 0
 

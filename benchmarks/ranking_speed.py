@@ -57,6 +57,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.readme_tables import write_between_markers  # noqa: E402
 
 from matching.ranking import TextRanker  # noqa: E402
 from matching.topk import TOP_K_BLOCK_ENTRIES  # noqa: E402
@@ -331,15 +332,6 @@ def report(results: list[dict], loads: tuple[str, str]) -> tuple[str, bool]:
     return "\n".join(lines), ok
 
 
-def write_between_markers(path: Path, block: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    block = f"{START}\n{block.rstrip()}\n{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
 
 
 def loadavg() -> str:
@@ -381,7 +373,7 @@ def main(argv=None) -> int:
     table, _ = report(results, (load_start, loadavg()))
     print("\n" + table)
     if not (args.smoke or args.no_write):
-        write_between_markers(args.readme, table)
+        write_between_markers(args.readme, table, START, END)
         print(f"\nwritten between the ranking-speed markers of {args.readme}")
     return 0
 
