@@ -38,6 +38,7 @@ from .models import (RUBRIC, User, as_list, validate_challenge, validate_team,
                      validate_user)
 from .lifecycle import CHALLENGE_IMPORT_STATES, TERM_STATES_OPEN
 from .permissions import authorize
+from .teams import find_team
 from .terms import get_term, open_terms, resolve_term
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -380,15 +381,30 @@ def _check_team(db, values: dict, context: dict) -> tuple[dict, dict]:
     errors = validate_team(record)
     errors = {("members" if k.startswith("members.") else k): v for k, v in errors.items()}
     term = context["term"]
-    name_key = record["name"].casefold()
-    if record["name"] and (name_key in context["seen"] or storage.one(
-            db, "SELECT id FROM teams WHERE name = ? COLLATE NOCASE AND term_id IS ?",
-            [record["name"], term.id if term else None])):
+    name_key = _team_name_key(db, record["name"])
+    if record["name"] and (name_key in context["seen"] or (term and find_team(db, record["name"], term.id))):
         errors.setdefault("name", "validation.duplicate")
     context["seen"].add(name_key)
     if term is None:
         errors["name"] = "data.no_term"
     return record, errors
+
+
+def _team_name_key(db, name: str) -> str:
+    """A team name's key as the database computes it (capitals, accents and spacing folded)."""
+    return db.execute(storage.team_name_key_query(), [name.strip()]).fetchone()[0]
+
+
+def _team_for_user(db, name: str, term) -> tuple[int | None, str | None]:
+    """The team an imported account joins: by name in the chosen term, else in the one open term
+    that has a team of that name. Never a closed term's team, never a guess between two terms."""
+    if term is not None:
+        team = find_team(db, name, term.id)
+        return (team.id, None) if team else (None, "data.unknown_team")
+    found = [team for team in (find_team(db, name, open_term.id) for open_term in open_terms(db)) if team]
+    if len(found) > 1:
+        return None, "data.ambiguous_team"
+    return (found[0].id, None) if found else (None, "data.unknown_team")
 
 
 def _check_user(db, values: dict, context: dict) -> tuple[dict, dict]:
@@ -401,12 +417,9 @@ def _check_user(db, values: dict, context: dict) -> tuple[dict, dict]:
         if record["department_id"] is None:
             errors["department"] = "data.unknown_department"
     if values.get("team", "").strip():
-        term = context["term"]
-        row = storage.one(db, "SELECT id FROM teams WHERE name = ? COLLATE NOCASE ORDER BY term_id = ? DESC, id DESC",
-                          [values["team"].strip(), term.id if term else None])
-        record["team_id"] = row["id"] if row else None
-        if row is None:
-            errors["team"] = "data.unknown_team"
+        record["team_id"], problem = _team_for_user(db, values["team"], context["term"])
+        if problem:
+            errors["team"] = problem
     for key, value in validate_user(record).items():
         errors.setdefault({"department_id": "department", "team_id": "team"}.get(key, key), value)
     if "email" not in errors and (record["email"] in context["seen"] or find_user(db, record["email"])):

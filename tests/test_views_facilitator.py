@@ -472,3 +472,14 @@ def test_data_page_imports_into_the_chosen_term_and_exports_name_a_term(demo_db)
     assert at.selectbox(key="data_export_term_all").options[0] == "All terms"
     at.selectbox(key="data_export_kind").set_value("users").run()
     assert "covers the whole portal" in texts(at)
+
+
+def test_users_import_asks_for_the_term_only_when_two_are_open(demo_db):
+    """Students' teams are found by name in one term: with two open terms the page asks which."""
+    at = page(demo_db, "views/fac_data.py")
+    at.selectbox(key="data_import_kind").set_value("users").run()
+    assert not [s for s in at.selectbox if s.key == "data_import_term_users"]
+    fall = terms.create_term(demo_db, facilitator(demo_db), {"name": "Fall 2027"})
+    at = page(demo_db, "views/fac_data.py")
+    at.selectbox(key="data_import_kind").set_value("users").run()
+    assert any(o.startswith(fall.name) for o in at.selectbox(key="data_import_term_users").options)

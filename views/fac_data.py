@@ -27,10 +27,10 @@ def term_choice(label_key: str, choices, key: str, *, with_all: bool = False) ->
 def import_term(kind: str) -> tuple[bool, int | None]:
     """The term an import writes into: chosen when several can take it, shown when one can.
     ``(False, None)`` when none can (said on the page)."""
-    if kind == "users":
-        return True, None
     states = lifecycle.TERM_STATES_TAKING_CHALLENGES if kind == "challenges" else lifecycle.TERM_STATES_OPEN
     choices = terms.list_terms(db, states)
+    if kind == "users" and len(choices) < 2:
+        return True, None  # staff need no term; students' teams are found in the one open term
     if not choices:
         st.info(ui.t("term.none_in_state"), icon=":material/calendar_month:")
         return False, None
