@@ -1,7 +1,8 @@
 """Storage: one SQLite file, schema from numbered migrations, one transaction per state change.
 
-The database path comes from ``PORTAL_DB`` (default ``data/portal.db``). Every connection runs
-in WAL mode with foreign keys on and a busy timeout. Writes go through :func:`transaction`, the
+The database path comes from ``PORTAL_DB`` (default ``data/portal.db``). Every SQLite connection
+runs in WAL mode with foreign keys on and a busy timeout. A ``postgresql://`` URI there selects
+PostgreSQL instead (:mod:`matching.pg`, docs/POSTGRES.md): the same services, SQL and migrations. Writes go through :func:`transaction`, the
 one place that opens transactions: it takes the write lock up front (``BEGIN IMMEDIATE``) and
 retries a bounded number of times, so a user never sees "database is locked".
 
@@ -274,7 +275,7 @@ def team_name_key_query() -> str:
     """``SELECT`` of the key of one team name (one ``?`` parameter), as the column computes it."""
     sql = "SELECT ? AS x"
     for i in range(_FOLD_STAGES):
-        sql = f"SELECT {_name_fold_stage(i, 'x')} AS x FROM ({sql})"
+        sql = f"SELECT {_name_fold_stage(i, 'x')} AS x FROM ({sql}) AS stage_{i}"
     return sql
 
 
@@ -313,8 +314,45 @@ def default_path() -> Path:
     return Path(os.environ.get("PORTAL_DB") or DATA_DIR / "portal.db")
 
 
+def is_postgres_uri(target: object) -> bool:
+    """Whether a database setting names PostgreSQL (a libpq URI) rather than a SQLite file."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def dialect(db) -> str:
+    """``"sqlite"`` or ``"postgresql"``: the backend of a connection from :func:`connect`."""
+    return getattr(db, "dialect", "sqlite")
+
+
+def driver(db):
+    """The DB-API module behind ``db`` (``sqlite3`` or ``psycopg``): its ``IntegrityError``,
+    ``DatabaseError``... are the exceptions that connection raises."""
+    if dialect(db) == "postgresql":
+        import psycopg
+        return psycopg
+    return sqlite3
+
+
+def database_key(db) -> str:
+    """Which database ``db`` is (SQLite: the file's path), for keys of caches shared by connections."""
+    if dialect(db) == "postgresql":
+        return db.key()
+    row = db.execute("PRAGMA database_list").fetchone()
+    return row[2] if row else ""
+
+
 def connect(path: str | os.PathLike | None = None, *, migrate_schema: bool = True) -> sqlite_utils.Database:
-    """Open the portal database (creating it 0600 and migrating it), WAL, foreign keys, busy timeout."""
+    """Open the portal database (creating it 0600 and migrating it), WAL, foreign keys, busy timeout.
+
+    ``path`` (else ``PORTAL_DB``) may be a ``postgresql://`` URI: then a PostgreSQL connection
+    with the same methods is returned (:class:`matching.pg.PostgresDatabase`)."""
+    target = path if path is not None else os.environ.get("PORTAL_DB")
+    if is_postgres_uri(target):
+        from . import pg
+        database = pg.connect(target, lock_timeout_ms=BUSY_TIMEOUT_MS)
+        if migrate_schema:
+            migrate(database)
+        return database
     path = Path(path) if path is not None else default_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     # The file holds every password hash and all personal data: create it 0600 whatever the
@@ -361,9 +399,17 @@ def migrate(db: sqlite_utils.Database, *, target: int | None = None) -> list[int
             raise PortalError("db.newer_schema", f"database schema {current} is newer than this "
                               f"portal ({SCHEMA_VERSION})", found=current, supported=SCHEMA_VERSION)
         applied = []
+        postgres = dialect(db) == "postgresql"
+        if postgres and current < target:
+            from . import pg
+            for statement in pg.bootstrap_statements():
+                db.execute(statement)
         for version, name, sql in MIGRATIONS:
             if current < version <= target:
-                for statement in _statements(sql):
+                statements = list(_statements(sql))
+                if postgres:
+                    statements = pg.migration_statements(version, statements)
+                for statement in statements:
                     db.execute(statement)
                 db.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                            [version, name, now_iso()])
@@ -389,6 +435,9 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     ``BEGIN IMMEDIATE`` takes the write lock before any work, so the only place a lock can be
     refused is here, and it is retried with back-off beyond the busy timeout.
     """
+    if dialect(db) == "postgresql":
+        yield from _postgres_transaction(db)
+        return
     conn = db.conn
     if conn.in_transaction:
         yield db
@@ -415,8 +464,26 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         conn.execute("COMMIT")
 
 
+def _postgres_transaction(db) -> Iterator:
+    """PostgreSQL's :func:`transaction`: ``BEGIN`` and the portal's write lock (one writer at a
+    time, as ``BEGIN IMMEDIATE`` on SQLite), waits retried with the same back-off."""
+    if db.in_transaction:
+        yield db
+        return
+    db.begin_write(LOCK_RETRIES, lambda attempt: 0.05 * (2 ** attempt))
+    try:
+        yield db
+    except BaseException:
+        db.rollback()
+        raise
+    else:
+        db.commit()
+
+
 def insert(db: sqlite_utils.Database, table: str, record: dict[str, Any]) -> int:
     """Insert one row with a parameterised statement; return its rowid."""
+    if dialect(db) == "postgresql":
+        return db.insert_returning_id(table, {c: _encode(v) for c, v in record.items()})
     columns = list(record)
     sql = (f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) "
            f"VALUES ({', '.join('?' for _ in columns)})")
@@ -456,5 +523,6 @@ def data_version(db: sqlite_utils.Database) -> int:
 def set_data_version_above(db: sqlite_utils.Database, floor: int) -> None:
     """Move the data version past ``floor``: after a restore the file's own counter may repeat a
     number that caches already hold for the data that was replaced."""
-    db.execute("UPDATE meta SET value = MAX(CAST(value AS INTEGER), ?) + 1 WHERE key = 'data_version'",
+    larger = "GREATEST" if dialect(db) == "postgresql" else "MAX"  # SQLite's scalar MAX(a, b)
+    db.execute(f"UPDATE meta SET value = {larger}(CAST(value AS INTEGER), ?) + 1 WHERE key = 'data_version'",
                [int(floor)])

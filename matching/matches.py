@@ -34,8 +34,7 @@ _CACHE_SIZE = 32  # (database, data version, term, kind); four kinds per term an
 
 
 def _db_key(db: sqlite_utils.Database) -> str:
-    row = db.execute("PRAGMA database_list").fetchone()
-    return row[2] if row else ""
+    return storage.database_key(db)
 
 
 def _cached(db: sqlite_utils.Database, term_id: int | None, kind: str, build):

@@ -14,21 +14,66 @@ if str(ROOT) not in sys.path:
 from matching import accounts, challenges, demo, matches  # noqa: E402
 from matching import db as storage  # noqa: E402
 
+import pg_cluster  # noqa: E402  (tests/pg_cluster.py: the throw-away PostgreSQL cluster)
+
 PASSWORD = "correct-horse-battery"
 
 
+# --- Backends (issue 15): a module or test marked ``backends("sqlite", "postgresql")`` runs on both -
+
+def pytest_generate_tests(metafunc):
+    marker = metafunc.definition.get_closest_marker("backends")
+    if marker is not None and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", [pytest.param(name, marks=[getattr(pytest.mark, name)])
+                                         for name in marker.args], indirect=True)
+
+
+def pytest_sessionfinish(session):
+    pg_cluster.stop()
+
+
+@pytest.fixture
+def backend(request) -> str:
+    """``"sqlite"`` (every test not marked ``backends``) or ``"postgresql"``."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def new_database(backend, tmp_path):
+    """A factory of empty, unmigrated databases of the test's backend: a file path or a URI."""
+    made = []
+
+    def make(name: str = "other.db") -> str:
+        if backend == "postgresql":
+            cluster = pg_cluster.cluster()
+            made.append(cluster.create(template="template0"))
+            return cluster.uri(made[-1])
+        return str(tmp_path / name)
+
+    yield make
+    for name in made:
+        pg_cluster.cluster().drop(name)
+
+
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    """Every test gets its own database path and an empty ranker cache."""
-    monkeypatch.setenv("PORTAL_DB", str(tmp_path / "portal.db"))
+def _isolated(request, backend, tmp_path, monkeypatch):
+    """Every test gets its own database and an empty ranker cache; on PostgreSQL the session's
+    test database reset to the freshly migrated state (tests/pg_cluster.py)."""
+    if backend == "postgresql":
+        cluster = pg_cluster.cluster()
+        monkeypatch.setenv("PORTAL_DB", cluster.uri(cluster.reset()))
+    else:
+        monkeypatch.setenv("PORTAL_DB", str(tmp_path / "portal.db"))
     matches.clear_cache()
     yield
     matches.clear_cache()
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = storage.connect(tmp_path / "portal.db")
+def db(_isolated):
+    """The test's database (SQLite file, or PostgreSQL with ``backends``), connected and migrated."""
+    import os
+    database = storage.connect(os.environ["PORTAL_DB"])
     yield database
     database.close()
 

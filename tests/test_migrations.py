@@ -1,19 +1,23 @@
-import sqlite3
-
 import pytest
 
 from matching import db as storage
 from matching.errors import PortalError
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 
 def test_fresh_database_is_at_latest_schema(db):
     assert storage.schema_version(db) == storage.SCHEMA_VERSION
+
+
+@pytest.mark.backends("sqlite", reason="SQLite's connection settings")
+def test_sqlite_connection_is_wal_with_foreign_keys(db):
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
 
 
-def test_older_schema_upgrades_in_place_without_losing_rows(tmp_path):
-    path = tmp_path / "old.db"
+def test_older_schema_upgrades_in_place_without_losing_rows(new_database):
+    path = new_database("old.db")
     old = storage.connect(path, migrate_schema=False)
     storage.migrate(old, target=1)
     assert storage.schema_version(old) == 1
@@ -36,8 +40,8 @@ def test_migrating_twice_applies_nothing(db):
     assert storage.migrate(db) == []
 
 
-def test_newer_schema_is_refused(tmp_path):
-    path = tmp_path / "new.db"
+def test_newer_schema_is_refused(new_database):
+    path = new_database("new.db")
     database = storage.connect(path)
     database.execute("INSERT INTO schema_migrations VALUES (999, 'future', '2030-01-01')")
     database.close()
@@ -47,7 +51,7 @@ def test_newer_schema_is_refused(tmp_path):
 
 
 def test_foreign_keys_are_enforced(db):
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(storage.driver(db).IntegrityError):
         with storage.transaction(db):
             storage.insert(db, "members", {"team_id": 12345, "name": "Nobody", "email": "n@x.ca"})
 
@@ -60,15 +64,12 @@ def test_failed_transaction_writes_nothing(db):
     assert db.execute("SELECT COUNT(*) FROM departments").fetchone()[0] == 0
 
 
-def test_connecting_to_an_up_to_date_database_takes_no_write_lock(tmp_path):
+def test_connecting_to_an_up_to_date_database_takes_no_write_lock(new_database):
     import time
-    path = tmp_path / "busy.db"
+    path = new_database("busy.db")
     storage.connect(path).close()
     writer = storage.connect(path)
-    writer.execute("BEGIN IMMEDIATE")  # another session is in the middle of a write
-    try:
+    with storage.transaction(writer):  # another session is in the middle of a write
         start = time.monotonic()
         storage.connect(path).close()
         assert time.monotonic() - start < 2  # did not wait for the writer's lock
-    finally:
-        writer.execute("ROLLBACK")

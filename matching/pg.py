@@ -1,0 +1,353 @@
+"""PostgreSQL backend: the one module that speaks psycopg, and every dialect difference with SQLite.
+
+:func:`matching.db.connect` returns a :class:`PostgresDatabase` for a ``postgresql://`` URI. It
+exposes the part of the ``sqlite_utils.Database`` API that the domain uses (``execute``,
+``query``, ``table_names``, ``db[table].columns_dict``, ``close``), so services take the same
+object whatever the backend. The domain's SQL is written once, in SQLite's dialect with ``?``
+parameters; :func:`translate` turns it into PostgreSQL's (``$n`` parameters bound on the server:
+values never enter the SQL text). Migrations are translated by :func:`migration_statements`,
+which also holds the PostgreSQL form of what cannot be translated mechanically (triggers, the
+team-name key, migration 6's data fix), generated from the same data as the SQLite form.
+
+See docs/POSTGRES.md for the design.
+"""
+from __future__ import annotations
+
+import re
+import time
+from functools import lru_cache
+from typing import Any, Callable, Iterator
+
+import psycopg
+from psycopg import pq
+from psycopg.adapt import AdaptersMap, Dumper, Loader
+from psycopg.rows import dict_row
+
+#: Every portal write transaction takes this transaction-level advisory lock first: writers run
+#: one at a time, across every app server, as ``BEGIN IMMEDIATE`` makes them on SQLite. A
+#: constant ("portal" in ASCII), never a value from a user. Advisory locks are per database.
+WRITE_LOCK_KEY = 0x706F7274616C
+
+#: The collation that ``COLLATE NOCASE`` names on PostgreSQL: ICU, case-insensitive,
+#: accent-sensitive (level 2), nondeterministic so that equality and unique indexes use it.
+NOCASE_COLLATION = ("CREATE COLLATION IF NOT EXISTS nocase "
+                    "(provider = icu, locale = 'und-u-ks-level2', deterministic = false)")
+
+
+# --- Values: loose typing like SQLite's affinity -------------------------------------------------
+
+class _Untyped(Dumper):
+    """Send a number as an untyped literal (oid 0), as if quoted in the SQL: PostgreSQL takes its
+    type from the context (``text_column = ?`` with an int works, as it does on SQLite)."""
+    oid = 0
+
+    def dump(self, obj: Any) -> bytes:
+        return str(obj).encode()
+
+
+class _UntypedBool(Dumper):
+    """``True``/``False`` as ``1``/``0``, SQLite's booleans (the schema stores them as integers)."""
+    oid = 0
+
+    def dump(self, obj: Any) -> bytes:
+        return b"1" if obj else b"0"
+
+
+class _FloatLoader(Loader):
+    """``numeric`` results (``AVG``, ``SUM`` of big integers) as ``float``, as SQLite returns them."""
+
+    def load(self, data) -> float:
+        return float(bytes(data))
+
+
+ADAPTERS = AdaptersMap(psycopg.adapters)
+ADAPTERS.register_dumper(int, _Untyped)
+ADAPTERS.register_dumper(float, _Untyped)
+ADAPTERS.register_dumper(bool, _UntypedBool)
+ADAPTERS.register_loader("numeric", _FloatLoader)
+
+
+# --- SQL: SQLite's dialect as the domain writes it -> PostgreSQL's -------------------------------
+
+_TOKENS = re.compile(r"""
+    (?P<datenow>\bdate\s*\(\s*'now'\s*\))
+  | (?P<string>'(?:[^']|'')*')
+  | (?P<ident>"(?:[^"]|"")*")
+  | (?P<comment>--[^\n]*|/\*.*?\*/)
+  | (?P<bracket>\[(?P<name>[A-Za-z_][A-Za-z0-9_]*)\])
+  | (?P<isnot>\bIS\s+NOT\s+\?)
+  | (?P<is>\bIS\s+\?)
+  | (?P<param>\?)
+""", re.IGNORECASE | re.DOTALL | re.VERBOSE)
+
+#: SQLite's ``date('now')``: today's date in UTC as ``YYYY-MM-DD`` text, the stored format.
+_TODAY_UTC = "to_char(timezone('UTC', now()), 'YYYY-MM-DD')"
+
+
+@lru_cache(maxsize=2048)
+def translate(sql: str) -> str:
+    """The domain's SQLite SQL as PostgreSQL SQL: ``?`` -> ``$n``, ``[x]`` -> ``"x"``,
+    ``IS [NOT] ?`` -> ``IS [NOT] DISTINCT FROM $n``, ``date('now')`` -> today (UTC).
+
+    String literals, quoted identifiers and comments are copied untouched. Only the statement's
+    text changes; values are always bound separately.
+    """
+    count = 0
+
+    def replace(match: re.Match) -> str:
+        nonlocal count
+        kind = match.lastgroup if match.lastgroup != "name" else "bracket"
+        if kind in ("string", "ident", "comment"):
+            return match.group(0)
+        if kind == "datenow":
+            return _TODAY_UTC
+        if kind == "bracket":
+            return '"' + match.group("name") + '"'
+        count += 1
+        if kind == "isnot":
+            return f"IS DISTINCT FROM ${count}"
+        if kind == "is":
+            return f"IS NOT DISTINCT FROM ${count}"
+        return f"${count}"
+
+    return _TOKENS.sub(replace, sql)
+
+
+# --- The connection object ---------------------------------------------------------------------
+
+class _Table:
+    def __init__(self, db: "PostgresDatabase", name: str):
+        self.db, self.name = db, name
+
+    @property
+    def columns_dict(self) -> dict[str, type]:
+        """Column name -> Python type, like sqlite-utils' ``Table.columns_dict``."""
+        rows = self.db.conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
+            [self.name]).fetchall()
+        kinds = {"integer": int, "bigint": int, "smallint": int, "double precision": float,
+                 "real": float, "numeric": float}
+        return {name: kinds.get(kind, str) for name, kind in rows}
+
+    @property
+    def exists(self) -> bool:
+        return self.name in self.db.table_names()
+
+
+class PostgresDatabase:
+    """A PostgreSQL connection with the sqlite-utils methods the domain uses."""
+
+    dialect = "postgresql"
+
+    def __init__(self, uri: str, *, lock_timeout_ms: int):
+        self.uri = uri
+        self.conn = psycopg.connect(uri, autocommit=True, context=ADAPTERS)
+        self.conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
+
+    # sqlite-utils' API ------------------------------------------------------------------------
+    def execute(self, sql: str, params: list | tuple | None = None) -> psycopg.Cursor:
+        cursor = psycopg.RawCursor(self.conn)
+        cursor.execute(translate(sql), list(params) if params else None)
+        return cursor
+
+    def query(self, sql: str, params: list | tuple | None = None) -> Iterator[dict]:
+        cursor = psycopg.RawCursor(self.conn, row_factory=dict_row)
+        cursor.execute(translate(sql), list(params) if params else None)
+        yield from cursor
+
+    def table_names(self) -> list[str]:
+        return [name for (name,) in self.conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+            "AND table_type = 'BASE TABLE' ORDER BY table_name")]
+
+    def __getitem__(self, table: str) -> _Table:
+        return _Table(self, table)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # What matching.db needs beyond it ---------------------------------------------------------
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def begin_write(self, retries: int, back_off: Callable[[int], float]) -> None:
+        """``BEGIN`` and the portal's write lock; a wait past ``lock_timeout`` is retried."""
+        for attempt in range(retries + 1):
+            self.conn.execute("BEGIN")
+            try:
+                self.conn.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+                return
+            except psycopg.errors.LockNotAvailable:
+                self.conn.execute("ROLLBACK")
+                if attempt == retries:
+                    raise
+                time.sleep(back_off(attempt))
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    def insert_returning_id(self, table: str, record: dict[str, Any]) -> int | None:
+        """``INSERT`` one row; its ``id`` when the table has one (SQLite's ``lastrowid``)."""
+        columns = list(record)
+        has_id = "id" in self._columns(table)
+        names = ", ".join(f'"{c}"' for c in columns)
+        values = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+        sql = f'INSERT INTO "{table}" ({names}) VALUES ({values})' + (" RETURNING id" if has_id else "")
+        cursor = psycopg.RawCursor(self.conn)
+        cursor.execute(sql, [record[c] for c in columns])
+        if not has_id:
+            return None
+        row_id = cursor.fetchone()[0]
+        if "id" in record:
+            # An explicit id (a copy, an import): move the identity past it, as SQLite's rowid
+            # moves past the largest id, so the next row without one does not collide.
+            self.conn.execute(f'SELECT setval(pg_get_serial_sequence(%s, \'id\'), '
+                              f'(SELECT MAX(id) FROM "{table}"))', [table])
+        return row_id
+
+    def key(self) -> str:
+        """Which database this is, for cache keys (SQLite: the file's path)."""
+        info = self.conn.info
+        return f"postgresql://{info.host}:{info.port}/{info.dbname}"
+
+    _column_cache: dict[str, frozenset[str]]
+
+    def _columns(self, table: str) -> frozenset[str]:
+        cache = self.__dict__.setdefault("_column_cache", {})
+        if table not in cache:
+            cache[table] = frozenset(self[table].columns_dict)
+        return cache[table]
+
+
+def connect(uri: str, *, lock_timeout_ms: int) -> PostgresDatabase:
+    return PostgresDatabase(uri, lock_timeout_ms=lock_timeout_ms)
+
+
+# --- Migrations -------------------------------------------------------------------------------
+
+_DDL_TYPES = [
+    (re.compile(r"\bINTEGER\s+PRIMARY\s+KEY\b", re.I), "INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"),
+    (re.compile(r"\bREAL\b", re.I), "DOUBLE PRECISION"),
+    (re.compile(r"\bGENERATED\s+ALWAYS\s+AS\s*(\(.*\))\s*VIRTUAL\b", re.I | re.S), r"GENERATED ALWAYS AS \1 STORED"),
+]
+#: SQLite-only constructs a migration cannot use without a PostgreSQL form in this module.
+_UNTRANSLATABLE = re.compile(r"\b(CREATE\s+TRIGGER|(strftime|julianday|datetime|date|time|json_\w+|"
+                             r"group_concat|ifnull|instr|printf)\s*\(|INSERT\s+OR|PRAGMA|AUTOINCREMENT|"
+                             r"WITHOUT\s+ROWID)", re.I)
+
+
+class UntranslatableMigration(Exception):
+    """A migration uses SQLite-only SQL and has no PostgreSQL form in :mod:`matching.pg` yet."""
+
+
+def translate_ddl(version: int, statement: str) -> str:
+    """One statement of a migration in SQLite's dialect, as PostgreSQL DDL/DML."""
+    found = _UNTRANSLATABLE.search(" ".join(_LITERALS.split(statement)[::2]))  # outside literals
+    if found:
+        raise UntranslatableMigration(
+            f"migration {version} uses {found.group(0)!r}, which has no PostgreSQL translation: "
+            "give it a PostgreSQL form in matching/pg.py (_OVERRIDES)")
+    return _outside_literals(translate(statement), _ddl_types)
+
+
+def _ddl_types(sql: str) -> str:
+    for pattern, replacement in _DDL_TYPES:
+        sql = pattern.sub(replacement, sql)
+    return sql
+
+
+_LITERALS = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/)""", re.DOTALL)
+
+
+def _outside_literals(sql: str, change: Callable[[str], str]) -> str:
+    """``change`` applied to the SQL between string literals, quoted identifiers and comments."""
+    parts = _LITERALS.split(sql)  # odd items are the literals (the pattern's one group)
+    return "".join(part if i % 2 else change(part) for i, part in enumerate(parts))
+
+
+def _audit_append_only(version: int, statements: list[str]) -> list[str]:
+    """Migration 4: the audit log's append-only triggers in PL/pgSQL (same names and rules)."""
+    raise_it = "RAISE EXCEPTION 'audit_events is append-only' USING ERRCODE = 'integrity_constraint_violation';"
+    return [
+        f"CREATE FUNCTION audit_events_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {raise_it} END $$",
+        "CREATE FUNCTION audit_events_refuse_unless_purging() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF NOT EXISTS (SELECT 1 FROM meta WHERE key = 'audit_purge_open') THEN {raise_it} END IF; "
+        "RETURN NEW; END $$",
+        "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
+        "FOR EACH ROW EXECUTE FUNCTION audit_events_refuse()",
+        "CREATE TRIGGER audit_events_fixed_columns BEFORE UPDATE OF id, at, actor_id, action, target_type, "
+        "target_id ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_events_refuse()",
+        "CREATE TRIGGER audit_events_no_rewrite BEFORE UPDATE OF actor_email, reason, detail ON audit_events "
+        "FOR EACH ROW EXECUTE FUNCTION audit_events_refuse_unless_purging()",
+    ]
+
+
+def _data_version_triggers(version: int, statements: list[str]) -> list[str]:
+    """Migration 5: its tables and columns translated; the data-version triggers generated from
+    ``RANKED_TABLES`` as the SQLite ones are, in PL/pgSQL."""
+    from .db import RANKED_TABLES
+    out = [translate_ddl(version, s) for s in statements if not re.match(r"\s*CREATE\s+TRIGGER", s, re.I)]
+    out.append("CREATE FUNCTION bump_data_version() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+               "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'data_version'; "
+               "RETURN NULL; END $$")
+    for table, columns in RANKED_TABLES.items():
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            of = f" OF {columns}" if event == "UPDATE" and columns else ""
+            out.append(f"CREATE TRIGGER {table}_{event.lower()}_bumps_data_version AFTER {event}{of} ON {table} "
+                       "FOR EACH ROW EXECUTE FUNCTION bump_data_version()")
+    return out
+
+
+def _team_name_key(version: int, statements: list[str]) -> list[str]:
+    """Migration 6: the team-name key columns (PostgreSQL cannot build a generated column on
+    another, so each stage nests the ones before it), the audit of renamed duplicates in
+    PostgreSQL's functions, and the demo mark without ``LIKE`` on a nondeterministic collation."""
+    from .db import _FOLD_STAGES, _name_fold_stage
+    names = [f"name_fold_{i}" for i in range(1, _FOLD_STAGES)] + ["name_key"]
+    out, expression = [], "name"
+    for i, name in enumerate(names):
+        expression = _name_fold_stage(i, expression)
+        out.append(f"ALTER TABLE teams ADD COLUMN {name} TEXT GENERATED ALWAYS AS ({expression}) STORED")
+    for statement in statements:
+        if re.match(r"\s*ALTER\s+TABLE\s+teams\s+ADD\s+COLUMN\s+name_", statement, re.I):
+            continue
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS"):
+            statement = (statement
+                         .replace("strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')",
+                                  "to_char(timezone('UTC', now()), 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"')")
+                         .replace("json_object(", "json_build_object(")
+                         .replace("'term_id', t.term_id)", "'term_id', t.term_id)::text"))
+            out.append(translate(statement))
+            continue
+        if "LIKE '%@demo.%'" in statement:
+            out.append(translate(statement.replace("email LIKE", 'email COLLATE "C" LIKE')))
+            continue
+        out.append(translate_ddl(version, statement))
+    return out
+
+
+#: Migrations whose SQLite form cannot be translated statement by statement: their PostgreSQL
+#: form, made from the SQLite statements and the same Python data.
+_OVERRIDES: dict[int, Callable[[int, list[str]], list[str]]] = {
+    4: _audit_append_only,
+    5: _data_version_triggers,
+    6: _team_name_key,
+}
+
+
+def migration_statements(version: int, statements: list[str]) -> list[str]:
+    """The PostgreSQL statements of migration ``version`` (its SQLite statements given)."""
+    if version in _OVERRIDES:
+        return _OVERRIDES[version](version, statements)
+    return [translate_ddl(version, s) for s in statements]
+
+
+def bootstrap_statements() -> list[str]:
+    """What PostgreSQL needs before migration 1: the ``nocase`` collation."""
+    return [NOCASE_COLLATION]
