@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 import sqlite_utils
 
-from . import audit
+from . import audit, notifications
 from . import db as storage
 from .errors import IllegalTransition, NotFound, StaleRecord, ValidationFailed
 from .lifecycle import (CHALLENGE_MOVE_PERMISSIONS, CHALLENGE_MOVES_FROZEN_BY_PAIRING, CHALLENGE_VISIBLE_STATES,
@@ -185,6 +185,7 @@ def submit(db: sqlite_utils.Database, actor: User, challenge_id: int,
             **clean, "status": _next(row["status"], "submit"), "version": row["version"] + 1,
             "updated_at": now, "submitted_at": now})
         audit.record(db, actor, "challenge.submit", target_type="challenge", target_id=challenge_id)
+        notifications.challenge_moved(db, actor, challenge_id, "submit")
         return Challenge.from_row(_row(db, challenge_id))
 
 
@@ -256,6 +257,7 @@ def _move(db, actor, challenge_id, move, *, comments=None, reason="", expected_v
         dropped = _drop_from_proposals(db, challenge_id) if not challenge_visible_to_all(changes["status"]) else 0
         audit.record(db, actor, action, target_type="challenge", target_id=challenge_id, reason=reason,
                      detail={"from": row["status"], "to": changes["status"], "dropped_from_proposal": dropped})
+        notifications.challenge_moved(db, actor, challenge_id, move)
         # Read before the commit: the version handed back is this save's, never a later one's
         # (a form that kept a later version would silently overwrite that other save).
         return Challenge.from_row(_row(db, challenge_id))

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 import sqlite_utils
 
-from . import audit
+from . import audit, notifications
 from . import db as storage
 from .errors import IllegalTransition, NotFound, ValidationFailed
 from .lifecycle import (FEEDBACK_SHARED_STATES, FEEDBACK_STATUSES, FEEDBACK_TRANSITIONS, PAIRING_LIVE_STATES, PAIRING_VISIBLE_STATES,
@@ -101,6 +101,7 @@ def create_round(db: sqlite_utils.Database, actor: User, term_id: int, name: str
         created = ensure_entries(db, term_id)
         audit.record(db, actor, "feedback.round_create", target_type="feedback_round", target_id=round_id,
                      detail={"term_id": term_id, "name": name, "due_on": due.isoformat(), "entries": created})
+        notifications.round_opened(db, actor, round_id)
     return storage.one(db, "SELECT * FROM feedback_rounds WHERE id = ?", [round_id])
 
 
@@ -222,6 +223,8 @@ def _write(db, actor: User, entry_id: int, move: str, scores, comments) -> dict:
         storage.update(db, "feedback_entries", entry_id, changes)
         audit.record(db, actor, f"feedback.{move}", target_type="feedback_entry", target_id=entry_id,
                      detail={"from": row["state"], "to": new_state})
+        if move == "submit":
+            notifications.feedback_submitted(db, actor, entry_id)
     return get_entry(db, actor, entry_id)
 
 
@@ -255,6 +258,7 @@ def reply(db: sqlite_utils.Database, actor: User, entry_id: int, text: str) -> d
                                                           "replied_at": storage.now_iso()})
         audit.record(db, actor, "feedback.reply", target_type="feedback_entry", target_id=entry_id,
                      detail={"from": row["state"], "to": new_state})
+        notifications.team_replied(db, actor, entry_id)
     return get_entry(db, actor, entry_id)
 
 

@@ -196,3 +196,16 @@ def states_sql(column: str, states: Iterable[str]) -> tuple[str, list[str]]:
     """
     states = list(states)
     return f"{column} IN ({', '.join('?' for _ in states)})", states
+
+
+# --- Outbox (e-mail) -------------------------------------------------------------------------
+
+#: An e-mail of the outbox: ``queued -> sending -> sent``; a refusal or a timeout puts it back to
+#: ``queued`` with a later attempt time, a permanent refusal (or too many attempts) ends in
+#: ``failed``. A ``sending`` message whose claim is older than the lease (the sender died between
+#: claiming and marking) is claimed again (see :mod:`matching.mail`).
+OUTBOX_STATES = ("queued", "sending", "sent", "failed")
+#: Messages a sender may claim (``sending`` ones only once their lease has run out).
+OUTBOX_CLAIMABLE_STATES = ("queued",)
+#: Messages not delivered yet.
+OUTBOX_UNDELIVERED_STATES = ("queued", "sending")

@@ -52,6 +52,8 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "pairing.view_expert": {"expert": "self", "facilitator": "any"},
     "feedback.view_team": {"student": "team", "facilitator": "any"},
     "dashboard.view": {"facilitator": "any"},
+    # Each person reads and marks only their own notifications (matching/notifications.py).
+    "notification.read": {"department_rep": "self", "student": "self", "facilitator": "self", "expert": "self"},
 }
 
 

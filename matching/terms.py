@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 
 import sqlite_utils
 
-from . import audit
+from . import audit, notifications
 from . import db as storage
 from .errors import IllegalTransition, NotFound, StaleRecord, ValidationFailed
 from .i18n import has
@@ -173,6 +173,7 @@ def advance_term(db: sqlite_utils.Database, actor: User, term_id: int, *, reason
                      detail={"from": term.state, "to": new_state, "pairings": moved,
                              "override": [b["key"] for b in check["blockers"]] if override else [],
                              "open_feedback": check.get("open_feedback", 0)})
+        notifications.term_moved(db, actor, term_id, new_state)
     return get_term(db, term_id)
 
 

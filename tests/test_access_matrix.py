@@ -160,6 +160,15 @@ def _backup_file(db, w):
     return path
 
 
+def _rep_notification(db, w):
+    return db.execute("SELECT id FROM notifications WHERE user_id = ? AND kind = 'challenge_approved'",
+                      [w["rep_esdc"]]).fetchone()[0]
+
+
+def notifications_module():
+    return importlib.import_module("matching.notifications")
+
+
 SCORES = {c: 3 for c in matching.models.RUBRIC}
 FAC = {"facilitator"}
 TERM = lambda db, w: w["term"]  # noqa: E731
@@ -288,6 +297,18 @@ CASES: dict[str, list[Case]] = {
         db, a, storage.default_path().with_name("backup.db")), set())],
     "maintenance.restore": [Case(lambda db, w, a, p: maintenance_module().restore(db, a, p), set(), _backup_file)],
     "maintenance.purge_term": [Case(lambda db, w, a, t: maintenance_module().purge_term(db, a, t), FAC, _closed_past_term)],
+    # notifications: each person's own inbox only (the ESDC representative's "challenge approved")
+    "notifications.inbox": [Case(lambda db, w, a, n: notifications_module().inbox(db, a), EVERYONE, _rep_notification,
+                                 shows=lambda r, w, n: n in _ids(r), sees={"rep_esdc"})],
+    "notifications.unread_count": [Case(lambda db, w, a, _: notifications_module().unread_count(db, a), EVERYONE)],
+    "notifications.mark_read": [Case(lambda db, w, a, n: notifications_module().mark_read(db, a, n), {"rep_esdc"},
+                                     _rep_notification)],
+    "notifications.mark_all_read": [Case(lambda db, w, a, _: notifications_module().mark_all_read(db, a), EVERYONE)],
+    "notifications.delivery": [Case(lambda db, w, a, _: notifications_module().delivery(db, a), EVERYONE)],
+    "notifications.set_delivery": [Case(lambda db, w, a, _: notifications_module().set_delivery(db, a, "digest"), EVERYONE)],
+    "notifications.remind_round": [Case(lambda db, w, a, r: notifications_module().remind_round(db, a, r), FAC,
+                                        lambda db, w: (_open_entry(db, w), db.execute(
+                                            "SELECT id FROM feedback_rounds WHERE name = 'Final'").fetchone()[0])[1])],
 }
 
 
@@ -371,11 +392,24 @@ ACTORLESS = {
     "pairings.touch_plan": "internal counter bump inside pairing and challenge services' transactions",
     "terms.get_term": "term names and states are public",
     "terms.list_terms": "term names and states are public",
+    "notifications.notify": "internal step inside the transaction of the change it reports; recipients computed there",
+    "notifications.queue_email": "internal step inside notify and the digest; queues, sends nothing",
+    "notifications.due_reminders": "CLI (portal notify due) as the system operator; recipients computed from the data",
+    "notifications.queue_digests": "CLI (portal notify due) as the system operator",
+    "notifications.last_reminder": "a timestamp read by the facilitator's rounds page",
+    "mail.claim": "CLI sender (portal notify send), the system operator",
+    "mail.send_pending": "CLI sender (portal notify send), the system operator",
+    "mail.waiting": "a count for the CLI sender",
 }
 #: Modules whose db-first functions are storage primitives, not services.
 PRIMITIVE_MODULES = {"db"}
 #: ``audit.record`` takes (db, actor) but is the recorder every service calls inside its transaction.
-NOT_SERVICES = {"audit.record"}
+NOT_SERVICES = {"audit.record",
+                # The events of matching.notifications are written by the services above, inside
+                # their transactions, after those services checked the actor (like audit.record).
+                "notifications.challenge_moved", "notifications.pairings_published",
+                "notifications.round_opened", "notifications.feedback_submitted",
+                "notifications.team_replied", "notifications.term_moved"}
 
 
 def _public_db_functions():

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .. import audit
+from .. import audit, notifications
 from .. import db as storage
 from ..errors import IllegalTransition
 from ..lifecycle import PAIRING_LIVE_STATES, PAIRING_PROPOSED, PUBLISHED, TERM_STATES_PUBLISHING, WITHDRAWN
@@ -91,6 +91,7 @@ def publish(db: sqlite_utils.Database, actor: User, term_id: int, *,
         audit.record(db, actor, "pairing.publish", target_type="term", target_id=term_id,
                      detail={"pairs": len(new), "added": len(changes["added"]),
                              "removed": len(changes["removed"]), "moved": len(changes["moved"])})
+        notifications.pairings_published(db, actor, term_id, old, new)
     return report
 
 
