@@ -366,6 +366,8 @@ def _anonymise_rows(db, term_id: int, team_ids: list[int]) -> dict[str, Any]:
     counts["challenges"] = db.execute(
         "UPDATE challenges SET comments = '', sme_name = '', sme_email = '' WHERE term_id = ? "
         "AND (comments != '' OR sme_name != '' OR sme_email != '')", [term_id]).rowcount
+    from .notifications import purge_term_text
+    counts.update(purge_term_text(db, term_id, students))
     return counts
 
 

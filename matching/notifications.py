@@ -478,6 +478,23 @@ def queue_digests(db: sqlite_utils.Database) -> int:
     return queued
 
 
+# --- Purge ---------------------------------------------------------------------------------
+
+def purge_term_text(db: sqlite_utils.Database, term_id: int, student_ids: Iterable[int]) -> dict[str, int]:
+    """Inside :func:`matching.maintenance.purge_term`: the term's notifications lose their words
+    (titles, names, comments), and every e-mail about them or to its students loses its address,
+    subject and body. Rows stay, so counts stay right."""
+    students = [int(i) for i in student_ids]
+    marks = ", ".join("?" for _ in students) or "NULL"
+    outbox = db.execute(
+        "UPDATE outbox SET recipient = '', subject = '[purged]', body_text = '', body_html = '' "
+        f"WHERE (id IN (SELECT outbox_id FROM notifications WHERE term_id = ?) OR user_id IN ({marks})) "
+        "AND subject != '[purged]'", [term_id, *students]).rowcount
+    notes = db.execute("UPDATE notifications SET params = '{}' WHERE (term_id = ? OR user_id IN (" + marks + ")) "
+                       "AND params != '{}'", [term_id, *students]).rowcount
+    return {"notifications": notes, "outbox": outbox}
+
+
 # --- The inbox -------------------------------------------------------------------------------
 
 def _decorate(row: dict) -> dict:
@@ -509,14 +526,19 @@ def mark_read(db: sqlite_utils.Database, actor: User, notification_id: int) -> d
         authorize(actor, "notification.read", user_id=row["user_id"])
         if row["read_at"] is None:
             storage.update(db, "notifications", notification_id, {"read_at": storage.now_iso()})
+            audit.record(db, actor, "notification.read", target_type="notification", target_id=notification_id)
         return _decorate(storage.one(db, "SELECT * FROM notifications WHERE id = ?", [notification_id]))
 
 
 def mark_all_read(db: sqlite_utils.Database, actor: User) -> int:
     authorize(actor, "notification.read", user_id=actor.id)
     with storage.transaction(db):
-        return db.execute("UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL",
-                          [storage.now_iso(), actor.id]).rowcount
+        count = db.execute("UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL",
+                           [storage.now_iso(), actor.id]).rowcount
+        if count:
+            audit.record(db, actor, "notification.read_all", target_type="user", target_id=actor.id,
+                         detail={"count": count})
+    return count
 
 
 def delivery(db: sqlite_utils.Database, actor: User) -> str:
