@@ -304,22 +304,6 @@ WHERE email LIKE '%@demo.%'
 
 # --- Migration 7: notifications (in-app inbox), the e-mail outbox, password-reset tokens ------
 MIGRATIONS.append((7, "notifications, e-mail outbox, delivery choice, password-reset tokens", """
-CREATE TABLE notifications (
-    id INTEGER PRIMARY KEY,
-    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    kind TEXT NOT NULL,
-    params TEXT NOT NULL DEFAULT '{}',
-    page TEXT NOT NULL DEFAULT '',
-    term_id INTEGER REFERENCES terms(id),
-    dedupe_key TEXT,
-    email TEXT NOT NULL DEFAULT 'none',
-    outbox_id INTEGER REFERENCES outbox(id),
-    created_at TEXT NOT NULL,
-    read_at TEXT
-);
-CREATE INDEX notifications_user ON notifications(user_id, read_at);
-CREATE UNIQUE INDEX notifications_dedupe ON notifications(user_id, dedupe_key) WHERE dedupe_key IS NOT NULL;
-CREATE INDEX notifications_digest ON notifications(email, outbox_id);
 CREATE TABLE outbox (
     id INTEGER PRIMARY KEY,
     message_id TEXT NOT NULL UNIQUE,
@@ -338,6 +322,22 @@ CREATE TABLE outbox (
     created_at TEXT NOT NULL
 );
 CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}',
+    page TEXT NOT NULL DEFAULT '',
+    term_id INTEGER REFERENCES terms(id),
+    dedupe_key TEXT,
+    email TEXT NOT NULL DEFAULT 'none',
+    outbox_id INTEGER REFERENCES outbox(id),
+    created_at TEXT NOT NULL,
+    read_at TEXT
+);
+CREATE INDEX notifications_user ON notifications(user_id, read_at);
+CREATE UNIQUE INDEX notifications_dedupe ON notifications(user_id, dedupe_key) WHERE dedupe_key IS NOT NULL;
+CREATE INDEX notifications_digest ON notifications(email, outbox_id);
 ALTER TABLE users ADD COLUMN email_delivery TEXT NOT NULL DEFAULT 'immediately';
 CREATE TABLE password_resets (
     id INTEGER PRIMARY KEY,

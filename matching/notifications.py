@@ -175,7 +175,8 @@ def queue_email(db: sqlite_utils.Database, *, recipient: str, language: str, ren
 
 
 def _require_transaction(db: sqlite_utils.Database) -> None:
-    if not db.conn.in_transaction:
+    open_ = db.in_transaction if storage.dialect(db) == "postgresql" else db.conn.in_transaction
+    if not open_:
         raise RuntimeError("notify() runs inside the transaction of the change it reports")
 
 
