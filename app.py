@@ -2,6 +2,14 @@
 
 Only the signed-in role's pages are given to ``st.navigation``, so another role's page has no
 URL at all in this session.
+
+A reload or a bookmarked page address keeps a person signed in: signing in opens a server-side
+session (:mod:`matching.sessions`) whose HttpOnly cookie the page fetches from the routes of
+``session_routes.py``; the first run of a new browser tab restores the session from that cookie
+before ``st.navigation`` resolves the address. This file is both the Streamlit script (run as
+``__main__``) and, when imported by ``streamlit run app.py`` / ``portal serve``, the ``st.App``
+that mounts those routes beside Streamlit's own. AppTest sends no cookies: there, as before,
+a sign-in lasts as long as the AppTest session.
 """
 from __future__ import annotations
 
@@ -10,6 +18,7 @@ import secrets
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -18,7 +27,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import ui  # noqa: E402
-from matching import accounts, demo  # noqa: E402
+from matching import accounts, demo, sessions  # noqa: E402
 from matching import db as storage  # noqa: E402
 from matching.errors import AuthenticationFailed  # noqa: E402
 from matching.i18n import t  # noqa: E402
@@ -30,6 +39,7 @@ except ImportError:  # pragma: no cover - older Streamlit
     _ControlFlow = (RerunException, StopException)
 
 log = logging.getLogger("portal")
+ICON = HERE / "static" / "portal-icon.svg"
 
 
 def open_database():
@@ -38,31 +48,139 @@ def open_database():
     return database
 
 
+#: Pages where typed text is worth a warning before the browser leaves (reload, close, address).
+GUARDED_PAGES = {"dept_challenge_form", "student_profile", "expert_teams", "student_feedback", "fac_review",
+                 "fac_feedback", "account"}
+SESSION_KEYS = ("_user", "user_id", "last_seen", "session_id", "handoff_code")
+
+#: One small script in the page (no iframe): it posts a sign-in's one-time code or a sign-out to
+#: the portal's own routes (so the answer can set or expire the HttpOnly cookie), and warns
+#: before the browser leaves a form page with text typed since the last save (beforeunload).
+BROWSER_JS = """
+export default function (component) {
+  const { data, setTriggerValue } = component;
+  const w = window;
+  if (!w.__portal) {
+    w.__portal = { dirty: false, guard: false, saved: null, page: null, posted: {} };
+    document.addEventListener("input", (event) => {
+      const el = event.target;
+      if (!w.__portal.guard || !event.isTrusted || !el || !el.matches) return;
+      if (el.matches("textarea, input[type=text], input:not([type])") && el.closest('[data-testid="stMain"]')) {
+        w.__portal.dirty = true;
+      }
+    }, true);
+    window.addEventListener("beforeunload", (event) => {
+      if (w.__portal.guard && w.__portal.dirty) { event.preventDefault(); event.returnValue = ""; }
+    });
+  }
+  const state = w.__portal;
+  if (state.page !== data.page || state.saved !== data.saved) state.dirty = false;
+  state.page = data.page; state.saved = data.saved; state.guard = !!data.guard;
+  const post = (path, body) => fetch(path, { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(body || {}) });
+  if (data.code && !state.posted[data.code]) {
+    state.posted[data.code] = true;
+    post("/_portal/session", { code: data.code })
+      .then((answer) => setTriggerValue("cookie", answer.ok ? "set" : "refused"))
+      .catch(() => setTriggerValue("cookie", "failed"));
+  }
+  if (data.end && !state.posted["end" + data.end]) {
+    state.posted["end" + data.end] = true;
+    post("/_portal/session/end", {}).catch(() => {});
+  }
+}
+"""
+
+
+@st.cache_resource
+def _browser_component():
+    return st.components.v2.component("portal_browser", js=BROWSER_JS)
+
+
+def browser_side(page_name: str = "") -> None:
+    """Mount the page script of :data:`BROWSER_JS` (once per run, in the sidebar)."""
+    data = {"code": st.session_state.get("handoff_code"), "end": st.session_state.get("_ended", 0),
+            "saved": st.session_state.get("_saved", 0), "page": page_name,
+            "guard": page_name in GUARDED_PAGES}
+    with st.sidebar:
+        _browser_component()(data=data, key="portal_browser", on_cookie_change=_cookie_answered)
+
+
+def _cookie_answered() -> None:
+    """The page reported on the one-time code: whatever it was, it is not posted again."""
+    st.session_state.pop("handoff_code", None)
+
+
 def sign_out(reason: str = "") -> None:
     user = ui.user()
     if user is not None:
-        accounts.sign_out(ui.db(), user, reason=reason)
-    for key in ("_user", "user_id", "last_seen"):
+        accounts.sign_out(ui.db(), user, reason=reason, session_id=st.session_state.get("session_id"))
+    for key in SESSION_KEYS:
         st.session_state.pop(key, None)
+    st.session_state["_ended"] = st.session_state.get("_ended", 0) + 1  # the page expires the cookie
+    if not reason:
+        st.session_state["signed_out"] = True
     if sso_configured() and st.user.get("is_logged_in", False):
         st.logout()
 
 
+def begin_session(user) -> None:
+    """After a sign-in: the server-side session, its one-time code for the cookie, the language."""
+    started = sessions.start(ui.db(), user)
+    st.session_state.update(user_id=user.id, session_id=started.session_id, handoff_code=started.handoff_code,
+                            last_seen=time.time(), lang=user.language)
+    st.session_state.pop("signed_out", None)
+
+
+def cookie(name: str) -> str | None:
+    try:
+        return st.context.cookies.get(name)
+    except Exception:  # noqa: BLE001 - no browser request (AppTest, bare mode): no cookies
+        return None
+
+
+def restore_from_cookie() -> None:
+    """First run of a browser tab: the session its cookie names, if still open (a reload, a
+    bookmarked address, a new tab); else remember why, for the sign-in page's message."""
+    if st.session_state.get("_cookie_read"):
+        return
+    st.session_state["_cookie_read"] = True
+    restored, why = sessions.restore(ui.db(), cookie(sessions.COOKIE_NAME))
+    if restored is not None:
+        st.session_state.update(user_id=restored.user.id, session_id=restored.session_id,
+                                last_seen=time.time(), lang=restored.user.language)
+    elif why == "idle":
+        st.session_state["session_expired"] = True
+    elif why in ("sign_out", "password_changed") or cookie("portal_signed_out"):
+        st.session_state["signed_out"] = True
+
+
 def restore_session() -> None:
-    """Load the signed-in user for this run; end the session after the idle limit."""
-    user_id = st.session_state.get("user_id")
+    """Load the signed-in user for this run; end the session after the idle limit or once it was
+    ended elsewhere (sign-out in another tab, a password change, the account changed)."""
     st.session_state.pop("_user", None)
+    if st.session_state.get("user_id") is None:
+        restore_from_cookie()
+    user_id = st.session_state.get("user_id")
     if user_id is None:
         return
-    now = time.time()
-    last_seen = st.session_state.get("last_seen", now)
-    if accounts.session_expired(last_seen, now):
-        st.session_state["_user"] = accounts.get_user(ui.db(), user_id)
-        sign_out(reason="idle")
-        st.session_state["session_expired"] = True
-        return
-    st.session_state["last_seen"] = now
-    user = accounts.get_user(ui.db(), user_id)
+    session_id = st.session_state.get("session_id")
+    if session_id is not None:
+        user, why = sessions.check(ui.db(), session_id)
+        if user is None:
+            for key in SESSION_KEYS:
+                st.session_state.pop(key, None)
+            st.session_state["session_expired" if why == "idle" else "signed_out"] = True
+            return
+    else:  # signed in without a server-side session (AppTest sets user_id): idle clock in memory
+        now = time.time()
+        if accounts.session_expired(st.session_state.get("last_seen", now), now):
+            st.session_state["_user"] = accounts.get_user(ui.db(), user_id)
+            sign_out(reason="idle")
+            st.session_state["session_expired"] = True
+            return
+        st.session_state["last_seen"] = now
+        user = accounts.get_user(ui.db(), user_id)
     st.session_state["_user"] = user
     st.session_state.setdefault("lang", user.language)
 
@@ -86,6 +204,8 @@ def sign_in_page() -> None:
     st.write(t("signin.intro", lang))
     if st.session_state.pop("session_expired", False):
         st.info(t("signin.expired", lang), icon=":material/timer_off:")
+    elif st.session_state.get("signed_out"):
+        st.info(t("session.signed_out", lang), icon=":material/logout:")
     with st.form("sign_in"):
         email = st.text_input(t("signin.email", lang), key="signin_email", autocomplete="email")
         password = st.text_input(t("signin.password", lang), type="password", key="signin_password")
@@ -96,7 +216,7 @@ def sign_in_page() -> None:
         except AuthenticationFailed as err:
             st.error(t(err.key, lang, minutes=accounts.lock_minutes()), icon=":material/error:")
         else:
-            st.session_state.update(user_id=user.id, last_seen=time.time(), lang=user.language)
+            begin_session(user)
             st.rerun()
     if sso_configured():
         single_sign_on()
@@ -123,7 +243,7 @@ def single_sign_on() -> None:
             st.error(t(err.key, lang), icon=":material/error:")
             st.button(t("signin.sso_other", lang), on_click=st.logout, key="sso_logout")
             return
-        st.session_state.update(user_id=user.id, last_seen=time.time(), lang=user.language)
+        begin_session(user)
         st.rerun()
     st.button(t("signin.sso", lang), on_click=st.login, icon=":material/key:", key="sso_login")
 
@@ -139,12 +259,48 @@ def demo_accounts() -> None:
             st.text(f"{t('role.' + role, lang)}: {email}")
 
 
-def navigation_for(user) -> list:
-    pages = [st.Page(str(HERE / path), title=t(title, ui.lang()), icon=icon, default=(i == 0))
-             for i, (path, title, icon) in enumerate(ui.PAGES[user.role]) if (HERE / path).exists()]
-    path, title, icon = ui.ACCOUNT_PAGE
-    pages.append(st.Page(str(HERE / path), title=t(title, ui.lang()), icon=icon))
-    return pages
+def navigation_for(user) -> dict:
+    """The role's pages, each with its address name (the file's stem; the first is the default,
+    at the root address)."""
+    listed = [entry for entry in ui.PAGES[user.role] if (HERE / entry[0]).exists()] + [ui.ACCOUNT_PAGE]
+    return {st.Page(str(HERE / path), title=t(title, ui.lang()), icon=icon, default=(i == 0)): Path(path).stem
+            for i, (path, title, icon) in enumerate(listed)}
+
+
+def page_names() -> set[str]:
+    """The address of every portal page, all roles (a file ``views/x.py`` is at ``/x``)."""
+    return {Path(path).stem for pages in ui.PAGES.values() for path, _, _ in pages} | {Path(ui.ACCOUNT_PAGE[0]).stem}
+
+
+def requested_page() -> str:
+    """The portal page the browser's address names (a reload or a bookmark), or ''."""
+    try:
+        url = st.context.url or ""
+    except Exception:  # noqa: BLE001 - AppTest and bare mode have no browser address
+        url = ""
+    name = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    return name if name in page_names() else ""
+
+
+def sign_in_navigation():
+    """Only the sign-in page. Opened at a page's address (a bookmark, a reload after the session
+    ended), the sign-in page answers at that address too, so Streamlit has no "Page not found" to
+    say, and the page is remembered to be opened after signing in if the role has it."""
+    title, icon = t("signin.title", ui.lang()), ":material/login:"
+    pages = [st.Page(sign_in_page, title=title, icon=icon, default=True)]
+    wanted = requested_page()
+    if wanted:
+        st.session_state["wanted_page"] = wanted
+        pages.append(st.Page(sign_in_page, title=title, icon=icon, url_path=wanted))
+    return st.navigation(pages, position="hidden")
+
+
+def open_wanted_page(pages: dict, current) -> None:
+    """After signing in at a page's address: that page, when this role has it."""
+    wanted = st.session_state.pop("wanted_page", None)
+    for page, name in pages.items():
+        if wanted and name == wanted and page is not current:
+            st.switch_page(page)
 
 
 def unexpected_error(err: Exception) -> None:
@@ -159,7 +315,8 @@ def unexpected_error(err: Exception) -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Challenge Portal", page_icon=":material/handshake:", layout="wide")
+    # The tab icon is a file of the portal (sent inline), never a font server's (issue 14.12).
+    st.set_page_config(page_title="Challenge Portal", page_icon=str(ICON), layout="wide")
     database = open_database()
     st.session_state["_db"] = database
     try:
@@ -168,8 +325,8 @@ def main() -> None:
         language_toggle()
         user = ui.user()
         if user is None:
-            page = st.navigation([st.Page(sign_in_page, title=t("signin.title", ui.lang()),
-                                          icon=":material/login:")], position="hidden")
+            page = sign_in_navigation()
+            browser_side()
         else:
             with st.sidebar:
                 st.caption(t("app.signed_in_as", ui.lang(), name=ui.plain(user.name),
@@ -177,7 +334,10 @@ def main() -> None:
                 if st.button(t("app.sign_out", ui.lang()), icon=":material/logout:", key="sign_out"):
                     sign_out()
                     st.rerun()
-            page = st.navigation(navigation_for(user))
+            pages = navigation_for(user)
+            page = st.navigation(list(pages))
+            open_wanted_page(pages, page)
+            browser_side(pages.get(page, ""))
         page.run()
     except _ControlFlow:
         raise
@@ -187,4 +347,9 @@ def main() -> None:
         database.close()
 
 
-main()
+if __name__ == "__main__":  # Streamlit runs this file as the page script (and so does AppTest)
+    main()
+else:  # imported by `streamlit run app.py` / `portal serve`: the server, with the cookie routes
+    import session_routes  # noqa: E402
+
+    app = st.App(__file__, routes=session_routes.routes())

@@ -283,8 +283,9 @@ def act(call: Callable[[], Any], *, page: str, success: Callable[[Any], Message 
         return
     said = success(result)
     notify(page, *([said] if isinstance(said, tuple) else said))
-    for key in forget:
+    for key in (*forget, how.get("errors_key")):  # old field problems go with the success
         st.session_state.pop(key, None)
+    st.session_state["_saved"] = st.session_state.get("_saved", 0) + 1  # nothing unsaved (app.py)
     st.rerun()
 
 

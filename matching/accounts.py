@@ -178,8 +178,12 @@ def _record_attempt(db, row, password_ok: bool, now: datetime, email: str) -> Us
     return user
 
 
-def sign_out(db: sqlite_utils.Database, user: User, *, reason: str = "") -> None:
+def sign_out(db: sqlite_utils.Database, user: User, *, reason: str = "",
+             session_id: int | None = None) -> None:
+    """Audit the sign-out and end its server-side session (:mod:`matching.sessions`), together."""
+    from . import sessions
     with storage.transaction(db):
+        sessions.revoke(db, session_id, reason=reason or "sign_out")
         audit.record(db, user, "auth.sign_out", target_type="user", target_id=user.id, reason=reason)
 
 
@@ -188,16 +192,33 @@ def session_expired(last_seen: float, now: float) -> bool:
     return now - last_seen > session_idle_minutes() * 60
 
 
-def change_password(db: sqlite_utils.Database, actor: User, current: str, new: str) -> None:
+def change_password(db: sqlite_utils.Database, actor: User, current: str, new: str,
+                    confirm: str | None = None, *, session_id: int | None = None) -> int:
+    """Replace the actor's password; every other session of theirs ends (the one ``session_id``,
+    where they did it, stays). Returns how many sessions were ended.
+
+    Every problem is reported at once: a wrong current password, a weak new one (or the current
+    one again), and a confirmation that differs from the new password (when ``confirm`` is given).
+    """
+    from . import sessions
+    errors: dict[str, str] = {}
     row = storage.one(db, "SELECT password_hash FROM users WHERE id = ?", [actor.id])
-    if row is None or not verify_password(current or "", row["password_hash"]):
-        raise ValidationFailed({"current": "auth.wrong_password"})
-    errors = validate_password(new, email=actor.email, name=actor.name, current=current)
+    current_ok = row is not None and verify_password(current or "", row["password_hash"])
+    if not current_ok:
+        errors["current"] = "auth.wrong_password"
+    problems = validate_password(new, email=actor.email, name=actor.name, current=current)
+    if problems:
+        errors["new"] = problems["password"]
+    elif row is not None and verify_password(new or "", row["password_hash"]):
+        errors["new"] = "validation.password_reused"  # the stored one, even if "current" was mistyped
+    if confirm is not None and confirm != new:
+        errors["confirm"] = "validation.password_confirm_mismatch"
     if errors:
-        raise ValidationFailed({"new": errors["password"]})
+        raise ValidationFailed(errors)
     with storage.transaction(db):
         storage.update(db, "users", actor.id, {"password_hash": hash_password(new)})
         audit.record(db, actor, "auth.password_changed", target_type="user", target_id=actor.id)
+        return sessions.revoke_sessions(db, actor.id, keep=session_id, reason="password_changed")
 
 
 def set_language(db: sqlite_utils.Database, actor: User, language: str) -> User:

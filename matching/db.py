@@ -350,6 +350,23 @@ CREATE TABLE password_resets (
 CREATE INDEX password_resets_user ON password_resets(user_id);
 """))
 
+# --- Migration 8: server-side sign-in sessions (issue 14.2) ----------------------------------
+MIGRATIONS.append((8, "server-side sign-in sessions (a reload keeps a person signed in)", """
+CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    role TEXT NOT NULL,
+    token_hash TEXT UNIQUE,
+    handoff_hash TEXT UNIQUE,
+    handoff_expires_at TEXT,
+    created_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    revoked_at TEXT,
+    revoked_reason TEXT
+);
+CREATE INDEX sessions_user ON sessions(user_id, revoked_at);
+"""))
+
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

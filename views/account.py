@@ -5,23 +5,35 @@ import ui
 from matching import accounts
 
 PAGE = "password"
+FIELDS = ("pw_current", "pw_new", "pw_confirm")
+
+
+def changed(ended: int):
+    """Only the success: the other sessions the change ended are said too."""
+    said = [("account.password_changed", {})]
+    return said + [("account.other_sessions_ended", {})] if ended else said
 
 
 def password_form(user) -> None:
     st.subheader(ui.t("account.change_password"))
     errors = ui.kept_errors("password_errors")
     with st.form("change_password"):
-        current = st.text_input(ui.t("account.current_password"), type="password", key="pw_current")
+        current = st.text_input(ui.t("account.current_password"), type="password", key="pw_current",
+                                autocomplete="current-password")
         ui.field_error(errors, "current")
         new = st.text_input(ui.t("account.new_password"), type="password", key="pw_new",
-                            help=ui.t("account.password_rules"))
+                            help=ui.t("account.password_rules"), autocomplete="new-password")
         ui.field_error(errors, "new")
+        confirm = st.text_input(ui.t("account.confirm_password"), type="password", key="pw_confirm",
+                                autocomplete="new-password")
+        ui.field_error(errors, "confirm")
         submitted = st.form_submit_button(ui.t("account.save_password"), type="primary")
     # Confirmed under the form, where the person is looking.
     ui.show_notice(PAGE, icon=":material/check:")
     if submitted:
-        ui.act(lambda: accounts.change_password(ui.db(), user, current, new), page=PAGE,
-               errors_key="password_errors", success=lambda _: ("account.password_changed", {}))
+        ui.act(lambda: accounts.change_password(ui.db(), user, current, new, confirm,
+                                                session_id=st.session_state.get("session_id")),
+               page=PAGE, errors_key="password_errors", forget=FIELDS, success=changed)
 
 
 def main() -> None:
