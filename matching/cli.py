@@ -6,7 +6,6 @@ audited under that name.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -134,12 +133,18 @@ def rank(ctx, team_name, term_name, k, language):
 @click.option("--port", type=int, default=8501, show_default=True)
 @click.option("--headless/--no-headless", default=True, show_default=True)
 def serve(address, port, headless):
-    """Start the web app (Streamlit)."""
+    """Start the web app (Streamlit).
+
+    The server replaces this process (exec): a service manager's SIGTERM or Ctrl-C reaches the
+    server itself, and nothing is left running behind it.
+    """
     app = Path(__file__).resolve().parent.parent / "app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", address,
                "--server.port", str(port), "--server.headless", str(headless).lower(),
                "--browser.gatherUsageStats", "false"]
-    raise SystemExit(subprocess.call(command, env=os.environ.copy()))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, command)
 
 
 cli_maintenance.register_commands(main)

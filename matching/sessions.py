@@ -74,8 +74,13 @@ def signing_key(db: sqlite_utils.Database) -> str:
     return storage.one(db, "SELECT value FROM meta WHERE key = 'session_signing_key'")["value"]
 
 
+def _signer(key: str) -> itsdangerous.Signer:
+    return itsdangerous.Signer(key, salt=_SALT, digest_method=hashlib.sha256)
+
+
 def sign(value: str, key: str) -> str:
-    return itsdangerous.Signer(key, salt=_SALT).sign(value).decode()
+    """``value.signature``: HMAC-SHA256 under ``key`` (itsdangerous, as Streamlit's own auth cookie)."""
+    return _signer(key).sign(value).decode()
 
 
 def unsign(cookie: str | None, key: str) -> str | None:
@@ -83,7 +88,7 @@ def unsign(cookie: str | None, key: str) -> str | None:
     if not cookie:
         return None
     try:
-        return itsdangerous.Signer(key, salt=_SALT).unsign(cookie).decode()
+        return _signer(key).unsign(cookie).decode()
     except (itsdangerous.BadSignature, UnicodeError, ValueError):
         return None
 
@@ -139,7 +144,7 @@ def redeem(db: sqlite_utils.Database, code: str | None, *, now: datetime | None 
 def _ended(db, row: dict, now: datetime) -> str | None:
     """Why a live-looking session row can no longer be used (and it is revoked for that), or None."""
     if row["revoked_at"]:
-        return "revoked"
+        return row["revoked_reason"] or "revoked"
     if (now - datetime.fromisoformat(row["last_seen_at"])).total_seconds() > idle_minutes() * 60:
         return "idle"
     user = storage.one(db, "SELECT role FROM users WHERE id = ?", [row["user_id"]])
@@ -163,14 +168,15 @@ def _end(db, row: dict, reason: str, now: datetime) -> None:
 
 def check(db: sqlite_utils.Database, session_id: int, *, now: datetime | None = None) -> tuple[User | None, str]:
     """The user of a session the app holds in memory, refreshing its idle clock; ``(None, why)``
-    once it has ended (``revoked``, ``idle``, ``account_gone``, ``role_changed``, ``unknown``)."""
+    once it has ended: why it ended (``sign_out``, ``idle``, ``password_changed``, ``account_gone``,
+    ``role_changed``, whatever reason :func:`revoke_sessions` was given), or ``unknown``."""
     now = _now(now)
     row = storage.one(db, "SELECT * FROM sessions WHERE id = ?", [session_id])
     if row is None:
         return None, "unknown"
     why = _ended(db, row, now)
     if why:
-        if why != "revoked":
+        if not row["revoked_at"]:
             _end(db, row, why, now)
         return None, why
     if (now - datetime.fromisoformat(row["last_seen_at"])).total_seconds() >= TOUCH_EVERY_SECONDS:
@@ -182,8 +188,7 @@ def check(db: sqlite_utils.Database, session_id: int, *, now: datetime | None = 
 
 def restore(db: sqlite_utils.Database, cookie: str | None, *, now: datetime | None = None) -> tuple[Restored | None, str]:
     """The session a browser's cookie refers to, if it is still open; else ``(None, why)`` with
-    ``why`` one of ``""`` (no cookie), ``tampered``, ``unknown``, ``revoked``, ``idle``,
-    ``account_gone``, ``role_changed``."""
+    ``why`` ``""`` (no cookie), ``tampered``, ``unknown``, or why the session ended (see :func:`check`)."""
     if not cookie:
         return None, ""
     secret = unsign(cookie, signing_key(db))

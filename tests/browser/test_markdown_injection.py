@@ -7,9 +7,9 @@ no request to and shows no link or image from any host but the portal's own.
 It runs its own server on its own database (built by the AppTest attacker test's helpers), so
 the hostile data never reaches the shared server the journeys use, and it needs no run order.
 
-Allowed outside host, by name: ``fonts.gstatic.com``, where Streamlit 1.67 points the favicon
-of ``page_icon=":material/handshake:"`` (a third-party fetch of its own, issue 14.12). Nothing
-from user text may reach it either: ``evil.example`` never appears in a request, link or source.
+No outside host is allowed, not even for Streamlit's own assets: the tab icon is the portal's
+own file, sent inline (issue 14.12; a ``:material/...:`` page icon would be fetched from
+fonts.gstatic.com). ``evil.example`` never appears in a request, link or source.
 """
 from __future__ import annotations
 
@@ -24,9 +24,6 @@ import pytest
 from .conftest import (CHROMIUM_ARGS, ROOT, RUN_TIMEOUT_MS, free_port, goto, main, nav_links, sidebar, sign_in,
                        sign_out, stop, wait_healthy, wait_idle)
 
-#: Outside hosts Streamlit itself uses (issue 14.12, not this one): the page icon
-#: ":material/handshake:" becomes a favicon <link> to Google's Material Symbols SVG.
-ASSET_HOSTS = frozenset({"fonts.gstatic.com"})
 EVIL = "evil.example"
 LINKS_AND_SOURCES = """() => [...document.querySelectorAll('[href], [src], [srcset], [poster], [data], [action]')]
     .flatMap(e => ['href', 'src', 'srcset', 'poster', 'data', 'action']
@@ -87,7 +84,7 @@ def outside(url: str, portal: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme in ("data", "blob", "about", "javascript", ""):
         return parts.scheme == "javascript"
-    return parts.netloc != urlsplit(portal).netloc and parts.hostname not in ASSET_HOSTS
+    return parts.netloc != urlsplit(portal).netloc
 
 
 def open_everything(page) -> None:
