@@ -20,6 +20,7 @@ from matching.errors import ValidationFailed
 from tests.conftest import PASSWORD, ROOT
 
 APP = str(ROOT / "app.py")
+BOTH = pytest.mark.backends("sqlite", "postgresql")
 T0 = datetime(2027, 1, 15, 9, 0, tzinfo=timezone.utc)
 NEW_PASSWORD = "marble-tundra-lantern-9"
 
@@ -32,6 +33,7 @@ def opened(db, user, now=T0) -> tuple[int, str]:
     return started.session_id, cookie
 
 
+@BOTH
 def test_only_the_hash_of_the_secret_and_of_the_code_is_stored(db, world):
     started = sessions.start(db, world["rep_esdc"], now=T0)
     row = storage.one(db, "SELECT * FROM sessions WHERE id = ?", [started.session_id])
@@ -41,11 +43,12 @@ def test_only_the_hash_of_the_secret_and_of_the_code_is_stored(db, world):
     secret = sessions.unsign(cookie, sessions.signing_key(db))
     row = storage.one(db, "SELECT * FROM sessions WHERE id = ?", [started.session_id])
     assert row["token_hash"] == hashlib.sha256(secret.encode()).hexdigest()
-    dump = "\n".join(db.conn.iterdump())
+    dump = "\n".join(str(row) for table in db.table_names() for row in db.query(f"SELECT * FROM [{table}]"))
     assert secret not in dump and cookie not in dump and started.handoff_code not in dump
     assert row["handoff_hash"] is None  # the code is used up
 
 
+@BOTH
 def test_a_cookie_restores_its_user_and_refreshes_the_idle_clock(db, world, monkeypatch):
     monkeypatch.setenv("PORTAL_SESSION_MINUTES", "30")
     session_id, cookie = opened(db, world["student_a"])
@@ -56,6 +59,7 @@ def test_a_cookie_restores_its_user_and_refreshes_the_idle_clock(db, world, monk
     assert restored is not None, why
 
 
+@BOTH
 def test_idle_expiry_ends_the_session_for_good(db, world, monkeypatch):
     monkeypatch.setenv("PORTAL_SESSION_MINUTES", "30")
     session_id, cookie = opened(db, world["student_a"])
@@ -68,6 +72,7 @@ def test_idle_expiry_ends_the_session_for_good(db, world, monkeypatch):
     assert storage.one(db, "SELECT * FROM audit_events WHERE action = 'auth.session_ended'")["reason"] == "idle"
 
 
+@BOTH
 def test_a_tampered_or_foreign_cookie_opens_nothing(db, world):
     _, cookie = opened(db, world["rep_esdc"])
     secret, signature = cookie.rsplit(".", 1)
@@ -82,6 +87,7 @@ def test_a_tampered_or_foreign_cookie_opens_nothing(db, world):
     assert sessions.restore(db, "") == (None, "")
 
 
+@BOTH
 def test_the_one_time_code_works_once_and_only_for_a_minute(db, world):
     started = sessions.start(db, world["rep_esdc"], now=T0)
     assert sessions.redeem(db, started.handoff_code, now=T0 + timedelta(seconds=61)) is None
@@ -92,6 +98,7 @@ def test_the_one_time_code_works_once_and_only_for_a_minute(db, world):
     assert sessions.redeem(db, "made-up", now=T0) is None
 
 
+@BOTH
 def test_sign_out_ends_the_session(db, world):
     user = world["rep_esdc"]
     session_id, cookie = opened(db, user)
@@ -100,6 +107,7 @@ def test_sign_out_ends_the_session(db, world):
     assert sessions.check(db, session_id, now=T0) == (None, "sign_out")
 
 
+@pytest.mark.backends("sqlite", reason="removes a user row by hand with foreign keys off, as an operator might")
 def test_a_deleted_or_demoted_account_ends_its_sessions(db, world):
     expert = world["expert"]
     _, cookie = opened(db, expert)
@@ -115,6 +123,7 @@ def test_a_deleted_or_demoted_account_ends_its_sessions(db, world):
     assert sessions.restore(db, cookie, now=T0) == (None, "account_gone")
 
 
+@BOTH
 def test_revoke_sessions_keeps_only_the_one_named(db, world):
     user = world["facilitator"]
     here, _ = opened(db, user)
@@ -131,6 +140,7 @@ def test_revoke_sessions_keeps_only_the_one_named(db, world):
     assert sessions.revoke_sessions(db, user.id) == 1  # keep=None: every one
 
 
+@BOTH
 def test_changing_the_password_ends_every_other_session(db, world):
     user = world["student_b"]
     here, _ = opened(db, user)
@@ -141,6 +151,7 @@ def test_changing_the_password_ends_every_other_session(db, world):
     assert sessions.check(db, here, now=T0)[0] is not None
 
 
+@BOTH
 def test_change_password_refuses_the_current_one_and_a_mismatched_confirmation(db, world):
     user = world["student_b"]
     with pytest.raises(ValidationFailed) as info:
