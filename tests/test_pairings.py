@@ -8,6 +8,7 @@ from matching import db as storage
 from matching.assignment import assign
 from matching.errors import IllegalTransition, PermissionDenied, ValidationFailed
 from matching.matches import match_matrix
+from tests.conftest import ACCESSIBILITY, FISHERIES
 
 
 @pytest.fixture
@@ -89,8 +90,8 @@ def test_locks_and_bans_persist_through_reruns(db, setup):
 def test_ban_takes_the_team_off_a_banned_pair_and_pairing_it_again_is_refused(db, setup):
     w = setup
     pairings.run_assignment(db, w["fac"], w["term"])
-    warnings = pairings.ban(db, w["fac"], w["term"], w["team_a"], w["fisheries"], "Not a fit")
-    assert warnings[0]["key"] == "assign.warning.ban_unpaired"
+    change = pairings.ban(db, w["fac"], w["term"], w["team_a"], w["fisheries"], "Not a fit")
+    assert (change.team, change.from_title, change.to_title) == ("Access Crew", FISHERIES["title"], None)
     assert w["team_a"] not in _pairs(db, w["term"])
     with pytest.raises(IllegalTransition) as info:
         pairings.pair(db, w["fac"], w["term"], w["team_a"], w["fisheries"], "try again")
@@ -128,9 +129,9 @@ def test_going_over_capacity_is_a_warning_that_must_be_confirmed(db, setup):
         pairings.pair(db, w["fac"], w["term"], w["team_b"], w["fisheries"], "Both teams want it")
     assert info.value.params["capacity"] == 1 and info.value.params["count"] == 2
     assert _pairs(db, w["term"])[w["team_b"]] == w["accessibility"]      # nothing changed
-    warnings = pairings.pair(db, w["fac"], w["term"], w["team_b"], w["fisheries"], "Both teams want it",
-                             confirm_over_capacity=True)
-    assert warnings[0]["key"] == "assign.warning.over_capacity"
+    change = pairings.pair(db, w["fac"], w["term"], w["team_b"], w["fisheries"], "Both teams want it",
+                           confirm_over_capacity=True)
+    assert change.warnings[0]["key"] == "assign.warning.over_capacity"
     plan = pairings.plan(db, w["fac"], w["term"])
     assert any(x["key"] == "assign.warning.over_capacity" for x in plan.warnings)
     event = audit.events(db, action="pairing.pair")[0]

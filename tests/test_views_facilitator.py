@@ -161,13 +161,13 @@ def test_assignment_run_lock_with_reason_rerun_and_publish(demo_db):
     term = demo_term(demo_db)
     at.radio(key="assign_adjust_kind_en").set_value("Lock").run()
     team_id = at.selectbox(key="assign_lock_team").value
-    at.selectbox(key="assign_lock_challenge").set_value(pairings.term_challenges(demo_db, term.id)[-1]["id"])
+    at.selectbox(key=f"assign_lock_challenge_{team_id}").set_value(pairings.term_challenges(demo_db, term.id)[-1]["id"])
     button(at, "Lock").click().run()
     assert "This field is required." in texts(at)
     at.text_input(key="assign_lock_reason").input("The department asked for this team")
     at.checkbox(key="assign_lock_confirm").check()
     button(at, "Lock").click().run()
-    assert not at.exception and "Locked." in texts(at)
+    assert not at.exception and "Locked: " in texts(at)
     button(at, "Run the assignment").click().run()
     locked = [r for r in pairings.plan(demo_db, facilitator(demo_db), term.id).rows if r["locked"]]
     assert [r["team_id"] for r in locked] == [team_id]
@@ -191,8 +191,8 @@ def test_capacity_warning_is_shown_not_applied(demo_db):
     other = next(r for r in plan.rows if r["challenge_id"] != full["challenge_id"])
     capacity = next(c for c in pairings.term_challenges(demo_db, term.id) if c["id"] == full["challenge_id"])["capacity"]
     taken = sum(1 for r in plan.rows if r["challenge_id"] == full["challenge_id"])
-    at.selectbox(key="assign_pair_team").set_value(other["team_id"])
-    at.selectbox(key="assign_pair_challenge").set_value(full["challenge_id"])
+    at.selectbox(key="assign_pair_team").set_value(other["team_id"]).run()
+    at.selectbox(key=f"assign_pair_challenge_{other['team_id']}").set_value(full["challenge_id"])
     at.text_input(key="assign_pair_reason").input("Test over capacity")
     button(at, "Pair").click().run()
     if taken >= capacity:
@@ -201,7 +201,7 @@ def test_capacity_warning_is_shown_not_applied(demo_db):
         assert [r["challenge_id"] for r in unchanged] == [r["challenge_id"] for r in plan.rows]
         at.checkbox(key="assign_pair_confirm").check()
         button(at, "Pair").click().run()
-    assert "Paired." in texts(at)
+    assert "Paired: " in texts(at)
 
 
 def test_feedback_rounds_create_and_reminders(demo_db):
@@ -402,6 +402,8 @@ def test_assignment_action_on_a_stale_plan_is_refused(demo_db):
     at.radio(key="assign_adjust_kind_en").set_value("Ban").run()
     at.text_input(key="assign_ban_reason").input("Conflict of interest")
     team_id = at.selectbox(key="assign_ban_team").value
+    banned = pairings.term_challenges(demo_db, term.id)[0]["id"]
+    at.selectbox(key=f"assign_ban_challenge_{team_id}").set_value(banned)
     # Someone else takes a team off its challenge after this page drew the plan.
     other = next(r for r in pairings.plan(demo_db, facilitator(demo_db), term.id).rows
                  if r["challenge_id"] and r["team_id"] != team_id)
@@ -413,7 +415,7 @@ def test_assignment_action_on_a_stale_plan_is_refused(demo_db):
     # The page now shows the current plan: the same ban goes through.
     at.text_input(key="assign_ban_reason").input("Conflict of interest")
     button(at, "Ban").click().run()
-    assert "Banned." in texts(at)
+    assert "Banned: " in texts(at)
     assert len(pairings.rules(demo_db, facilitator(demo_db), term.id)) == 1
 
 

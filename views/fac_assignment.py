@@ -10,6 +10,8 @@ user = ui.user()
 db = ui.db()
 PAGE, PUBLISHED, WARNING = "assign", "assign_publish", "assign_capacity_warning"  # session-state keys
 KINDS = ("pair", "unpair", "lock", "ban")
+#: The run's warnings that name a manual pair it replaced.
+REPLACED = ("assign.warning.manual_replaced", "assign.warning.manual_unmatched")
 
 
 def on_screen(key: str, current: int) -> int:
@@ -49,24 +51,70 @@ def summary_metrics(summary: dict) -> None:
         st.caption(ui.t("assign.cli.no_preferences"))
 
 
+def challenge_label(r: dict) -> str:
+    return f"[{r['acronym']}] {r['challenge_title']}" if r["challenge_id"] else "—"
+
+
+def outcome_cells(r: dict) -> dict[str, str]:
+    """One team's row of the outcome table, by column id (the headers are translated)."""
+    return {"team": r["team_name"], "challenge": challenge_label(r),
+            "rank": str(r["preference_rank"]) if r["preference_rank"] else "—",
+            "score": i18n.format_number(r["score"], ui.lang(), digits=3) if r["score"] is not None else "—",
+            "locked": ui.t("assign.page.locked_yes") if r["locked"] else "",
+            "manual": ui.t("assign.manual.marker") if r["manual"] else "",
+            "reason": ui.t(r["reason"])}
+
+
+def manual_warning(plan) -> None:
+    """Pairs placed by hand and not locked, named before the run that may move them."""
+    manual = [r for r in plan.rows if r["manual"]]
+    if manual:
+        names = "; ".join(f"{ui.plain(r['team_name'])} → {ui.plain(r['challenge_title'])}" for r in manual)
+        st.warning(ui.t("assign.manual.count", count=len(manual), pairs=names), icon=":material/push_pin:")
+
+
 def outcome_table(plan) -> None:
-    rows = [{ui.t("data.col.team"): r["team_name"],
-             ui.t("data.col.challenge"): f"[{r['acronym']}] {r['challenge_title']}" if r["challenge_id"] else "—",
-             ui.t("data.col.preference_rank"): str(r["preference_rank"]) if r["preference_rank"] else "—",
-             ui.t("data.col.score"): (i18n.format_number(r["score"], ui.lang(), digits=3)
-                                      if r["score"] is not None else "—"),
-             ui.t("assign.page.locked"): ui.t("assign.page.locked_yes") if r["locked"] else "",
-             ui.t("data.col.reason"): ui.t(r["reason"])} for r in plan.rows]
-    st.dataframe(pd.DataFrame(rows), width="stretch", hide_index=True)
+    """Every team's outcome; wide columns for titles and reasons, and a selected row in full."""
+    headers = {"team": ui.t("data.col.team"), "challenge": ui.t("data.col.challenge"),
+               "rank": ui.t("data.col.preference_rank"), "score": ui.t("data.col.score"),
+               "locked": ui.t("assign.page.locked"), "manual": ui.t("assign.manual.column"),
+               "reason": ui.t("data.col.reason")}
+    widths = {"team": "medium", "challenge": "large", "rank": "small", "score": "small", "locked": "small",
+              "manual": "medium", "reason": "large"}
+    frame = pd.DataFrame([outcome_cells(r) for r in plan.rows], columns=list(headers))
+    st.caption(ui.t("assign.page.select_row"))
+    event = st.dataframe(frame, width="stretch", hide_index=True, key=f"assign_table_{plan.term_id}",
+                         on_select="rerun", selection_mode="single-row",
+                         column_config={c: st.column_config.TextColumn(headers[c], width=widths[c]) for c in headers})
+    rows = event.selection.rows if event else []
+    if rows and rows[0] < len(plan.rows):
+        row_details(headers, outcome_cells(plan.rows[rows[0]]))
     if plan.unmatched:
         st.subheader(ui.t("assign.page.unmatched", count=len(plan.unmatched)), anchor=False)
         for r in plan.unmatched:
             st.markdown(f"- **{ui.plain(r['team_name'])}**: {ui.t(r['reason'])}")
 
 
+def row_details(headers: dict[str, str], cells: dict[str, str]) -> None:
+    """The selected row with nothing cut off: each column's header and its full text."""
+    with st.container(border=True, key="assign_row_details"):
+        for column, header in headers.items():
+            if cells[column]:
+                st.markdown(f"**{ui.plain(header)}**: {ui.plain(cells[column])}")
+
+
 def run_button(term, seen: int) -> None:
     if st.button(ui.t("assign.page.run"), type="primary", icon=":material/play_arrow:", key="assign_run"):
-        ui.act(lambda: run(term, seen), page=PAGE, success=lambda _: ("assign.page.ran", {}), on_error=run_refused)
+        ui.act(lambda: run(term, seen), page=PAGE, success=ran, on_error=run_refused)
+
+
+def ran(result) -> list[ui.Message]:
+    """The run's confirmation; the manual pairs it replaced are named in the warnings below it."""
+    replaced = [w for w in result.warnings if w["key"] in REPLACED]
+    said = [("assign.page.ran", {})]
+    if replaced:
+        said.append(("assign.manual.replaced_count", {"count": len(replaced)}))
+    return said
 
 
 def run(term, seen: int):
@@ -89,6 +137,7 @@ def run_refused(err: PortalError) -> None:
 def adjustment_form(term, plan, kind: str, seen: int) -> None:
     """One of pair / unpair / lock / ban: team, challenge, required reason, capacity confirmation."""
     teams = {r["team_id"]: r["team_name"] for r in plan.rows}
+    current = {r["team_id"]: r["challenge_id"] for r in plan.rows}
     challenges = {c["id"]: f"[{c['acronym']}] {c['title']}" for c in pairings.term_challenges(db, term.id)}
     errors = ui.kept_errors(f"assign_errors_{kind}")
     with st.container(border=True):
@@ -97,8 +146,15 @@ def adjustment_form(term, plan, kind: str, seen: int) -> None:
         ui.field_error(errors, "team_id")
         challenge_id = None
         if kind != "unpair":
-            challenge_id = st.selectbox(ui.t("data.col.challenge"), list(challenges), format_func=challenges.get,
-                                        key=f"assign_{kind}_challenge")
+            # Pair and lock start on the team's current challenge (never silently on the first of
+            # the list: locking as shown keeps the team where it is); a ban, which takes the team
+            # off, starts empty. Keyed by the team: choosing another team starts again on its own.
+            options = list(challenges)
+            planned = current.get(team_id) if kind != "ban" else None
+            challenge_id = st.selectbox(ui.t("data.col.challenge"), options, format_func=challenges.get,
+                                        index=options.index(planned) if planned in challenges else None,
+                                        placeholder=ui.t("assign.page.choose_challenge"),
+                                        key=f"assign_{kind}_challenge_{team_id}")
             ui.field_error(errors, "challenge_id")
         reason = st.text_input(ui.t("assign.page.reason"), key=f"assign_{kind}_reason",
                                help=ui.t("assign.page.reason_help"))
@@ -114,24 +170,29 @@ def adjustment_form(term, plan, kind: str, seen: int) -> None:
 def adjust(term, kind, team_id, challenge_id, reason, confirm, seen) -> None:
     st.session_state.pop(WARNING, None)
     ui.act(lambda: apply(term, kind, team_id, challenge_id, reason, confirm, seen), page=PAGE,
-           errors_key=f"assign_errors_{kind}", on_error=capacity_or_refused,
-           success=lambda warnings: [(f"assign.page.{kind}_done", {})] + [(w["key"], w["params"]) for w in warnings],
+           errors_key=f"assign_errors_{kind}", on_error=capacity_or_refused, success=changed,
            forget=[f"assign_{kind}_reason", f"assign_{kind}_confirm"] + [f"assign_errors_{k}" for k in KINDS])
 
 
-def apply(term, kind, team_id, challenge_id, reason, confirm, seen) -> list[dict]:
-    """The adjustment, on the plan that was on screen; its warnings (e.g. over capacity,
-    confirmed) go with the confirmation."""
-    if kind == "pair":
-        return pairings.pair(db, user, term.id, team_id, challenge_id, reason, confirm_over_capacity=confirm,
-                             expected_plan_version=seen)
-    if kind == "lock":
-        return pairings.lock(db, user, term.id, team_id, challenge_id, reason, confirm_over_capacity=confirm,
-                             expected_plan_version=seen)
+def apply(term, kind, team_id, challenge_id, reason, confirm, seen) -> pairings.Change:
+    """The adjustment, on the plan that was on screen: what it changed."""
+    if kind in ("pair", "lock"):
+        return getattr(pairings, kind)(db, user, term.id, team_id, challenge_id, reason,
+                                       confirm_over_capacity=confirm, expected_plan_version=seen)
     if kind == "ban":
         return pairings.ban(db, user, term.id, team_id, challenge_id, reason, expected_plan_version=seen)
-    pairings.unpair(db, user, term.id, team_id, reason, expected_plan_version=seen)
-    return []
+    return pairings.unpair(db, user, term.id, team_id, reason, expected_plan_version=seen)
+
+
+def changed(change: pairings.Change) -> list[ui.Message]:
+    """What an adjustment changed: the team, the challenge it left, the one it has now (kept as
+    message keys, so a language switch before it is shown says it in the new language); then its
+    warnings (e.g. over capacity, confirmed)."""
+    nothing = ("assign.done.no_challenge", {})
+    params = {"team": change.team, "challenge": change.challenge_title or "",
+              "from_title": change.from_title or nothing, "to_title": change.to_title or nothing}
+    same = "_same" if not change.moved and change.kind in ("pair", "lock", "ban") else ""
+    return [(f"assign.done.{change.kind}{same}", params)] + [(w["key"], w["params"]) for w in change.warnings]
 
 
 def capacity_or_refused(err: PortalError) -> None:
@@ -158,7 +219,7 @@ def rules_list(term, seen: int) -> None:
             reason = st.text_input(ui.t("assign.page.remove_reason"), key=f"assign_rule_reason_{rule['id']}")
             if st.button(ui.t("assign.page.remove_rule"), key=f"assign_rule_remove_{rule['id']}"):
                 ui.act(lambda: pairings.remove_rule(db, user, rule["id"], reason, expected_plan_version=seen),
-                       page=PAGE, success=lambda _: ("assign.page.rule_removed", {}), on_error=rule_refused)
+                       page=PAGE, success=changed, on_error=rule_refused)
 
 
 def rule_refused(err: PortalError) -> None:
@@ -217,14 +278,30 @@ def notices() -> None:
         change_lines(st.session_state.pop("assign_publish_report"))
 
 
-def result_section(term, plan) -> None:
+def empty_state(term, plan, planning: bool) -> bool:
+    """Before the first run, with nothing published: one sentence instead of empty tables."""
+    if plan.matched or plan.last_run_at:
+        return False
+    if not plan.rows:
+        key = "assign.empty.no_teams"
+    else:
+        key = "assign.empty.run_first" if planning else "assign.empty.nothing"
+    st.info(ui.t(key, term=ui.plain(term.name), count=len(plan.rows)), icon=":material/join_inner:")
+    return True
+
+
+def result_section(term, plan, planning: bool) -> None:
+    if empty_state(term, plan, planning):
+        return
     source = "proposal" if pairings.has_proposal(db, term.id) else "published"
     st.header(ui.t("assign.page.result_" + source), anchor=False)
-    if not any(r["challenge_id"] for r in plan.rows) and source == "published":
+    if not plan.matched and source == "published":
         st.caption(ui.t("assign.page.nothing_yet"))
     summary_metrics(plan.summary)
     for warning in plan.warnings:
-        st.warning(ui.message(warning["key"], warning["params"]), icon=":material/warning:")
+        icon = ":material/push_pin:" if warning["key"] in REPLACED else ":material/warning:"
+        st.warning(ui.message(warning["key"], warning["params"]), icon=icon)
+    manual_warning(plan)
     outcome_table(plan)
 
 
@@ -259,7 +336,7 @@ def main() -> None:
         run_button(term, seen)
     else:
         st.info(ui.t("assign.not_in_planning_state"), icon=":material/info:")
-    result_section(term, plan)
+    result_section(term, plan, planning)
     if planning:
         adjust_section(term, plan, seen)
     publish_section(term, seen)

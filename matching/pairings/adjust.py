@@ -1,10 +1,15 @@
 """The facilitator's adjustments to a proposal: pair, unpair, lock, ban, and lifting a rule.
 
-Each takes a required reason (kept in the audit log) and the plan version the facilitator saw.
-A *lock* (this team must take this challenge) and a *ban* (never this pair) persist in
-``pairing_rules``, so every re-run of the optimiser honours them.
+Each takes a required reason (kept in the audit log) and the plan version the facilitator saw,
+and returns the :class:`Change` it made (the team, the challenge it left, the one it has now,
+and any warnings), so the page can say exactly what moved. A *lock* (this team must take this
+challenge) and a *ban* (never this pair) persist in ``pairing_rules``, so every re-run of the
+optimiser honours them. A plain *pair* does not: the next run may move the team (the plan marks
+such rows, and the run lists the manual pairs it replaced).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import sqlite_utils
 
@@ -15,11 +20,36 @@ from ..lifecycle import PAIRING_LIVE_STATES, PAIRING_PROPOSED, PROPOSED, states_
 from ..models import User, text_problems
 from ..permissions import authorize
 from .inputs import _challenges, _rank_of, _similarity, _term_for_planning
-from .proposal import (CapacityWarning, _pairing_rows, check_plan_version, has_proposal,
+from .proposal import (MANUAL, CapacityWarning, _pairing_rows, check_plan_version, has_proposal,
                        touch_plan)
 
 REASON_MAX = 500
 RULE_EXISTS = {"lock": "assign.already_locked", "ban": "assign.already_banned"}
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one adjustment did to one team.
+
+    ``kind`` is ``pair``, ``unpair``, ``lock``, ``ban``, ``lock_removed`` or ``ban_removed``;
+    ``challenge_title`` is the challenge the action named (the rule's, for locks and bans);
+    ``from_title``/``to_title`` are the team's planned challenge before and after (None: none).
+    """
+
+    kind: str
+    team_id: int
+    team: str
+    challenge_id: int | None = None
+    challenge_title: str | None = None
+    from_challenge_id: int | None = None
+    from_title: str | None = None
+    to_challenge_id: int | None = None
+    to_title: str | None = None
+    warnings: list[dict] = field(default_factory=list)
+
+    @property
+    def moved(self) -> bool:
+        return self.from_challenge_id != self.to_challenge_id
 
 
 def rules(db: sqlite_utils.Database, actor: User, term_id: int) -> list[dict]:
@@ -42,6 +72,13 @@ def _clean_reason(reason: str) -> str:
     return reason
 
 
+def _team(db, term_id: int, team_id: int) -> dict:
+    team = storage.one(db, "SELECT id, name FROM teams WHERE id = ? AND term_id = ?", [team_id, term_id])
+    if team is None:
+        raise ValidationFailed({"team_id": "assign.unknown_team"})
+    return team
+
+
 def _check_pair_targets(db, term_id: int, team_id: int, challenge_id: int) -> tuple[dict, dict]:
     team = storage.one(db, "SELECT id, name FROM teams WHERE id = ? AND term_id = ?", [team_id, term_id])
     challenge = _challenges(db, term_id).get(challenge_id)
@@ -53,6 +90,14 @@ def _check_pair_targets(db, term_id: int, team_id: int, challenge_id: int) -> tu
     if errors:
         raise ValidationFailed(errors)
     return team, challenge
+
+
+def _title(db, challenge_id: int | None) -> str | None:
+    """A challenge's title (whatever its state: a team may leave one that was since returned)."""
+    if challenge_id is None:
+        return None
+    row = storage.one(db, "SELECT title FROM challenges WHERE id = ?", [challenge_id])
+    return row["title"] if row else None
 
 
 def _seed_proposal(db, term_id: int) -> None:
@@ -71,6 +116,15 @@ def _proposed_for(db, term_id: int, team_id: int) -> dict | None:
     proposed, states = states_sql("state", PAIRING_PROPOSED)
     return storage.one(db, f"SELECT * FROM pairings WHERE term_id = ? AND team_id = ? AND {proposed}",
                        [term_id, team_id, *states])
+
+
+def _planned_challenge(db, term_id: int, team_id: int) -> int | None:
+    """The team's challenge in the plan (the proposal when there is one, else the published set)."""
+    states = PAIRING_PROPOSED if has_proposal(db, term_id) else PAIRING_LIVE_STATES
+    in_states, params = states_sql("state", states)
+    row = storage.one(db, f"SELECT challenge_id FROM pairings WHERE term_id = ? AND team_id = ? AND {in_states}",
+                      [term_id, team_id, *params])
+    return row["challenge_id"] if row else None
 
 
 def _rule(db, term_id: int, team_id: int, challenge_id: int | None = None, kind: str | None = None) -> dict | None:
@@ -112,47 +166,82 @@ def _place(db, actor, term_id: int, team_id: int, challenge_id: int, source: str
     return previous["challenge_id"] if previous else None
 
 
-def pair(db: sqlite_utils.Database, actor: User, term_id: int, team_id: int, challenge_id: int,
-         reason: str, *, confirm_over_capacity: bool = False,
-         expected_plan_version: int | None = None) -> list[dict]:
-    """Put a team on a challenge in the proposal (moving it from any other); returns warnings.
+def _change(db, kind: str, team: dict, challenge: dict | None, before: int | None, after: int | None,
+            warnings: list[dict] | None = None) -> Change:
+    return Change(kind, team["id"], team["name"],
+                  challenge["id"] if challenge else None, challenge["title"] if challenge else None,
+                  before, _title(db, before), after, _title(db, after), list(warnings or []))
 
-    Refused for a banned pair and for a team locked to another challenge (remove the lock
-    first). Over capacity raises :class:`CapacityWarning` unless confirmed.
+
+#: How each placing adjustment records its pair: the pairing's source and reason key.
+PLACING = {"pair": (MANUAL, "assign.reason.manual"), "lock": ("lock", "assign.reason.locked")}
+
+
+def _put(db: sqlite_utils.Database, actor: User, kind: str, term_id: int, team_id: int, challenge_id: int,
+         reason: str, confirm_over_capacity: bool, expected_plan_version: int | None) -> Change:
+    """Pair or lock: put the team on the challenge in the proposal (moving it from any other).
+
+    A lock is also kept as a rule for every later run. Refused for a banned pair and for a team
+    locked elsewhere (a lock: locked at all); over capacity raises :class:`CapacityWarning`
+    unless confirmed.
     """
     authorize(actor, "pairing.manage")
     reason = _clean_reason(reason)
     _term_for_planning(db, term_id)
     with storage.transaction(db):
         check_plan_version(db, term_id, expected_plan_version)
-        team, challenge = _check_pair_targets(db, term_id, team_id, challenge_id)
-        if _rule(db, term_id, team_id, challenge_id, "ban"):
-            raise IllegalTransition("assign.pair_banned", "banned pair", team=team["name"],
-                                    challenge=challenge["title"])
+        if kind == "lock":
+            team, challenge = _new_rule_targets(db, term_id, team_id, challenge_id)
+        else:
+            team, challenge = _check_pair_targets(db, term_id, team_id, challenge_id)
+            if _rule(db, term_id, team_id, challenge_id, "ban"):
+                raise IllegalTransition("assign.pair_banned", "banned pair", team=team["name"],
+                                        challenge=challenge["title"])
         lock = _rule(db, term_id, team_id, kind="lock")
-        if lock and lock["challenge_id"] != challenge_id:
+        if lock and (kind == "lock" or lock["challenge_id"] != challenge_id):
             raise IllegalTransition("assign.team_is_locked", "team locked elsewhere", team=team["name"])
         _seed_proposal(db, term_id)
         warnings = _capacity_check(db, term_id, team_id, challenge, confirm_over_capacity)
-        left = _place(db, actor, term_id, team_id, challenge_id, "manual", "assign.reason.manual")
+        if kind == "lock":
+            _insert_rule(db, actor, term_id, team_id, challenge_id, "lock", reason)
+        left = _place(db, actor, term_id, team_id, challenge_id, *PLACING[kind])
         touch_plan(db, term_id)
-        audit.record(db, actor, "pairing.pair", target_type="team", target_id=team_id, reason=reason,
+        audit.record(db, actor, f"pairing.{kind}", target_type="team", target_id=team_id, reason=reason,
                      detail={"term_id": term_id, "challenge_id": challenge_id, "from_challenge_id": left,
                              "over_capacity": bool(warnings)})
-    return warnings
+        return _change(db, kind, team, challenge, left, challenge_id, warnings)
+
+
+def pair(db: sqlite_utils.Database, actor: User, term_id: int, team_id: int, challenge_id: int,
+         reason: str, *, confirm_over_capacity: bool = False,
+         expected_plan_version: int | None = None) -> Change:
+    """Put a team on a challenge in the proposal (moving it from any other).
+
+    Refused for a banned pair and for a team locked to another challenge (remove the lock
+    first). Over capacity raises :class:`CapacityWarning` unless confirmed. The next run may
+    move the team again: lock it to keep it.
+    """
+    return _put(db, actor, "pair", term_id, team_id, challenge_id, reason, confirm_over_capacity,
+                expected_plan_version)
+
+
+def lock(db: sqlite_utils.Database, actor: User, term_id: int, team_id: int, challenge_id: int,
+         reason: str, *, confirm_over_capacity: bool = False,
+         expected_plan_version: int | None = None) -> Change:
+    """Lock a pair (kept by every re-run) and put it in the proposal now."""
+    return _put(db, actor, "lock", term_id, team_id, challenge_id, reason, confirm_over_capacity,
+                expected_plan_version)
 
 
 def unpair(db: sqlite_utils.Database, actor: User, term_id: int, team_id: int, reason: str, *,
-           expected_plan_version: int | None = None) -> None:
+           expected_plan_version: int | None = None) -> Change:
     """Take a team off its proposed challenge (refused while the team is locked to it)."""
     authorize(actor, "pairing.manage")
     reason = _clean_reason(reason)
     _term_for_planning(db, term_id)
     with storage.transaction(db):
         check_plan_version(db, term_id, expected_plan_version)
-        team = storage.one(db, "SELECT id, name FROM teams WHERE id = ? AND term_id = ?", [team_id, term_id])
-        if team is None:
-            raise ValidationFailed({"team_id": "assign.unknown_team"})
+        team = _team(db, term_id, team_id)
         if _rule(db, term_id, team_id, kind="lock"):
             raise IllegalTransition("assign.team_is_locked", "team is locked", team=team["name"])
         _seed_proposal(db, term_id)
@@ -163,34 +252,11 @@ def unpair(db: sqlite_utils.Database, actor: User, term_id: int, team_id: int, r
         touch_plan(db, term_id)
         audit.record(db, actor, "pairing.unpair", target_type="team", target_id=team_id, reason=reason,
                      detail={"term_id": term_id, "challenge_id": current["challenge_id"]})
-
-
-def lock(db: sqlite_utils.Database, actor: User, term_id: int, team_id: int, challenge_id: int,
-         reason: str, *, confirm_over_capacity: bool = False,
-         expected_plan_version: int | None = None) -> list[dict]:
-    """Lock a pair (kept by every re-run) and put it in the proposal now; returns warnings."""
-    authorize(actor, "pairing.manage")
-    reason = _clean_reason(reason)
-    _term_for_planning(db, term_id)
-    with storage.transaction(db):
-        check_plan_version(db, term_id, expected_plan_version)
-        team, challenge = _new_rule_targets(db, term_id, team_id, challenge_id)
-        other = _rule(db, term_id, team_id, kind="lock")
-        if other:
-            raise IllegalTransition("assign.team_is_locked", "team locked elsewhere", team=team["name"])
-        _seed_proposal(db, term_id)
-        warnings = _capacity_check(db, term_id, team_id, challenge, confirm_over_capacity)
-        _insert_rule(db, actor, term_id, team_id, challenge_id, "lock", reason)
-        left = _place(db, actor, term_id, team_id, challenge_id, "lock", "assign.reason.locked")
-        touch_plan(db, term_id)
-        audit.record(db, actor, "pairing.lock", target_type="team", target_id=team_id, reason=reason,
-                     detail={"term_id": term_id, "challenge_id": challenge_id, "from_challenge_id": left,
-                             "over_capacity": bool(warnings)})
-    return warnings
+        return _change(db, "unpair", team, None, current["challenge_id"], None)
 
 
 def ban(db: sqlite_utils.Database, actor: User, term_id: int, team_id: int, challenge_id: int,
-        reason: str, *, expected_plan_version: int | None = None) -> list[dict]:
+        reason: str, *, expected_plan_version: int | None = None) -> Change:
     """Forbid a pair for every later run; if the proposal has it, the team is taken off it."""
     authorize(actor, "pairing.manage")
     reason = _clean_reason(reason)
@@ -200,16 +266,15 @@ def ban(db: sqlite_utils.Database, actor: User, term_id: int, team_id: int, chal
         team, challenge = _new_rule_targets(db, term_id, team_id, challenge_id)
         _insert_rule(db, actor, term_id, team_id, challenge_id, "ban", reason)
         _seed_proposal(db, term_id)
-        warnings = []
         current = _proposed_for(db, term_id, team_id)
-        if current and current["challenge_id"] == challenge_id:
+        before = after = current["challenge_id"] if current else None
+        if before == challenge_id:  # the change says so: from the banned challenge to none
             db.execute("DELETE FROM pairings WHERE id = ?", [current["id"]])
-            warnings.append({"key": "assign.warning.ban_unpaired",
-                             "params": {"team": team["name"], "challenge": challenge["title"]}})
+            after = None
         touch_plan(db, term_id)
         audit.record(db, actor, "pairing.ban", target_type="team", target_id=team_id, reason=reason,
-                     detail={"term_id": term_id, "challenge_id": challenge_id, "unpaired": bool(warnings)})
-    return warnings
+                     detail={"term_id": term_id, "challenge_id": challenge_id, "unpaired": before != after})
+        return _change(db, "ban", team, challenge, before, after)
 
 
 def _new_rule_targets(db, term_id: int, team_id: int, challenge_id: int) -> tuple[dict, dict]:
@@ -229,7 +294,7 @@ def _insert_rule(db, actor: User, term_id: int, team_id: int, challenge_id: int,
 
 
 def remove_rule(db: sqlite_utils.Database, actor: User, rule_id: int, reason: str, *,
-                expected_plan_version: int | None = None) -> None:
+                expected_plan_version: int | None = None) -> Change:
     """Lift a lock or a ban (the proposal is unchanged until the next run)."""
     authorize(actor, "pairing.manage")
     reason = _clean_reason(reason)
@@ -243,5 +308,7 @@ def remove_rule(db: sqlite_utils.Database, actor: User, rule_id: int, reason: st
         touch_plan(db, row["term_id"])
         audit.record(db, actor, f"pairing.{row['kind']}_removed", target_type="team", target_id=row["team_id"],
                      reason=reason, detail={"term_id": row["term_id"], "challenge_id": row["challenge_id"]})
-
-
+        team = storage.one(db, "SELECT id, name FROM teams WHERE id = ?", [row["team_id"]])
+        planned = _planned_challenge(db, row["term_id"], row["team_id"])
+        return _change(db, f"{row['kind']}_removed", team,
+                       {"id": row["challenge_id"], "title": _title(db, row["challenge_id"])}, planned, planned)

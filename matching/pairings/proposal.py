@@ -48,6 +48,7 @@ class RunResult:
     summary: dict[str, Any]
     warnings: list[dict] = field(default_factory=list)
     plan_version: int = 1
+    last_run_at: str | None = None   # when the optimiser last ran for the term (None: never)
 
     @property
     def matched(self) -> list[dict]:
@@ -78,6 +79,9 @@ def touch_plan(db: sqlite_utils.Database, term_id: int) -> None:
 
 # --- Running the optimiser -------------------------------------------------------------------
 
+#: The source of a pair a facilitator placed by hand (``pair``); a run replaces it unless locked.
+MANUAL = "manual"
+
 #: Times a run is computed again when the locks or bans changed while it was computed.
 RULE_CHANGE_RETRIES = 1
 
@@ -103,13 +107,13 @@ def run_assignment(db: sqlite_utils.Database, actor: User, term_id: int, *,
             _term_for_planning(db, term_id)  # again: the term may have moved on meanwhile
             check_plan_version(db, term_id, expected_plan_version)
             if (_rules(db, term_id, "lock"), _rules(db, term_id, "ban")) == (run["locks"], run["bans"]):
-                _store(db, actor, term_id, run)
+                warnings = _store(db, actor, term_id, run)
                 break
         # The rules changed since they were read: nothing was written.
         if attempt == RULE_CHANGE_RETRIES:
             raise StaleRecord({"term_id": term_id, "plan_version": plan_version(db, term_id),
                                "rules_changed": True})
-    return plan(db, actor, term_id, warnings=run["warnings"])
+    return plan(db, actor, term_id, warnings=warnings)
 
 
 def _compute(db, actor: User, term_id: int) -> dict[str, Any]:
@@ -126,9 +130,14 @@ def _compute(db, actor: User, term_id: int) -> dict[str, Any]:
     return {"teams": teams, "locks": locks, "bans": bans, "warnings": warnings, "result": result}
 
 
-def _store(db, actor: User, term_id: int, run: dict[str, Any]) -> None:
-    """Replace the term's proposal with ``run`` (inside the caller's write transaction)."""
-    result, teams, warnings = run["result"], run["teams"], run["warnings"]
+def _store(db, actor: User, term_id: int, run: dict[str, Any]) -> list[dict]:
+    """Replace the term's proposal with ``run`` (inside the caller's write transaction); return
+    the run's warnings, which name every manual pair (not locked) that the run replaced."""
+    result, teams = run["result"], run["teams"]
+    replaced = _replaced_manual_pairs(db, term_id, result.outcomes)
+    warnings = run["warnings"] + [
+        {"key": "assign.warning.manual_replaced" if r["to_challenge_id"] else "assign.warning.manual_unmatched",
+         "params": r} for r in replaced]
     proposed, states = states_sql("state", PAIRING_PROPOSED)
     db.execute(f"DELETE FROM pairings WHERE term_id = ? AND {proposed}", [term_id, *states])
     now = storage.now_iso()
@@ -146,7 +155,30 @@ def _store(db, actor: User, term_id: int, run: dict[str, Any]) -> None:
         "unmatched": unmatched, "warnings": warnings})
     touch_plan(db, term_id)
     audit.record(db, actor, "pairing.run", target_type="term", target_id=term_id,
-                 detail={**summary, "locks": len(run["locks"]), "bans": len(run["bans"])})
+                 detail={**summary, "locks": len(run["locks"]), "bans": len(run["bans"]),
+                         "replaced_manual": [{"team_id": r["team_id"], "from_challenge_id": r["from_challenge_id"],
+                                              "to_challenge_id": r["to_challenge_id"]} for r in replaced]})
+    return warnings
+
+
+def _replaced_manual_pairs(db, term_id: int, outcomes) -> list[dict]:
+    """The plan's manual pairs (placed by a facilitator, not locked) that these outcomes change:
+    team, the challenge it had, the one it gets (empty: none)."""
+    new = {o.team_id: o.challenge_id for o in outcomes}
+    replaced = []
+    for p in _plan_rows(db, term_id):
+        if p["source"] == MANUAL and new.get(p["team_id"]) != p["challenge_id"]:
+            to = new.get(p["team_id"])
+            replaced.append({"team_id": p["team_id"], "team": _name(db, "teams", "name", p["team_id"]),
+                             "from_challenge_id": p["challenge_id"],
+                             "from_title": _name(db, "challenges", "title", p["challenge_id"]),
+                             "to_challenge_id": to, "to_title": _name(db, "challenges", "title", to)})
+    return replaced
+
+
+def _name(db, table: str, column: str, row_id: int | None) -> str:
+    row = storage.one(db, f"SELECT {column} FROM {table} WHERE id = ?", [row_id]) if row_id is not None else None
+    return row[column] if row else ""
 
 
 def _capacities_with_locks(challenges: dict[int, dict], locks) -> tuple[list[int], list[dict]]:
@@ -188,6 +220,11 @@ def _pairing_rows(db, term_id: int, states: tuple[str, ...]) -> list[dict]:
                          [term_id, *params]))
 
 
+def _plan_rows(db, term_id: int) -> list[dict]:
+    """The pairings the plan shows: the proposal when there is one, else the published set."""
+    return _pairing_rows(db, term_id, PAIRING_PROPOSED) or _pairing_rows(db, term_id, PAIRING_LIVE_STATES)
+
+
 def _last_run(db, term_id: int) -> dict | None:
     row = storage.one(db, "SELECT * FROM assignment_runs WHERE term_id = ? ORDER BY id DESC LIMIT 1", [term_id])
     if row:
@@ -202,11 +239,12 @@ def plan(db: sqlite_utils.Database, actor: User, term_id: int, *,
 
     The proposal when there is one, else the published pairings. Each row has ``team_id``,
     ``team_name``, ``challenge_id``, ``challenge_title``, ``acronym``, ``preference_rank``,
-    ``score``, ``reason`` (a message key), ``locked``, ``state``.
+    ``score``, ``reason`` (a message key), ``locked``, ``state``, ``source`` and ``manual``
+    (placed by a facilitator and not locked: the next run may move it).
     """
     authorize(actor, "pairing.view_all")
     teams, challenges = _teams(db, term_id), _challenges(db, term_id)
-    rows = _pairing_rows(db, term_id, PAIRING_PROPOSED) or _pairing_rows(db, term_id, PAIRING_LIVE_STATES)
+    rows = _plan_rows(db, term_id)
     by_team = {r["team_id"]: r for r in rows}
     locks = set(_rules(db, term_id, "lock"))
     run = _last_run(db, term_id)
@@ -223,7 +261,10 @@ def plan(db: sqlite_utils.Database, actor: User, term_id: int, *,
                "preference_rank": p["preference_rank"] if p else None,
                "score": p["score"] if p else None, "reason": reason or "assign.reason.manual",
                "locked": bool(p) and (tid, p["challenge_id"]) in locks,
+               "source": p["source"] if p else None,
                "state": p["state"] if p else None, "pairing_id": p["id"] if p else None}
+        # Placed by hand and not locked: the next run may move it (the page marks the row).
+        row["manual"] = row["source"] == MANUAL and not row["locked"]
         out.append(row)
         outcomes.append(TeamOutcome(tid, row["challenge_id"], row["preference_rank"],
                                     row["score"], row["locked"], row["reason"]))
@@ -231,7 +272,8 @@ def plan(db: sqlite_utils.Database, actor: User, term_id: int, *,
     summary["n_with_preferences"] = len(_preferences(db, set(teams)))
     all_warnings = list(warnings if warnings is not None else (run["warnings"] if run else []))
     all_warnings += _over_capacity(out, challenges)
-    return RunResult(term_id, out, summary, all_warnings, plan_version(db, term_id))
+    return RunResult(term_id, out, summary, all_warnings, plan_version(db, term_id),
+                     run["run_at"] if run else None)
 
 
 def _over_capacity(rows: list[dict], challenges: dict) -> list[dict]:
