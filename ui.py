@@ -331,3 +331,26 @@ def term_caption(term) -> None:
 
 def department_name(row: dict) -> str:
     return row.get("department_fr" if lang() == "fr" else "department_en") or row.get("acronym", "")
+
+
+def wide_table(rows: list[dict[str, Any]], columns: dict[str, tuple[str, str]], *, key: str) -> None:
+    """A read-only table whose long columns get room, and whose selected row is shown in full
+    below it, so no title or reason stays cut off.
+
+    ``columns`` maps each column id (a key of the rows) to its translated header and width
+    (``"small"``, ``"medium"``, ``"large"`` or pixels). Cells are shown as given (user text is
+    safe in a table); the selected row's cells go through :func:`plain`.
+    """
+    import pandas as pd
+    st.caption(t("table.select_row"))
+    event = st.dataframe(pd.DataFrame(rows, columns=list(columns)), width="stretch", hide_index=True, key=key,
+                         on_select="rerun", selection_mode="single-row",
+                         column_config={c: st.column_config.Column(header, width=width)
+                                        for c, (header, width) in columns.items()})
+    selected = event.selection.rows if event else []
+    if selected and selected[0] < len(rows):
+        with st.container(border=True, key=f"{key}_details"):
+            for column, (header, _) in columns.items():
+                value = rows[selected[0]].get(column)
+                if value not in (None, ""):
+                    st.markdown(f"**{plain(header)}**: {plain(value)}")

@@ -18,13 +18,14 @@ from typing import Any, Mapping
 
 import sqlite_utils
 
-from . import audit, notifications
+from . import audit, notifications, reviews
 from . import db as storage
 from .errors import IllegalTransition, NotFound, StaleRecord, ValidationFailed
 from .lifecycle import (CHALLENGE_MOVE_PERMISSIONS, CHALLENGE_MOVES_FROZEN_BY_PAIRING, CHALLENGE_VISIBLE_STATES,
                         FEEDBACK_OWED_STATES, PAIRING_LIVE_STATES, PAIRING_PROPOSED, PAIRING_VISIBLE_STATES,
                         REVISABLE_FIELDS, REVISION_OPEN_STATES, REVISION_TRANSITIONS, TERM_STATES_TAKING_CHALLENGES,
                         challenge_editable, challenge_next, challenge_visible_to_all, states_sql)
+from .lifecycle import CHALLENGE_REVIEW_MOVES
 from .models import Challenge, User, as_list, is_email, text_problems, validate_challenge
 from .permissions import authorize, can
 from .terms import get_term, require_writable, resolve_term, term_of
@@ -255,8 +256,11 @@ def _move(db, actor, challenge_id, move, *, comments=None, reason="", expected_v
             changes["comments"] = comments
         storage.update(db, "challenges", challenge_id, changes)
         dropped = _drop_from_proposals(db, challenge_id) if not challenge_visible_to_all(changes["status"]) else 0
+        detail = {"from": row["status"], "to": changes["status"], "dropped_from_proposal": dropped}
+        if move in CHALLENGE_REVIEW_MOVES:  # what was judged, for the next review's comparison
+            detail["snapshot"] = reviews.snapshot(row)
         audit.record(db, actor, action, target_type="challenge", target_id=challenge_id, reason=reason,
-                     detail={"from": row["status"], "to": changes["status"], "dropped_from_proposal": dropped})
+                     detail=detail)
         notifications.challenge_moved(db, actor, challenge_id, move)
         # Read before the commit: the version handed back is this save's, never a later one's
         # (a form that kept a later version would silently overwrite that other save).

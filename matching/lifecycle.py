@@ -75,6 +75,9 @@ CHALLENGE_MOVE_PERMISSIONS = {
     "submit": "challenge.submit", "approve": "challenge.approve", "return": "challenge.return",
     "reopen": "challenge.reopen", "archive": "challenge.archive",
 }
+#: A facilitator's review decisions: each keeps a copy of the fields it judged (its audit detail),
+#: so the next review of the resubmitted challenge shows what changed since.
+CHALLENGE_REVIEW_MOVES = ("approve", "return")
 #: A department edits its challenge freely only in these states.
 CHALLENGE_EDITABLE_STATES = ("draft", "returned")
 #: Only approved challenges are visible to students, rankable, and pairable.

@@ -241,7 +241,7 @@ def test_matrix_sorting_and_both_directions(demo_db):
     at = page(demo_db, "views/fac_matrix.py")
     at.radio(key="matrix_sort").set_value("best").run()
     assert not at.exception
-    assert len(at.dataframe) == 3            # the matrix as a table, teams for a challenge, challenges for a team
+    assert len(at.dataframe) == 4            # the legend, the matrix as a table, teams for a challenge, challenges for a team
 
 
 # --- Guarded term moves ----------------------------------------------------------------------
@@ -439,7 +439,7 @@ def test_pages_act_on_the_term_chosen_not_the_newest(demo_db):
     assert not at.exception and at.metric[0].value == "44 / 44"
     assert pairings.has_proposal(demo_db, winter.id) and not pairings.has_proposal(demo_db, fall.id)
     at.switch_page("views/fac_matrix.py").run()
-    assert at.selectbox(key="matrix_term").value == winter.id and len(at.dataframe) == 3
+    assert at.selectbox(key="matrix_term").value == winter.id and len(at.dataframe) == 4
     at.selectbox(key="matrix_term").set_value(fall.id).run()
     assert "There is nothing to compare yet" in texts(at) and not at.dataframe   # no team in Fall yet
     at.switch_page("views/fac_dashboard.py").run()

@@ -1,5 +1,4 @@
 """Assignment: run the optimiser, see every team's outcome, adjust with reasons, publish."""
-import pandas as pd
 import streamlit as st
 
 import ui
@@ -75,32 +74,15 @@ def manual_warning(plan) -> None:
 
 def outcome_table(plan) -> None:
     """Every team's outcome; wide columns for titles and reasons, and a selected row in full."""
-    headers = {"team": ui.t("data.col.team"), "challenge": ui.t("data.col.challenge"),
-               "rank": ui.t("data.col.preference_rank"), "score": ui.t("data.col.score"),
-               "locked": ui.t("assign.page.locked"), "manual": ui.t("assign.manual.column"),
-               "reason": ui.t("data.col.reason")}
-    widths = {"team": "medium", "challenge": "large", "rank": "small", "score": "small", "locked": "small",
-              "manual": "medium", "reason": "large"}
-    frame = pd.DataFrame([outcome_cells(r) for r in plan.rows], columns=list(headers))
-    st.caption(ui.t("assign.page.select_row"))
-    event = st.dataframe(frame, width="stretch", hide_index=True, key=f"assign_table_{plan.term_id}",
-                         on_select="rerun", selection_mode="single-row",
-                         column_config={c: st.column_config.TextColumn(headers[c], width=widths[c]) for c in headers})
-    rows = event.selection.rows if event else []
-    if rows and rows[0] < len(plan.rows):
-        row_details(headers, outcome_cells(plan.rows[rows[0]]))
+    ui.wide_table([outcome_cells(r) for r in plan.rows], {
+        "team": (ui.t("data.col.team"), "medium"), "challenge": (ui.t("data.col.challenge"), "large"),
+        "rank": (ui.t("data.col.preference_rank"), "small"), "score": (ui.t("data.col.score"), "small"),
+        "locked": (ui.t("assign.page.locked"), "small"), "manual": (ui.t("assign.manual.column"), "medium"),
+        "reason": (ui.t("data.col.reason"), "large")}, key=f"assign_table_{plan.term_id}")
     if plan.unmatched:
         st.subheader(ui.t("assign.page.unmatched", count=len(plan.unmatched)), anchor=False)
         for r in plan.unmatched:
             st.markdown(f"- **{ui.plain(r['team_name'])}**: {ui.t(r['reason'])}")
-
-
-def row_details(headers: dict[str, str], cells: dict[str, str]) -> None:
-    """The selected row with nothing cut off: each column's header and its full text."""
-    with st.container(border=True, key="assign_row_details"):
-        for column, header in headers.items():
-            if cells[column]:
-                st.markdown(f"**{ui.plain(header)}**: {ui.plain(cells[column])}")
 
 
 def run_button(term, seen: int) -> None:

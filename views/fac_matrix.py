@@ -6,6 +6,7 @@ import streamlit as st
 import ui
 from matching import i18n, lifecycle, matches
 from matching.errors import PortalError
+from matching.textprep import fold
 
 user = ui.user()
 db = ui.db()
@@ -21,34 +22,63 @@ def page_pickers(pages: dict) -> None:
                            min_value=1, max_value=pages["challenge_pages"], key="matrix_challenge_page")
 
 
-def heatmap(pages: dict) -> None:
+def challenge_codes(challenges: list[dict]) -> dict[int, str]:
+    """A short code per challenge of the term, its department's acronym and number (``ESDC-2``),
+    numbered in title order, the same on every page and in either sort order; the legend under
+    the chart spells each out."""
+    codes, counts = {}, {}
+    for c in sorted(challenges, key=lambda c: (fold(c["acronym"]), fold(c["title"]), c["id"])):
+        counts[c["acronym"]] = counts.get(c["acronym"], 0) + 1
+        codes[c["id"]] = f"{c['acronym']}-{counts[c['acronym']]}"
+    return codes
+
+
+def heatmap(pages: dict, codes: dict[int, str]) -> None:
     team_names = [team["name"] for team in pages["teams"]]
-    challenge_names = [f"[{c['acronym']}] {c['title']}" for c in pages["challenges"]]
-    frame = pd.DataFrame([{"team": team, "challenge": challenge, "score": round(float(pages["scores"][i, j]), 3)}
-                          for i, team in enumerate(team_names) for j, challenge in enumerate(challenge_names)])
+    columns = [codes[c["id"]] for c in pages["challenges"]]
+    titles = {codes[c["id"]]: f"[{c['acronym']}] {c['title']}" for c in pages["challenges"]}
+    frame = pd.DataFrame([{"team": team, "code": code, "challenge": titles[code],
+                           "score": round(float(pages["scores"][i, j]), 3)}
+                          for i, team in enumerate(team_names) for j, code in enumerate(columns)])
+    # Every column is labelled: short codes written upwards (a 50-column page still gives each
+    # more room than a line of text), never dropped for overlapping (Streamlit's chart theme
+    # hides overlapping labels unless told otherwise); the legend below spells each out.
     chart = alt.Chart(frame).mark_rect().encode(
-        x=alt.X("challenge:N", sort=challenge_names, title=ui.t("data.col.challenge"),
-                axis=alt.Axis(labelLimit=180, labelAngle=-60)),
-        y=alt.Y("team:N", sort=team_names, title=ui.t("data.col.team"), axis=alt.Axis(labelOverlap=False)),
+        x=alt.X("code:N", sort=columns, title=ui.t("matrix.code_axis"),
+                axis=alt.Axis(labelAngle=-90, labelOverlap=False, labelLimit=0, labelFontSize=11)),
+        y=alt.Y("team:N", sort=team_names, title=ui.t("data.col.team"),
+                axis=alt.Axis(labelOverlap=False, labelLimit=0)),
         color=alt.Color("score:Q", title=ui.t("data.col.score"), scale=alt.Scale(scheme="viridis")),
         tooltip=[alt.Tooltip("team:N", title=ui.t("data.col.team")),
+                 alt.Tooltip("code:N", title=ui.t("matrix.code")),
                  alt.Tooltip("challenge:N", title=ui.t("data.col.challenge")),
                  alt.Tooltip("score:Q", title=ui.t("data.col.score"), format=".3f")],
     ).properties(height=alt.Step(16))
-    st.altair_chart(chart, width="stretch")
+    st.altair_chart(chart, width="stretch", key="matrix_heatmap")
+    legend(pages["challenges"], codes)
     with st.expander(ui.t("matrix.table"), icon=":material/table:"):
-        st.dataframe(pd.DataFrame(pages["scores"].round(3), index=team_names, columns=challenge_names), width="stretch")
+        st.dataframe(pd.DataFrame(pages["scores"].round(3), index=team_names, columns=columns), width="stretch")
+
+
+def legend(challenges: list[dict], codes: dict[int, str]) -> None:
+    """What each column code stands for: department and full title."""
+    st.subheader(ui.t("matrix.legend"), anchor=False)
+    ui.wide_table([{"code": codes[c["id"]], "department": ui.department_name(c), "challenge": c["title"]}
+                   for c in challenges],
+                  {"code": (ui.t("matrix.code"), "small"), "department": (ui.t("matrix.department"), "medium"),
+                   "challenge": (ui.t("data.col.challenge"), "large")}, key="matrix_legend")
 
 
 def reasons_text(match: dict) -> str:
     return ", ".join(term for term, _ in match["reasons"]) or "—"
 
 
-def ranked_table(rows: list[dict], name_key: str, name_label: str) -> None:
-    table = pd.DataFrame([{name_label: r[name_key], ui.t("data.col.score"): round(r["score"], 3),
-                           ui.t("matrix.label"): ui.t("label." + r["label"]),
-                           ui.t("data.col.reason"): reasons_text(r)} for r in rows])
-    st.dataframe(table, width="stretch", hide_index=True)
+def ranked_table(rows: list[dict], name_key: str, name_label: str, key: str) -> None:
+    ui.wide_table([{"name": r[name_key], "score": i18n.format_number(r["score"], ui.lang(), digits=3),
+                    "label": ui.t("label." + r["label"]), "reasons": reasons_text(r)} for r in rows],
+                  {"name": (name_label, "large"), "score": (ui.t("data.col.score"), "small"),
+                   "label": (ui.t("matrix.label"), "small"), "reasons": (ui.t("data.col.reason"), "large")},
+                  key=key)
 
 
 def by_challenge(challenges: list[dict]) -> None:
@@ -56,7 +86,8 @@ def by_challenge(challenges: list[dict]) -> None:
     names = {c["id"]: f"[{c['acronym']}] {c['title']}" for c in challenges}
     chosen = st.selectbox(ui.t("matrix.choose_challenge"), list(names), key="matrix_challenge", format_func=names.get)
     try:
-        ranked_table(matches.ranked_teams_for_challenge(db, user, chosen, k=TOP), "name", ui.t("data.col.team"))
+        ranked_table(matches.ranked_teams_for_challenge(db, user, chosen, k=TOP), "name", ui.t("data.col.team"),
+                     key=f"matrix_teams_of_{chosen}")
     except (PortalError, ValueError) as err:
         st.warning(ui.t(getattr(err, "key", "error.generic")), icon=":material/info:")
 
@@ -67,7 +98,7 @@ def by_team(teams: list[dict]) -> None:
     chosen = st.selectbox(ui.t("matrix.choose_team"), list(names), key="matrix_team", format_func=names.get)
     try:
         ranked_table(matches.ranked_challenges_for_team(db, user, chosen, k=TOP), "title",
-                     ui.t("data.col.challenge"))
+                     ui.t("data.col.challenge"), key=f"matrix_challenges_of_{chosen}")
     except (PortalError, ValueError) as err:
         st.warning(ui.t(getattr(err, "key", "error.generic")), icon=":material/info:")
 
@@ -86,8 +117,8 @@ def main() -> None:
         st.info(ui.t("matrix.empty"), icon=":material/grid_off:")
         st.stop()
     page_pickers(pages)
-    heatmap(pages)
     teams, challenges, _ = matches.match_matrix(db, user, term.id)
+    heatmap(pages, challenge_codes(challenges))
     left, right = st.columns(2)
     with left:
         by_challenge(challenges)

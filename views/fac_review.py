@@ -7,7 +7,7 @@ the page was drawn is refused and shown again, never decided unseen.
 import streamlit as st
 
 import ui
-from matching import challenges, i18n, lifecycle
+from matching import challenges, i18n, lifecycle, reviews
 from matching.errors import PortalError, StaleRecord, ValidationFailed
 
 user = ui.user()
@@ -74,7 +74,36 @@ def errors_key(c: dict) -> str:
     return f"review_errors_{c['id']}"
 
 
-def challenge_card(c: dict) -> None:
+def review_history(entry: dict | None) -> None:
+    """Earlier decisions on a resubmitted challenge (who, when, the comments) and what changed
+    since the last one, field by field."""
+    if not entry or not entry["reviews"]:
+        return
+    with st.expander(ui.t("review.history.title", count=len(entry["reviews"])), expanded=True,
+                     icon=":material/history:"):
+        for r in entry["reviews"]:
+            if r["at"]:
+                st.markdown(ui.t(f"review.history.{r['move']}", who=ui.plain(r["reviewer"]),
+                                 date=i18n.format_date(r["at"], ui.lang())))
+            else:
+                st.markdown(ui.t("review.history.unrecorded"))
+            if r["comments"]:
+                st.text(r["comments"])
+        st.markdown(f"**{ui.t('review.history.changed')}**")
+        if entry["changes"] is None:
+            st.caption(ui.t("review.history.no_copy"))
+        elif not entry["changes"]:
+            st.caption(ui.t("review.history.unchanged"))
+        for change in entry["changes"] or []:
+            st.markdown(f"**{ui.t('data.col.' + change['field'])}**")
+            left, right = st.columns(2)
+            left.caption(ui.t("review.history.before"))
+            left.text(field_value(change["field"], change["before"]) or "—")
+            right.caption(ui.t("review.history.now"))
+            right.text(field_value(change["field"], change["now"]) or "—")
+
+
+def challenge_card(c: dict, history: dict | None = None) -> None:
     errors = ui.kept_errors(errors_key(c))
     seen = on_screen(seen_key(c), c["version"])
     with st.container(border=True):
@@ -91,6 +120,7 @@ def challenge_card(c: dict) -> None:
         st.caption(ui.t("review.card.themes", themes=ui.plain(", ".join(c["themes"]))))
         # st.text: Markdown would turn the e-mail into a link.
         st.text(ui.t("review.card.sme", name=c["sme_name"], email=c["sme_email"]))
+        review_history(history)
         with st.container(border=True):
             confirm = st.checkbox(ui.t("review.card.confirm_unclassified"), key=f"review_confirm_{c['id']}")
             ui.field_error(errors, "confirm_unclassified")
@@ -123,8 +153,9 @@ def queue_section() -> None:
         return
     st.write(ui.t("review.intro", count=len(queue)))
     bulk_approve(queue)
+    history = reviews.history(db, user, queue)
     for challenge in queue:
-        challenge_card(challenge)
+        challenge_card(challenge, history.get(challenge["id"]))
 
 
 # --- Revisions of paired challenges ---------------------------------------------------------
