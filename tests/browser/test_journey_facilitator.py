@@ -98,7 +98,9 @@ def lock_pair(page) -> None:
     enter_text(page, form.get_by_label("Reason (kept in the audit log)", exact=True), LOCK_REASON)
     form.get_by_role("button", name="Lock", exact=True).last.click()
     wait_idle(page)
-    expect(main(page).get_by_text(re.compile("^Locked\\."))).to_be_visible()
+    # The confirmation says what moved: the team, from its proposal, to the locked challenge.
+    expect(main(page).get_by_text(re.compile(f"^Locked: {TEAM}, from .+ to {CHALLENGE}\\. Every run keeps this pair\\.$|"
+                                             f"^Locked: {TEAM} stays on {CHALLENGE}\\."))).to_be_visible()
     rules = open_tab(page, "Locks and bans")
     expect(rules.get_by_text(f"Lock · {TEAM} — {CHALLENGE}")).to_be_visible()
     expect(rules.get_by_text(f"Reason: {LOCK_REASON}")).to_be_visible()
