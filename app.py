@@ -188,8 +188,8 @@ def restore_session() -> None:
 def language_toggle() -> None:
     """EN/FR switch on every page; the current page and typed input stay; saved on the user."""
     options = {"en": "English", "fr": "Français"}
-    choice = st.sidebar.segmented_control(
-        t("app.language", ui.lang()), list(options), format_func=options.get,
+    choice = ui.choice(
+        st.sidebar.segmented_control, t("app.language", ui.lang()), options, labels=options,
         default=ui.lang(), key="language_choice", selection_mode="single")
     if choice and choice != ui.lang():
         st.session_state["lang"] = choice

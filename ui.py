@@ -9,7 +9,7 @@ first, so nothing anyone typed can execute, restyle the page, link out or fetch 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import streamlit as st
@@ -294,6 +294,44 @@ def kept_errors(errors_key: str) -> dict[str, str]:
     return st.session_state.get(errors_key) or {}
 
 
+#: session-state key: widget key -> the language its choice box was last drawn in
+_CHOICE_LANGUAGES = "_choice_languages"
+#: Arguments giving a first value; ignored (and warned about by Streamlit) once the key holds one
+_FIRST_VALUE_ARGS = ("index", "default")
+
+
+def choice(widget: Callable[..., Any], label: str, options: Iterable[Any], *, key: str,
+           labels: Mapping[Any, str] | Callable[[Any], str] | None = None, **kwargs: Any) -> Any:
+    """THE way to draw a choice box (``st.selectbox``, ``st.radio``, ``st.multiselect``,
+    ``st.pills``, ``st.segmented_control``, ``st.select_slider``, or the same on a column or the
+    sidebar: pass the bound method as ``widget``). Returns what the widget returns.
+
+    ``options`` are stable values (codes, ids), never translated text; ``labels`` maps each to
+    what the person reads (a dict or a function, in the current language); ``key`` is a stable
+    id. The chosen value lives in ``st.session_state[key]``, so a page reads and presets it there.
+
+    The choice survives a language switch. The browser holds a choice box's value as the label
+    it shows and sends that label back; after a switch every label changes, and Streamlit, which
+    maps the old label against the new ones, falls back to the first option (issue 14.1). So on
+    the first run in another language the value is read back with the labels it was shown with
+    and set again, which also tells the browser the new label.
+    """
+    drawn_in = st.session_state.setdefault(_CHOICE_LANGUAGES, {})
+    if drawn_in.get(key, lang()) != lang() and key in st.session_state:
+        try:
+            st.session_state[key] = st.session_state[key]  # read with the last run's labels
+        except KeyError:  # pragma: no cover - a widget state without its metadata
+            pass
+        else:
+            for name in _FIRST_VALUE_ARGS:  # the value just set is the first value
+                if kwargs.get(name) is not None:
+                    kwargs.pop(name)
+    drawn_in[key] = lang()
+    if labels is not None:
+        kwargs["format_func"] = labels if callable(labels) else (lambda value: labels.get(value, str(value)))
+    return widget(label, list(options), key=key, **kwargs)
+
+
 def pick_term(key: str, states=None, *, label_key: str = "term.selector"):
     """A term selector; returns the chosen :class:`~matching.models.Term`.
 
@@ -311,8 +349,7 @@ def pick_term(key: str, states=None, *, label_key: str = "term.selector"):
     remembered = st.session_state.get("_chosen_term")
     first = remembered if remembered in by_id else terms.default_term(db(), states).id
     labels = {i: term_label(term) for i, term in by_id.items()}
-    chosen = st.selectbox(t(label_key), list(by_id), index=list(by_id).index(first), key=key,
-                          format_func=labels.get)
+    chosen = choice(st.selectbox, t(label_key), by_id, index=list(by_id).index(first), key=key, labels=labels)
     st.session_state["_chosen_term"] = chosen
     return by_id[chosen]
 

@@ -159,7 +159,7 @@ def test_assignment_run_lock_with_reason_rerun_and_publish(demo_db):
     assert at.header[0].value == "Proposal (not published yet)"
     assert at.metric[0].value == "44 / 44"
     term = demo_term(demo_db)
-    at.radio(key="assign_adjust_kind_en").set_value("Lock").run()
+    at.radio(key="assign_adjust_kind").set_value("lock").run()
     team_id = at.selectbox(key="assign_lock_team").value
     at.selectbox(key=f"assign_lock_challenge_{team_id}").set_value(pairings.term_challenges(demo_db, term.id)[-1]["id"])
     button(at, "Lock").click().run()
@@ -399,7 +399,7 @@ def test_assignment_action_on_a_stale_plan_is_refused(demo_db):
     term = demo_term(demo_db)
     at = page(demo_db, "views/fac_assignment.py")
     button(at, "Run the assignment").click().run()
-    at.radio(key="assign_adjust_kind_en").set_value("Ban").run()
+    at.radio(key="assign_adjust_kind").set_value("ban").run()
     at.text_input(key="assign_ban_reason").input("Conflict of interest")
     team_id = at.selectbox(key="assign_ban_team").value
     banned = pairings.term_challenges(demo_db, term.id)[0]["id"]

@@ -173,9 +173,8 @@ def term_field(errors: dict) -> tuple[int | None, bool]:
     labels = {term.id: ui.term_label(term) for term in open_terms}
     if state.get(TERM_KEY) not in labels:
         state.pop(TERM_KEY, None)
-    chosen = st.selectbox(ui.t("dept.form.term_choice"), list(labels), key=TERM_KEY, index=None,
-                          format_func=labels.get, placeholder=ui.t("dept.form.term_choose"),
-                          help=ui.t("dept.form.term_choice_help"))
+    chosen = ui.choice(st.selectbox, ui.t("dept.form.term_choice"), labels, key=TERM_KEY, labels=labels,
+                       index=None, placeholder=ui.t("dept.form.term_choose"), help=ui.t("dept.form.term_choice_help"))
     if "term_id" in errors:
         term = next((t for t in open_terms if t.id == chosen), None)
         st.error(ui.message(errors["term_id"], {"term": term.name if term else ""}), icon=":material/error:")
@@ -228,14 +227,14 @@ def content_fields(errors: dict) -> None:
     ui.field_error(errors, "outcomes")
     chosen = list(state.get(KEYS["themes"]) or [])
     vocabulary = challenges.sorted_terms(challenges.theme_vocabulary(ui.db(), user) + chosen)
-    st.multiselect(ui.t(LABELS["themes"]), vocabulary, key=KEYS["themes"], accept_new_options=True,
-                   max_selections=MAX_THEMES, help=ui.t("dept.form.themes_help"),
-                   placeholder=ui.t("dept.form.themes_placeholder"))
+    ui.choice(st.multiselect, ui.t(LABELS["themes"]), vocabulary, key=KEYS["themes"], accept_new_options=True,
+              max_selections=MAX_THEMES, help=ui.t("dept.form.themes_help"),
+              placeholder=ui.t("dept.form.themes_placeholder"))
     ui.field_error(errors, "themes")
     left, right = st.columns(2)
     with left:
         names = {code: ui.t(LANGUAGE_NAMES[code]) for code in CONTENT_LANGUAGES}
-        st.selectbox(ui.t(LABELS["language"]), CONTENT_LANGUAGES, key=KEYS["language"], format_func=names.get)
+        ui.choice(st.selectbox, ui.t(LABELS["language"]), CONTENT_LANGUAGES, key=KEYS["language"], labels=names)
         ui.field_error(errors, "language")
     with right:
         st.number_input(ui.t(LABELS["capacity"]), min_value=1, max_value=MAX_CAPACITY, step=1,

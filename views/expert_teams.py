@@ -57,12 +57,12 @@ def feedback_form(entry: dict, can_write: bool) -> None:
         scores = {}
         for criterion in RUBRIC:
             saved = entry["scores"].get(criterion)
-            scores[criterion] = st.radio(ui.t("data.col." + criterion), [1, 2, 3, 4, 5],
-                                         index=int(saved) - 1 if saved else None,
-                                         key=f"expert_{entry['id']}_{criterion}",
-                                         format_func={s: level(criterion, s) for s in range(1, 6)}.get,
-                                         disabled=not can_write,
-                                         help=ui.t(f"feedback.rubric.{criterion}"))
+            scores[criterion] = ui.choice(st.radio, ui.t("data.col." + criterion), [1, 2, 3, 4, 5],
+                                            index=int(saved) - 1 if saved else None,
+                                            key=f"expert_{entry['id']}_{criterion}",
+                                            labels={s: level(criterion, s) for s in range(1, 6)},
+                                            disabled=not can_write,
+                                            help=ui.t(f"feedback.rubric.{criterion}"))
             ui.field_error(errors, f"scores.{criterion}")
         comments = st.text_area(ui.t("expert.comments"), value=entry["comments"], key=f"expert_{entry['id']}_comments",
                                 help=ui.t("expert.comments_help"), disabled=not can_write)

@@ -124,7 +124,7 @@ def adjustment_form(term, plan, kind: str, seen: int) -> None:
     errors = ui.kept_errors(f"assign_errors_{kind}")
     with st.container(border=True):
         st.caption(ui.t(f"assign.page.{kind}_help"))
-        team_id = st.selectbox(ui.t("data.col.team"), list(teams), format_func=teams.get, key=f"assign_{kind}_team")
+        team_id = ui.choice(st.selectbox, ui.t("data.col.team"), teams, labels=teams, key=f"assign_{kind}_team")
         ui.field_error(errors, "team_id")
         challenge_id = None
         if kind != "unpair":
@@ -133,10 +133,10 @@ def adjustment_form(term, plan, kind: str, seen: int) -> None:
             # off, starts empty. Keyed by the team: choosing another team starts again on its own.
             options = list(challenges)
             planned = current.get(team_id) if kind != "ban" else None
-            challenge_id = st.selectbox(ui.t("data.col.challenge"), options, format_func=challenges.get,
-                                        index=options.index(planned) if planned in challenges else None,
-                                        placeholder=ui.t("assign.page.choose_challenge"),
-                                        key=f"assign_{kind}_challenge_{team_id}")
+            challenge_id = ui.choice(st.selectbox, ui.t("data.col.challenge"), options, labels=challenges,
+                                     index=options.index(planned) if planned in challenges else None,
+                                     placeholder=ui.t("assign.page.choose_challenge"),
+                                     key=f"assign_{kind}_challenge_{team_id}")
             ui.field_error(errors, "challenge_id")
         reason = st.text_input(ui.t("assign.page.reason"), key=f"assign_{kind}_reason",
                                help=ui.t("assign.page.reason_help"))
@@ -292,11 +292,9 @@ def adjust_section(term, plan, seen: int) -> None:
     if capacity_warning := st.session_state.get(WARNING):
         st.warning(ui.message(*capacity_warning), icon=":material/warning:")
     # A keyed control, not st.tabs: tabs fall back to the first one on a rerun.
-    # Options are the labels themselves (one key per language): a format_func whose labels
-    # change with the language confuses the widget's stored value.
-    labels = {ui.t(f"assign.page.tab_{k}"): k for k in KINDS + ("rules",)}
-    choice = labels[st.radio(ui.t("assign.page.adjust_title"), list(labels), horizontal=True,
-                             key=f"assign_adjust_kind_{ui.lang()}", label_visibility="collapsed")]
+    labels = {k: ui.t(f"assign.page.tab_{k}") for k in KINDS + ("rules",)}
+    choice = ui.choice(st.radio, ui.t("assign.page.adjust_title"), labels, labels=labels, horizontal=True,
+                       key="assign_adjust_kind", label_visibility="collapsed")
     if choice == "rules":
         rules_list(term, seen)
     else:

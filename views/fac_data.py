@@ -20,7 +20,7 @@ def term_choice(label_key: str, choices, key: str, *, with_all: bool = False) ->
     labels[ALL_TERMS] = ui.t("facp.data.all_terms")
     remembered = st.session_state.get("_chosen_term")
     index = options.index(remembered) if remembered in options else 0
-    chosen = st.selectbox(ui.t(label_key), options, index=index, format_func=labels.get, key=key)
+    chosen = ui.choice(st.selectbox, ui.t(label_key), options, index=index, labels=labels, key=key)
     return None if chosen == ALL_TERMS else chosen
 
 
@@ -64,7 +64,7 @@ def import_section() -> None:
     st.header(ui.t("data.page.import_title"), anchor=False)
     st.write(ui.t("data.page.import_intro"))
     names = {k: ui.t(f"data.kind.{k}") for k in importexport.IMPORT_KINDS}
-    kind = st.selectbox(ui.t("data.page.kind"), list(names), key="data_import_kind", format_func=names.get)
+    kind = ui.choice(st.selectbox, ui.t("data.page.kind"), names, key="data_import_kind", labels=names)
     st.caption(ui.t(f"data.page.columns_{kind}"))
     ok, term_id = import_term(kind)
     if not ok:
@@ -120,7 +120,7 @@ def export_section() -> None:
     st.header(ui.t("data.page.export_title"), anchor=False)
     st.write(ui.t("data.page.export_intro"))
     names = {k: ui.t(f"data.kind.{k}") for k in importexport.EXPORT_KINDS}
-    kind = st.selectbox(ui.t("data.page.export_kind"), list(names), key="data_export_kind", format_func=names.get)
+    kind = ui.choice(st.selectbox, ui.t("data.page.export_kind"), names, key="data_export_kind", labels=names)
     term_id = export_term(kind)
     left, right = st.columns(2)
     for column, fmt, mime in ((left, "csv", "text/csv"),

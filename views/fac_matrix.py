@@ -84,7 +84,7 @@ def ranked_table(rows: list[dict], name_key: str, name_label: str, key: str) -> 
 def by_challenge(challenges: list[dict]) -> None:
     st.subheader(ui.t("matrix.by_challenge"), anchor=False)
     names = {c["id"]: f"[{c['acronym']}] {c['title']}" for c in challenges}
-    chosen = st.selectbox(ui.t("matrix.choose_challenge"), list(names), key="matrix_challenge", format_func=names.get)
+    chosen = ui.choice(st.selectbox, ui.t("matrix.choose_challenge"), names, key="matrix_challenge", labels=names)
     try:
         ranked_table(matches.ranked_teams_for_challenge(db, user, chosen, k=TOP), "name", ui.t("data.col.team"),
                      key=f"matrix_teams_of_{chosen}")
@@ -95,7 +95,7 @@ def by_challenge(challenges: list[dict]) -> None:
 def by_team(teams: list[dict]) -> None:
     st.subheader(ui.t("matrix.by_team"), anchor=False)
     names = {team["id"]: team["name"] for team in teams}
-    chosen = st.selectbox(ui.t("matrix.choose_team"), list(names), key="matrix_team", format_func=names.get)
+    chosen = ui.choice(st.selectbox, ui.t("matrix.choose_team"), names, key="matrix_team", labels=names)
     try:
         ranked_table(matches.ranked_challenges_for_team(db, user, chosen, k=TOP), "title",
                      ui.t("data.col.challenge"), key=f"matrix_challenges_of_{chosen}")
@@ -110,7 +110,7 @@ def main() -> None:
         st.caption(ui.t("term.closed_read_only", term=ui.plain(term.name)))
     st.write(ui.t("matrix.intro"))
     sorts = {"name": ui.t("matrix.sort.name"), "best": ui.t("matrix.sort.best")}
-    sort = st.radio(ui.t("matrix.sort.label"), list(sorts), format_func=sorts.get, horizontal=True, key="matrix_sort")
+    sort = ui.choice(st.radio, ui.t("matrix.sort.label"), sorts, labels=sorts, horizontal=True, key="matrix_sort")
     pages = matches.matrix_view(db, user, term.id, order=sort, team_page=st.session_state.get("matrix_team_page", 1) - 1,
                                 challenge_page=st.session_state.get("matrix_challenge_page", 1) - 1)
     if not pages["n_teams"] or not pages["n_challenges"]:

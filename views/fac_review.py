@@ -49,8 +49,8 @@ def oldest_first(rows: list[dict]) -> list[dict]:
 def bulk_approve(queue: list[dict]) -> None:
     with st.expander(ui.t("review.bulk.title"), icon=":material/done_all:"):
         titles = {c["id"]: challenge_name(c) for c in queue}
-        chosen = st.multiselect(ui.t("review.bulk.choose"), list(titles), format_func=titles.get,
-                                key="review_bulk_ids")
+        chosen = ui.choice(st.multiselect, ui.t("review.bulk.choose"), titles, labels=titles,
+                           key="review_bulk_ids")
         confirm = st.checkbox(ui.t("review.bulk.confirm", count=len(chosen)), key="review_bulk_confirm")
         if st.button(ui.t("review.bulk.approve"), key="review_bulk_go", disabled=not chosen):
             # The cards below remember the versions they drew on the previous run.
@@ -229,7 +229,7 @@ def sme_section(approved: list[dict]) -> None:
         ordered = sorted(approved, key=lambda c: (not paired[c["id"]], c["acronym"], c["title"]))
         names = {c["id"]: challenge_name(c) + (" ✓" if paired[c["id"]] else "") for c in ordered}
         st.caption(ui.t("facp.sme.intro"))
-        chosen = st.selectbox(ui.t("data.col.challenge"), list(names), format_func=names.get, key="sme_challenge")
+        chosen = ui.choice(st.selectbox, ui.t("data.col.challenge"), names, labels=names, key="sme_challenge")
         c = next(item for item in ordered if item["id"] == chosen)
         seen = on_screen(f"sme_seen_{chosen}", c["version"])
         st.text(ui.t("facp.sme.current", name=c["sme_name"], email=c["sme_email"]))

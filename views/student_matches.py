@@ -52,14 +52,14 @@ def filters(ranked: list[dict]) -> list[dict]:
     query = st.text_input(ui.t("student.matches.search"), key="sm_query",
                           placeholder=ui.t("student.matches.search_placeholder"))
     cols = st.columns(3)
-    chosen_departments = cols[0].multiselect(ui.t("student.matches.department"), list(departments),
-                                             format_func=departments.get, key="sm_departments",
-                                             placeholder=ui.t("student.matches.any"))
-    chosen_themes = cols[1].multiselect(ui.t("student.matches.theme"), facets["themes"], key="sm_themes",
-                                        placeholder=ui.t("student.matches.any"))
-    chosen_languages = cols[2].multiselect(ui.t("student.matches.language"), list(languages),
-                                           format_func=languages.get, key="sm_languages",
-                                           placeholder=ui.t("student.matches.any"))
+    chosen_departments = ui.choice(cols[0].multiselect, ui.t("student.matches.department"), departments,
+                                   labels=departments, key="sm_departments",
+                                   placeholder=ui.t("student.matches.any"))
+    chosen_themes = ui.choice(cols[1].multiselect, ui.t("student.matches.theme"), facets["themes"], key="sm_themes",
+                              placeholder=ui.t("student.matches.any"))
+    chosen_languages = ui.choice(cols[2].multiselect, ui.t("student.matches.language"), languages,
+                                 labels=languages, key="sm_languages",
+                                 placeholder=ui.t("student.matches.any"))
     return matches.filter_ranked(ranked, department_ids=chosen_departments, themes=chosen_themes,
                                  languages=chosen_languages, query=query)
 

@@ -111,8 +111,8 @@ def editable_list(options: dict[int, str]) -> None:
     for position, uid in enumerate(rows, start=1):
         with st.container(border=True):
             st.markdown("**" + ui.t("student.prefs.choice_n", n=position) + "**")
-            st.selectbox(ui.t("student.prefs.challenge", n=position), list(options), key=choice_key(uid),
-                         format_func=options.get, placeholder=ui.t("student.prefs.choose"))
+            ui.choice(st.selectbox, ui.t("student.prefs.challenge", n=position), options, key=choice_key(uid),
+                      labels=options, placeholder=ui.t("student.prefs.choose"))
             ui.field_error(errors, f"{uid}.challenge_id")
             st.text_input(ui.t("student.prefs.reason", n=position), key=reason_key(uid), max_chars=REASON_MAX,
                           help=ui.t("student.prefs.reason_help"))

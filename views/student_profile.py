@@ -194,8 +194,8 @@ def profile_form(editable: bool) -> None:
         ui.field_error(errors, "year")
     with right:
         names = {code: ui.t(LANGUAGE_NAMES[code]) for code in CONTENT_LANGUAGES}
-        st.selectbox(ui.t(LABELS["language"]), CONTENT_LANGUAGES, key=KEYS["language"], format_func=names.get,
-                     disabled=locked)
+        ui.choice(st.selectbox, ui.t(LABELS["language"]), CONTENT_LANGUAGES, key=KEYS["language"], labels=names,
+                  disabled=locked)
         ui.field_error(errors, "language")
     member_rows(errors, editable)
     st.subheader(ui.t("student.profile.strengths"), anchor=False)
@@ -204,9 +204,9 @@ def profile_form(editable: bool) -> None:
         chosen = list(state.get(KEYS[field]) or [])
         options = teams.keyword_vocabulary(ui.db(), field)
         options += [c for c in chosen if c.casefold() not in {o.casefold() for o in options}]
-        st.multiselect(ui.t(LABELS[field]), options, key=KEYS[field], accept_new_options=True,
-                       placeholder=ui.t("student.profile.keywords_placeholder"),
-                       help=ui.t("student.profile.keywords_help"), disabled=locked)
+        ui.choice(st.multiselect, ui.t(LABELS[field]), options, key=KEYS[field], accept_new_options=True,
+                  placeholder=ui.t("student.profile.keywords_placeholder"),
+                  help=ui.t("student.profile.keywords_help"), disabled=locked)
         ui.field_error(errors, field)
     st.text_area(ui.t(LABELS["past_work"]), key=KEYS["past_work"], height=150,
                  help=ui.t("student.profile.past_work_help"), disabled=locked)
