@@ -24,7 +24,8 @@ from .errors import IllegalTransition, NotFound, StaleRecord, ValidationFailed
 from .lifecycle import (CHALLENGE_MOVE_PERMISSIONS, CHALLENGE_MOVES_FROZEN_BY_PAIRING, CHALLENGE_VISIBLE_STATES,
                         FEEDBACK_OWED_STATES, PAIRING_LIVE_STATES, PAIRING_PROPOSED, PAIRING_VISIBLE_STATES,
                         REVISABLE_FIELDS, REVISION_OPEN_STATES, REVISION_TRANSITIONS, TERM_STATES_TAKING_CHALLENGES,
-                        challenge_editable, challenge_next, challenge_visible_to_all, states_sql)
+                        challenge_deletable, challenge_editable, challenge_next, challenge_visible_to_all,
+                        states_sql)
 from .lifecycle import CHALLENGE_REVIEW_MOVES
 from .models import Challenge, User, as_list, is_email, text_problems, validate_challenge
 from .permissions import authorize, can
@@ -34,6 +35,8 @@ REASON_MAX = 500
 
 FORM_FIELDS = ("title", "problem", "outcomes", "themes", "language", "capacity", "sme_name",
                "sme_email", "unclassified")
+#: The fields a person writes (the others have a default): a new draft needs one of them.
+WRITTEN_FIELDS = ("title", "problem", "outcomes", "themes", "sme_name", "sme_email")
 
 
 def _row(db: sqlite_utils.Database, challenge_id: int) -> dict:
@@ -152,8 +155,11 @@ def create_challenge(db: sqlite_utils.Database, actor: User, data: Mapping[str, 
 def save_draft(db: sqlite_utils.Database, actor: User, data: Mapping[str, Any], *,
                challenge_id: int | None = None, expected_version: int | None = None,
                department_id: int | None = None, term_id: int | None = None) -> Challenge:
-    """Create or update a draft (or a returned challenge). Only lengths are checked."""
+    """Create or update a draft (or a returned challenge). Only lengths are checked, and that a
+    new draft has something in it (an empty one would be an "Untitled draft" nobody wrote)."""
     if challenge_id is None:
+        if not any(_clean(data).get(field) for field in WRITTEN_FIELDS):
+            raise ValidationFailed({"title": "challenge.draft_empty"})
         return create_challenge(db, actor, data, department_id=department_id, term_id=term_id)
     clean = _clean(data)
     with storage.transaction(db):
@@ -168,6 +174,15 @@ def save_draft(db: sqlite_utils.Database, actor: User, data: Mapping[str, Any], 
         # Read before the commit: the version handed back is this save's, never a later one's
         # (a form that kept a later version would silently overwrite that other save).
         return Challenge.from_row(_row(db, challenge_id))
+
+
+def submit_new(db: sqlite_utils.Database, actor: User, data: Mapping[str, Any], *,
+               term_id: int | None = None) -> Challenge:
+    """A challenge submitted on its first save: created and submitted in one transaction, so a
+    refused submission (a field missing or invalid, a term not chosen) saves nothing at all."""
+    with storage.transaction(db):
+        draft = create_challenge(db, actor, data, term_id=term_id)
+        return submit(db, actor, draft.id, data, expected_version=draft.version)
 
 
 def submit(db: sqlite_utils.Database, actor: User, challenge_id: int,
@@ -220,6 +235,33 @@ def reopen(db: sqlite_utils.Database, actor: User, challenge_id: int, *, reason:
 def archive(db: sqlite_utils.Database, actor: User, challenge_id: int, *, reason: str = "",
             expected_version: int | None = None) -> Challenge:
     return _move(db, actor, challenge_id, "archive", reason=reason, expected_version=expected_version)
+
+
+def deletable(row: Mapping) -> bool:
+    """Whether a challenge (a row of the table or of :func:`list_challenges`) may be deleted: a
+    draft that was never submitted. One that was ever submitted (and reopened since) has been
+    seen by facilitators: it is archived instead."""
+    return challenge_deletable(row["status"]) and not row["submitted_at"]
+
+
+def delete_draft(db: sqlite_utils.Database, actor: User, challenge_id: int, *,
+                 expected_version: int | None = None) -> None:
+    """Delete a never-submitted draft of the actor's own department (the version on screen),
+    with its audit event (which keeps the title) in the same transaction."""
+    with storage.transaction(db):
+        row = _row(db, challenge_id)
+        if not can_view(actor, row):
+            raise NotFound("error.not_found", f"challenge {challenge_id}")  # ids of others' drafts stay unconfirmed
+        authorize(actor, "challenge.delete_draft", department_id=row["department_id"])
+        _check_version(row, expected_version)
+        require_writable(term_of(db, row["term_id"]), "delete")
+        if not deletable(row):
+            key = "challenge.delete_was_submitted" if challenge_deletable(row["status"]) else "challenge.delete_not_draft"
+            raise IllegalTransition(key, f"cannot delete a {row['status']} challenge", state=row["status"],
+                                    move="delete")
+        db.execute("DELETE FROM challenges WHERE id = ?", [challenge_id])
+        audit.record(db, actor, "challenge.delete_draft", target_type="challenge", target_id=challenge_id,
+                     detail={"title": row["title"], "term_id": row["term_id"], "department_id": row["department_id"]})
 
 
 def bulk_approve(db: sqlite_utils.Database, actor: User, challenge_ids: list[int], *,

@@ -16,6 +16,8 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "challenge.submit": {"department_rep": "department"},
     "challenge.reopen": {"department_rep": "department", "facilitator": "any"},
     "challenge.archive": {"department_rep": "department", "facilitator": "any"},
+    # A never-submitted draft only, by its own department (matching.challenges.delete_draft).
+    "challenge.delete_draft": {"department_rep": "department"},
     "challenge.view_unapproved": {"department_rep": "department", "facilitator": "any"},
     "challenge.approve": {"facilitator": "any"},
     "challenge.return": {"facilitator": "any"},

@@ -197,6 +197,10 @@ CASES: dict[str, list[Case]] = {
                                         sees={"rep_esdc", "facilitator"})],
     "challenges.reopen": [Case(lambda db, w, a, c: challenges.reopen(db, a, c), {"rep_esdc", "facilitator"},
                                _submitted)],
+    "challenges.delete_draft": [Case(lambda db, w, a, c: challenges.delete_draft(db, a, c), {"rep_esdc"},
+                                     lambda db, w: w["draft"])],
+    "challenges.submit_new": [Case(lambda db, w, a, _: challenges.submit_new(db, a, ACCESSIBILITY, term_id=w["term"]),
+                                   {"rep_esdc", "rep_dfo"})],
     "challenges.create_challenge": [Case(lambda db, w, a, _: challenges.create_challenge(
         db, a, {"title": "New"}, department_id=w["esdc"]), {"rep_esdc"})],
     "challenges.propose_revision": [Case(lambda db, w, a, c: challenges.propose_revision(

@@ -123,14 +123,16 @@ def save(submit: bool, term_id: int | None) -> None:
 
 
 def store(submit: bool, term_id: int | None):
-    """Save (creating the draft first, under its term, if it is new) or submit the typed values."""
+    """Save or submit the typed values. A new challenge is created under its term by its first
+    save, or created and submitted at once: a refused submission saves nothing."""
     loaded = state["cf_loaded"]
     data = form_data()
     if loaded["id"] is None:
         if term_id is None and len(terms_taking_challenges()) > 1:
             raise ValidationFailed({"term_id": "dept.form.term_required"})
-        remember(challenges.save_draft(ui.db(), user, data, term_id=term_id))
-        loaded = state["cf_loaded"]
+        if submit:
+            return challenges.submit_new(ui.db(), user, data, term_id=term_id)
+        return challenges.save_draft(ui.db(), user, data, term_id=term_id)
     if submit:
         return challenges.submit(ui.db(), user, loaded["id"], data, expected_version=loaded["version"])
     return challenges.save_draft(ui.db(), user, data, challenge_id=loaded["id"], expected_version=loaded["version"])

@@ -2,7 +2,8 @@
 
 A challenge paired with a team (a published pairing) is no longer reopened or archived: the
 department proposes a revision from the form, which a facilitator reviews. A closed term's
-challenges are kept for the record only.
+challenges are kept for the record only. A draft that was never submitted can be deleted (after a
+confirmation); one that was ever submitted is archived instead.
 """
 import streamlit as st
 
@@ -13,8 +14,8 @@ from matching.i18n import format_day
 FORM_PAGE = "views/dept_challenge_form.py"
 TEAMS_PAGE = "views/dept_teams.py"
 #: Moves that change what others see ask for a confirmation first.
-CONFIRMED_MOVES = {"archive": challenges.archive, "reopen": challenges.reopen}
-DONE = {"archive": "dept.list.archived", "reopen": "dept.list.reopened"}
+CONFIRMED_MOVES = {"archive": challenges.archive, "reopen": challenges.reopen, "delete": challenges.delete_draft}
+DONE = {"archive": "dept.list.archived", "reopen": "dept.list.reopened", "delete": "dept.list.deleted"}
 PAGE = "dept"  # session-state prefix of this page
 
 user = ui.user()
@@ -38,7 +39,7 @@ def ask_confirmation(action: str, row: dict) -> None:
 
 
 def apply_pending(row: dict) -> None:
-    """The confirm/cancel box of a pending archive or reopen of this challenge."""
+    """The confirm/cancel box of a pending archive, reopen or delete of this challenge."""
     pending = st.session_state.get("dept_pending") or {}
     if pending.get("id") != row["id"]:
         return
@@ -51,10 +52,18 @@ def apply_pending(row: dict) -> None:
             move = CONFIRMED_MOVES[action]
             # The version on screen when the move was asked for: a change made since is not overridden.
             ui.act(lambda: move(ui.db(), user, row["id"], expected_version=pending["version"]), page=PAGE,
-                   success=lambda _: (DONE[action], {}), on_error=ui.notice_error(PAGE))
+                   success=lambda _: done(action, row), on_error=ui.notice_error(PAGE))
         if cancel.button(ui.t("dept.list.cancel"), key=f"cancel_{row['id']}"):
             st.session_state.pop("dept_pending", None)
             st.rerun()
+
+
+def done(action: str, row: dict) -> ui.Message:
+    """The confirmation of a move; a deleted draft is also forgotten by the form."""
+    if action == "delete" and st.session_state.get("edit_challenge_id") == row["id"]:
+        st.session_state.pop("edit_challenge_id", None)
+        st.session_state.pop("cf_loaded", None)
+    return DONE[action], {}
 
 
 def actions_for(row: dict) -> list[tuple[str, str, str]]:
@@ -72,6 +81,8 @@ def actions_for(row: dict) -> list[tuple[str, str, str]]:
     moves = lifecycle.challenge_moves(status)
     buttons += [(move, f"dept.list.{move}", icon) for move, icon in
                 (("reopen", ":material/undo:"), ("archive", ":material/inventory_2:")) if move in moves]
+    if challenges.deletable(row):  # a never-submitted draft
+        buttons.append(("delete", "dept.list.delete", ":material/delete:"))
     return buttons
 
 
