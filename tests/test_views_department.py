@@ -144,14 +144,15 @@ def test_submit_shows_every_problem_under_its_field_then_succeeds(demo_db):
     assert error_right_after(at, "cf_sme_email") == "This field is required."
     assert error_right_after(at, "cf_title") is None
     assert "1 field(s) need attention" in at.error[0].value
-    # Nothing typed is lost, and the attempt kept a draft.
+    # Nothing typed is lost, and the refused attempt saved nothing (issue 14.5: no junk draft).
     assert at.text_input(key="cf_title").value == "Plain-language EI letters"
-    saved = challenges.list_challenges(demo_db, rep(demo_db), status="draft")
-    assert [r["title"] for r in saved] == ["Plain-language EI letters"]
+    assert challenges.list_challenges(demo_db, rep(demo_db), status="draft") == []
     fill(at, sme_email="priya.raman@hrsdc-rhdcc.gc.ca")
     at.button(key="cf_submit").click().run()
     assert not at.exception and not at.error
     assert any("Submitted for review" in s.value for s in at.success)
+    saved = challenges.list_challenges(demo_db, rep(demo_db), status="submitted")
+    assert [r["title"] for r in saved] == ["Plain-language EI letters"]
     row = challenges.get_challenge(demo_db, rep(demo_db), saved[0]["id"])
     assert row.status == "submitted" and row.themes == ["accessibility", "plain language"]
     assert any("waiting for review" in i.value for i in at.info)  # now read-only
