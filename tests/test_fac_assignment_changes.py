@@ -32,7 +32,8 @@ def run(db):
 
 
 def choose_kind(at, label, lang="en"):
-    at.radio(key=f"assign_adjust_kind_{lang}").set_value(label).run()
+    """Pick the adjustment by the label shown (in ``lang``); its value is the kind's code."""
+    at.radio(key="assign_adjust_kind").set_value(label).run()
 
 
 def test_lock_form_starts_on_the_teams_proposal_and_locking_as_shown_keeps_it(demo_db):
