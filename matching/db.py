@@ -367,6 +367,21 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_user ON sessions(user_id, revoked_at);
 """))
 
+# --- Migration 9: feedback rounds versioned, the thread under each entry (issue 14.11) ------
+MIGRATIONS.append((9, "feedback rounds versioned; a short thread per feedback entry and whose word it awaits", """
+ALTER TABLE feedback_rounds ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE feedback_entries ADD COLUMN waiting_on TEXT;
+CREATE TABLE feedback_messages (
+    id INTEGER PRIMARY KEY,
+    entry_id INTEGER NOT NULL REFERENCES feedback_entries(id),
+    author_id INTEGER REFERENCES users(id),
+    side TEXT NOT NULL CHECK (side IN ('expert', 'team')),
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX feedback_messages_entry ON feedback_messages(entry_id, id);
+"""))
+
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlite_utils
 
+from . import feedback
 from .errors import PortalError
 from .lifecycle import (CHALLENGE_STATES, FEEDBACK_OWED_STATES, PAIRING_LIVE_STATES, PAIRING_VISIBLE_STATES,
                         REVISION_OPEN_STATES, TERM_STATES_GIVING_FEEDBACK, TERM_STATES_PUBLISHING, states_sql,
@@ -84,17 +85,29 @@ def _student(db, user: User, summary: dict) -> None:
     if _count(db, f"SELECT COUNT(*) FROM pairings WHERE team_id = ? AND {visible}", [user.team_id, *states]):
         steps.append(_step("home.step.see_pairing", term))
     if term and term.state in TERM_STATES_GIVING_FEEDBACK:
-        to_answer = _count(db, "SELECT COUNT(*) FROM feedback_entries e JOIN pairings p ON p.id = e.pairing_id "
-                               "WHERE p.team_id = ? AND e.state = 'submitted'", [user.team_id])
-        if to_answer:
-            steps.append(_step("home.step.reply_feedback", term, count=to_answer))
+        waiting = _by_next(feedback.entries_for_team(db, user, user.team_id), term)
+        if waiting["reply"]:
+            steps.append(_step("home.step.reply_feedback", term, count=waiting["reply"]))
+        if waiting["answer_expert"]:
+            steps.append(_step("home.step.expert_wrote", term, count=waiting["answer_expert"]))
+
+
+def _by_next(entries: list[dict], term: Term) -> dict[str, int]:
+    """How many of the term's entries wait for each next action (``feedback.NEXT_ACTIONS``)."""
+    counts = {action: 0 for action in feedback.NEXT_ACTIONS}
+    for entry in entries:
+        if entry["term_id"] == term.id and entry["next"]:
+            counts[entry["next"]] += 1
+    return counts
 
 
 def _facilitator(db, user: User, summary: dict) -> None:
     steps = summary["steps"]
-    waiting = _count(db, "SELECT COUNT(*) FROM challenges WHERE status = 'submitted'", [])
-    if waiting:
-        steps.append(_step("home.step.review", count=waiting))
+    # Submitted challenges wait for review, each under the term it was filed for.
+    for row in db.query("SELECT term_id, COUNT(*) AS n FROM challenges WHERE status = 'submitted' "
+                        "GROUP BY term_id ORDER BY term_id IS NULL, term_id DESC"):
+        term = get_term(db, row["term_id"]) if row["term_id"] is not None else None
+        steps.append(_step("home.step.review", term, count=row["n"]))
     pending, states = states_sql("state", REVISION_OPEN_STATES)
     revisions = _count(db, f"SELECT COUNT(*) FROM challenge_revisions WHERE {pending}", states)
     if revisions:
@@ -114,6 +127,10 @@ def _facilitator(db, user: User, summary: dict) -> None:
                              [term.id, *owed_states])
             if overdue:
                 steps.append(_step("home.step.overdue_feedback", term, count=overdue))
+            nobody = _count(db, "SELECT COUNT(*) FROM feedback_entries e JOIN pairings p ON p.id = e.pairing_id "
+                                f"WHERE p.term_id = ? AND {owed} AND e.expert_id IS NULL", [term.id, *owed_states])
+            if nobody:
+                steps.append(_step("home.step.entries_without_expert", term, count=nobody))
 
 
 def _owed_sql() -> tuple[str, list[str]]:
@@ -127,14 +144,18 @@ def _expert(db, user: User, summary: dict) -> None:
     visible, states = states_sql("p.state", PAIRING_VISIBLE_STATES)
     advised = _count(db, "SELECT COUNT(*) FROM pairings p JOIN challenges c ON c.id = p.challenge_id "
                          f"WHERE c.sme_email = ? COLLATE NOCASE AND {visible}", [user.email, *states])
-    owed, owed_states = _owed_sql()
+    entries = feedback.entries_for_expert(db, user)
     for term in open_terms(db):
         if term.state not in TERM_STATES_GIVING_FEEDBACK:
             continue
-        open_entries = _count(db, "SELECT COUNT(*) FROM feedback_entries e JOIN pairings p ON p.id = e.pairing_id "
-                                  f"WHERE e.expert_id = ? AND p.term_id = ? AND {owed}",
-                              [user.id, term.id, *owed_states])
-        if open_entries:
-            steps.append(_step("home.step.give_feedback", term, count=open_entries))
+        waiting = _by_next(entries, term)
+        if waiting["give_feedback"]:
+            steps.append(_step("home.step.give_feedback", term, count=waiting["give_feedback"]))
+        overdue = sum(1 for e in entries if e["term_id"] == term.id and e["next"] == "give_feedback"
+                      and e["status"] == "overdue")
+        if overdue:
+            steps.append(_step("home.step.expert_overdue", term, count=overdue))
+        if waiting["answer_team"]:
+            steps.append(_step("home.step.replies_waiting", term, count=waiting["answer_team"]))
     if not advised:
         steps.append(_step("home.step.no_pairings_yet"))

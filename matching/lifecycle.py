@@ -117,6 +117,8 @@ FEEDBACK_OWED_STATES = ("open",)
 FEEDBACK_SHARED_STATES = ("submitted", "answered")
 #: Entries whose feedback has been given: a round with any of these cannot be deleted.
 FEEDBACK_GIVEN_STATES = ("submitted", "answered")
+#: Entries with a thread (expert and team write to each other): those the team can read.
+FEEDBACK_THREAD_STATES = FEEDBACK_SHARED_STATES
 
 # --- Revisions -------------------------------------------------------------------------------
 
@@ -190,6 +192,16 @@ def feedback_is_owed(state: str) -> bool:
 
 def feedback_is_shared(state: str) -> bool:
     return state in FEEDBACK_SHARED_STATES
+
+
+def feedback_is_given(state: str) -> bool:
+    return state in FEEDBACK_GIVEN_STATES
+
+
+def feedback_thread_open(term_state: str | None, entry_state: str) -> bool:
+    """Whether an entry's thread takes new messages: the entry is shared with the team and its
+    own term still gives feedback. Once the term closes the thread is read-only."""
+    return entry_state in FEEDBACK_THREAD_STATES and term_gives_feedback(term_state)
 
 
 def states_sql(column: str, states: Iterable[str]) -> tuple[str, list[str]]:

@@ -272,7 +272,7 @@ def purge_term(db: sqlite_utils.Database, actor: User, term_id: int) -> dict[str
 
     Erased: team members' names and e-mails; the term's student accounts (name, e-mail,
     password: they can no longer sign in); free text that may name people (preference reasons,
-    feedback comments and replies, pairing and rule reasons, review comments, the SME contact on
+    feedback comments, replies and thread messages, pairing and rule reasons, review comments, the SME contact on
     the term's challenges); and, in the audit log, the text of the events *of that term* that
     names them (see :func:`_scrub_audit`). Kept: every row (so counts stay right), teams' public
     profiles, preference ranks, pairing scores, feedback scores, each audit event's actor id,
@@ -359,6 +359,9 @@ def _anonymise_rows(db, term_id: int, team_ids: list[int]) -> dict[str, Any]:
     counts["feedback_entries"] = db.execute(
         f"UPDATE feedback_entries SET comments = '', reply = '' WHERE pairing_id IN ({pairings}) "
         "AND (comments != '' OR reply != '')").rowcount
+    counts["feedback_messages"] = db.execute(
+        f"UPDATE feedback_messages SET body = '' WHERE entry_id IN (SELECT id FROM feedback_entries "
+        f"WHERE pairing_id IN ({pairings})) AND body != ''").rowcount
     counts["pairing_rules"] = db.execute(
         "UPDATE pairing_rules SET reason = ? WHERE term_id = ? AND reason != ?", [PURGED, term_id, PURGED]).rowcount
     if "reason" in db["pairings"].columns_dict:

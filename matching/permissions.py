@@ -53,6 +53,9 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "pairing.view_department": {"department_rep": "department", "facilitator": "any"},
     "pairing.view_expert": {"expert": "self", "facilitator": "any"},
     "feedback.view_team": {"student": "team", "facilitator": "any"},
+    # The thread of one feedback entry: its expert and the paired team talk; facilitators read.
+    "feedback.thread_read": {"expert": "self", "student": "team", "facilitator": "any"},
+    "feedback.thread_write": {"expert": "self", "student": "team"},
     "dashboard.view": {"facilitator": "any"},
     # Each person reads and marks only their own notifications (matching/notifications.py).
     "notification.read": {"department_rep": "self", "student": "self", "facilitator": "self", "expert": "self"},

@@ -13,6 +13,7 @@ owed needs a reason. Each move carries the term version the facilitator saw.
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Iterable, Mapping
 
 import sqlite_utils
@@ -23,7 +24,7 @@ from .errors import IllegalTransition, NotFound, StaleRecord, ValidationFailed
 from .i18n import has
 from .lifecycle import (FEEDBACK_OWED_STATES, PAIRING_LIVE_STATES, PAIRING_PROPOSED, PAIRING_STATE_ON_TERM,
                         TERM_NEXT, TERM_STATES_OPEN, TERM_STATES_READ_ONLY, states_sql)
-from .models import Term, User, text_problems, validate_term
+from .models import Term, User, _iso_date, text_problems, validate_term
 from .permissions import authorize
 
 REASON_MAX = 500
@@ -106,16 +107,22 @@ def _count(db, sql: str, params: list) -> int:
     return db.execute(sql, params).fetchone()[0]
 
 
-def advance_check(db: sqlite_utils.Database, term_id: int) -> dict[str, Any]:
-    """What the next move of the term would meet: ``{"to", "blockers", "needs_reason"}``.
+def advance_check(db: sqlite_utils.Database, term_id: int, *, today: date | None = None) -> dict[str, Any]:
+    """What the next move of the term would meet: ``{"to", "blockers", "needs_reason", "warnings"}``.
 
     ``blockers`` are ``{key, params}`` refusals that only an override with a reason lifts;
-    ``needs_reason`` says the move itself asks for a reason (closing with feedback owed).
+    ``needs_reason`` says the move itself asks for a reason (closing with feedback owed);
+    ``warnings`` are ``{key, params}`` facts the move does not stop at but the facilitator should
+    read before and after it (starting a term before its start date).
     """
     term = get_term(db, term_id)
     to = TERM_NEXT.get(term.state)
     check: dict[str, Any] = {"from": term.state, "to": to, "blockers": [], "needs_reason": False,
-                             "version": term.version}
+                             "warnings": [], "version": term.version}
+    starts = _iso_date(term.starts_on) if term.starts_on else None
+    if to == "active" and starts is not None and starts > (today or date.today()):
+        check["warnings"].append({"key": "term.warn.active_before_start",
+                                  "params": {"term": term.name, "starts": starts.isoformat()}})
     if to == "active":
         live, live_states = states_sql("state", PAIRING_LIVE_STATES)
         proposed, proposed_states = states_sql("state", PAIRING_PROPOSED)

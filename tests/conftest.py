@@ -170,3 +170,14 @@ def demo_db(demo_db_path):
     database = storage.connect(demo_db_path)
     yield database
     database.close()
+
+
+def term_around_today(db, term_id, *, before_days=60, after_days=90):
+    """Give a term dates around today, so page tests can put due dates (and overdue entries)
+    relative to the real date: a round is due within its term's dates (issue 14.4), and the demo
+    term's own dates (January to April 2027) may lie in the future."""
+    from datetime import date, timedelta
+    with storage.transaction(db):
+        db.execute("UPDATE terms SET starts_on = ?, ends_on = ? WHERE id = ?",
+                   [(date.today() - timedelta(days=before_days)).isoformat(),
+                    (date.today() + timedelta(days=after_days)).isoformat(), term_id])

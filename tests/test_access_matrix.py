@@ -295,6 +295,23 @@ CASES: dict[str, list[Case]] = {
     "feedback.submit": [Case(lambda db, w, a, e: feedback.submit(db, a, e, SCORES, "done"), {"expert"}, _open_entry)],
     "feedback.reply": [Case(lambda db, w, a, e: feedback.reply(db, a, e, "We changed the plan."), {"student_a"},
                             lambda db, w: w["entry_a"])],
+    "feedback.update_round": [Case(lambda db, w, a, r: feedback.update_round(db, a, r, "Midterm review", "2027-03-02",
+                                                                             expected_version=None), FAC,
+                                   lambda db, w: w["round"])],
+    "feedback.delete_round": [Case(lambda db, w, a, r: feedback.delete_round(db, a, r, expected_version=None), FAC,
+                                   lambda db, w: feedback.create_round(db, SYSTEM, w["past_term"], "Spare",
+                                                                       "2027-04-02")["id"])],
+    # The thread of a submitted entry: its expert and its team write; facilitators read.
+    "feedback.thread": [
+        Case(lambda db, w, a, e: feedback.thread(db, a, e), {"expert", "student_a", "facilitator"},
+             lambda db, w: w["entry_a"], label="submitted"),
+        Case(lambda db, w, a, e: feedback.thread(db, a, e), {"expert", "facilitator"}, _open_entry,
+             label="draft (hidden from the team)")],
+    "feedback.post_message": [Case(lambda db, w, a, e: feedback.post_message(db, a, e, "A question?"),
+                                   {"expert", "student_a"}, lambda db, w: w["entry_a"])],
+    "feedback.mark_read": [Case(lambda db, w, a, e: feedback.mark_read(db, a, e), {"expert", "student_a"},
+                                lambda db, w: w["entry_a"])],
+    "feedback.thread_counts": [Case(lambda db, w, a, t: feedback.thread_counts(db, a, t), FAC, PAST)],
     # maintenance (backup and restore: the operator only, from the CLI)
     "maintenance.audit_log": [Case(lambda db, w, a, _: maintenance_module().audit_log(db, a), FAC)],
     "maintenance.backup": [Case(lambda db, w, a, _: maintenance_module().backup(

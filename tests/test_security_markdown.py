@@ -28,7 +28,7 @@ import ui
 from matching import accounts, challenges, feedback, matches, pairings, terms
 from matching import db as storage
 from matching.models import RUBRIC
-from tests.conftest import ACCESSIBILITY, FISHERIES
+from tests.conftest import ACCESSIBILITY, FISHERIES, term_around_today
 from tests.test_app_smoke import APP
 
 HOSTILE = ("Evil ![x](http://evil.example/p.png) [click](http://evil.example) http://evil.example/bare "
@@ -229,6 +229,7 @@ def build_every_state(db) -> dict:
     terms.advance_term(db, fac, winter.id, reason="Test: active", override=True)
     soon = (date.today() + timedelta(days=10)).isoformat()
     later = (date.today() + timedelta(days=40)).isoformat()
+    term_around_today(db, winter.id)
     feedback.create_round(db, fac, winter.id, "Discovery", soon)
     feedback.create_round(db, fac, winter.id, "Midpoint", later)
 
@@ -240,6 +241,8 @@ def build_every_state(db) -> dict:
     for entry in [e for e in entries if e["pairing_id"] == first["pairing_id"]]:
         feedback.submit(db, expert, entry["id"], {c: 4 for c in RUBRIC}, "Good start.")
     feedback.reply(db, student, first["id"], "We narrowed the scope.")
+    feedback.post_message(db, expert, first["id"], "Which users did you test with?")   # the thread (14.11)
+    feedback.post_message(db, student, first["id"], "Three screen reader users.")
 
     paired = challenges.get_challenge(db, fac, pairing["challenge_id"])
     paired_rep = _rep_of(db, paired.department_id)
@@ -291,6 +294,8 @@ def fill_with_hostile_text(db) -> None:
             update("feedback_rounds", i, {"name": hostile(f"round {i}")})
         for i in each("feedback_entries"):
             update("feedback_entries", i, {"comments": hostile("feedback"), "reply": hostile("reply")})
+        for i in each("feedback_messages"):
+            update("feedback_messages", i, {"body": hostile(f"message {i}")})
         for i in each("pairing_rules"):
             update("pairing_rules", i, {"reason": hostile("rule reason")})
         for i in each("challenge_revisions"):

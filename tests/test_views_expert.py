@@ -6,6 +6,7 @@ import pytest
 from matching import accounts, feedback, pairings, terms
 from matching import db as storage
 from matching.models import RUBRIC
+from tests.conftest import term_around_today
 from tests.test_app_smoke import signed_in
 
 
@@ -35,6 +36,7 @@ def go_live(db, *, due_in_days=10):
     pairings.run_assignment(db, fac, term.id)
     pairings.publish(db, fac, term.id)
     terms.advance_term(db, fac, term.id)
+    term_around_today(db, term.id)
     feedback.create_round(db, fac, term.id, "Discovery", (date.today() + timedelta(days=due_in_days)).isoformat())
     return term.id
 

@@ -9,6 +9,7 @@ import pytest
 from matching import accounts, challenges, feedback, lifecycle, pairings, terms
 from matching import db as storage
 from matching.matches import match_matrix
+from tests.conftest import term_around_today
 from tests.test_app_smoke import signed_in
 
 PAGES = ["views/fac_review.py", "views/fac_terms.py", "views/fac_matrix.py", "views/fac_assignment.py",
@@ -61,6 +62,7 @@ def go_live(db, *, due_in_days=10):
     fac = facilitator(db)
     term = terms.get_term(db, publish_demo(db))
     terms.advance_term(db, fac, term.id)
+    term_around_today(db, term.id)
     feedback.create_round(db, fac, term.id, "Discovery", (date.today() + timedelta(days=due_in_days)).isoformat())
     return term.id
 

@@ -3,11 +3,17 @@
 An expert may advise pairings in several terms (a running one, the next one, past ones). Each
 pairing says its term, and feedback is written while *that entry's* term is active: a pairing
 of the next term does not lock the current one, and a closed term's feedback stays readable.
+
+The page opens on a summary per team (rounds submitted, open, overdue; replies waiting); each
+round is an expander that is open only when it needs the expert (feedback to give, a reply or
+a message to answer), so the page is short when little waits.
 """
+import pandas as pd
 import streamlit as st
 
 import ui
 from matching import feedback, i18n, lifecycle, pairings, teams
+from views import feedback_thread
 from matching.errors import PortalError
 from matching.models import RUBRIC
 
@@ -83,8 +89,9 @@ def errors_key(entry: dict) -> str:
 def write(entry: dict, move: str, scores: dict, comments: str) -> None:
     service = feedback.submit if move == "submit" else feedback.save_draft
     ui.act(lambda: service(db, user, entry["id"], scores, comments), page=PAGE, errors_key=errors_key(entry),
-           success=lambda _: ("expert.submitted" if move == "submit" else "expert.saved",
-                              {"round": entry["round_name"], "team": entry["team_name"]}))
+           success=lambda _: feedback_thread.keep_open(PAGE, entry, (
+               "expert.submitted" if move == "submit" else "expert.saved",
+               {"round": entry["round_name"], "team": entry["team_name"]})))
 
 
 def term_line(row: dict) -> str:
@@ -98,11 +105,22 @@ def why_not_writable(entry: dict) -> str:
                       {"term": entry["term_name"], "state": ("term_state." + entry["term_state"], {})})
 
 
-def entry_block(entry: dict) -> None:
+def needs_me(entry: dict) -> bool:
+    """Feedback to give, or the team's reply or message to answer: what opens a round."""
+    return feedback.waits_for(entry, "expert")
+
+
+def entry_title(entry: dict) -> str:
     due = i18n.format_day(entry["due_on"], ui.lang())
+    state = (ui.t("expert.reply_waiting") if entry["next"] == "answer_team"
+             else ui.t("dash.feedback_status." + entry["status"]))
+    return ui.t("expert.entry_title", round=ui.plain(entry["round_name"]), date=due, state=state)
+
+
+def entry_block(entry: dict) -> None:
     can_write = lifecycle.term_gives_feedback(entry["term_state"])  # this entry's term, not another's
-    with st.container(border=True):
-        st.markdown(f"**{ui.plain(entry['round_name'])}** · {ui.t('expert.due', date=due)}")
+    with st.expander(entry_title(entry), expanded=needs_me(entry) or feedback_thread.kept_open(PAGE, entry),
+                     icon=STATUS_ICONS[entry["status"]]):
         status_badge(entry["status"])
         if entry["status"] == "overdue" and can_write:
             st.caption(ui.t("expert.overdue_help"))
@@ -117,6 +135,26 @@ def entry_block(entry: dict) -> None:
             st.text(entry["reply"])
         else:
             st.caption(ui.t("expert.waiting_reply"))
+        feedback_thread.show(entry, side="expert", page=PAGE)
+
+
+def summary(advised: list[dict], entries: list[dict]) -> None:
+    """Every team in one table first (names are user text: a dataframe shows them as typed)."""
+    rows = []
+    for p in advised:
+        counts = feedback.tally([e for e in entries if e["pairing_id"] == p["pairing_id"]])
+        rows.append({ui.t("data.col.team"): p["team_name"], ui.t("data.col.term"): p["term_name"],
+                     ui.t("data.col.challenge"): p["challenge_title"],
+                     ui.t("expert.col.submitted"): counts["given"], ui.t("expert.col.open"): counts["to_give"],
+                     ui.t("expert.col.overdue"): counts["late"],
+                     ui.t("expert.col.replies"): counts["replies_waiting"]})
+    st.subheader(ui.t("expert.summary"), anchor=False)
+    st.dataframe(pd.DataFrame(rows), width="stretch", hide_index=True)
+    waiting = sum(1 for e in entries if needs_me(e))
+    if waiting:
+        st.info(ui.t("expert.needs_you", count=waiting), icon=":material/arrow_downward:")
+    else:
+        st.success(ui.t("expert.nothing_waits"), icon=":material/check:")
 
 
 def reminders(due: dict) -> None:
@@ -142,6 +180,7 @@ def main() -> None:
         st.stop()
     reminders(due)
     st.write(ui.t("expert.intro", count=len(advised)))
+    summary(advised, entries)
     for p in advised:  # newest term first
         st.header(ui.plain(p["team_name"]), anchor=False)
         st.caption(term_line(p))

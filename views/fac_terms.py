@@ -86,6 +86,8 @@ def move_form(term) -> None:
     st.caption(ui.t("fac.terms.next_allows", state=state_word(following), allows=ui.t("fac.terms.allows." + following)))
     for blocker in check["blockers"]:
         st.warning(ui.message(blocker["key"], blocker["params"]), icon=":material/block:")
+    for warning in check["warnings"]:
+        st.warning(ui.message(*dated(warning)), icon=":material/event_busy:")
     if check["needs_reason"]:
         st.warning(ui.t("term.guard.open_feedback", count=check.get("open_feedback", 0)), icon=":material/rate_review:")
     override = False
@@ -102,7 +104,7 @@ def move_form(term) -> None:
         ui.act(lambda: terms.advance_term(db, user, term.id, reason=reason, override=override,
                                           expected_version=seen),
                page=PAGE, errors_key=f"term_errors_{term.id}", on_error=refused,
-               success=lambda moved_term: moved(term, moved_term),
+               success=lambda moved_term: moved(term, moved_term, check["warnings"]),
                forget=[f"term_confirm_{term.id}", f"term_override_{term.id}", f"term_reason_{term.id}"])
 
 
@@ -114,10 +116,20 @@ def refused(err: PortalError) -> None:
         ui.show_error(err)
 
 
-def moved(before, after) -> ui.Message:
-    # The states are messages too, so they follow a language switch with the sentence.
-    return "facp.terms.moved", {"name": after.name, "from_state": ("term_state." + before.state, {}),
-                                "to_state": ("term_state." + after.state, {})}
+def dated(warning: dict) -> ui.Message:
+    """A warning of ``advance_check`` as a message, its date in the reader's language."""
+    params = dict(warning["params"])
+    if params.get("starts"):
+        params["starts"] = i18n.format_day(params["starts"], ui.lang())
+    return warning["key"], params
+
+
+def moved(before, after, warnings=()) -> list[ui.Message]:
+    # The states are messages too, so they follow a language switch with the sentence. What the
+    # move did not stop at (a term made active before its start date) is said with it.
+    return [("facp.terms.moved", {"name": after.name, "from_state": ("term_state." + before.state, {}),
+                                  "to_state": ("term_state." + after.state, {})}),
+            *(dated(warning) for warning in warnings)]
 
 
 def main() -> None:

@@ -26,13 +26,33 @@ def step_text(step: dict) -> str:
     return text
 
 
-def next_steps(steps: list[dict]) -> None:
+#: Where each kind of step is done (a link under the step when the role has that page).
+STEP_PAGES = {
+    "home.step.review": "views/fac_review.py", "home.step.review_revisions": "views/fac_review.py",
+    "home.step.run_assignment": "views/fac_assignment.py",
+    "home.step.overdue_feedback": "views/fac_feedback.py", "home.step.entries_without_expert": "views/fac_feedback.py",
+    "home.step.give_feedback": "views/expert_teams.py", "home.step.expert_overdue": "views/expert_teams.py",
+    "home.step.replies_waiting": "views/expert_teams.py",
+    "home.step.reply_feedback": "views/student_feedback.py", "home.step.expert_wrote": "views/student_feedback.py",
+}
+
+
+def step_link(step: dict, role: str) -> None:
+    path = STEP_PAGES.get(step["key"])
+    if path is None or path not in ui.page_files(role):
+        return
+    title, icon = next((t, i) for p, t, i in ui.PAGES[role] if p == path)
+    st.page_link(path, label=ui.t("home.go_to", page=ui.t(title)), icon=icon)
+
+
+def next_steps(steps: list[dict], role: str) -> None:
     if not steps:
         st.success(ui.t("home.nothing_to_do"), icon=":material/check:")
         return
     st.subheader(ui.t("home.next_steps"))
     for step in steps:
         st.info(step_text(step), icon=":material/arrow_forward:")
+        step_link(step, role)
 
 
 def challenge_counts(counts: dict) -> None:
@@ -65,7 +85,7 @@ def main() -> None:
     st.title(ui.t("home.title", name=ui.plain(user.name)))
     summary = home.next_steps(ui.db(), user)
     terms_line(summary.get("terms") or [], student=user.role == "student")
-    next_steps(summary["steps"])
+    next_steps(summary["steps"], user.role)
     if "counts" in summary:
         challenge_counts(summary["counts"])
     if "completeness" in summary:

@@ -1,8 +1,13 @@
-"""Feedback: the expert's submitted feedback for our team, and our reply (what we changed)."""
+"""Feedback: the expert's submitted feedback for our team, our reply (what we changed), and the
+short thread under each entry where the team and the expert keep talking until the term closes.
+
+Each round is an expander, open when it waits for the team (a reply to write, a message from the
+expert to read)."""
 import streamlit as st
 
 import ui
 from matching import feedback, i18n, lifecycle
+from views import feedback_thread
 from matching.errors import PortalError
 from matching.models import RUBRIC
 
@@ -26,7 +31,8 @@ def reply_form(entry: dict) -> None:
                          icon=":material/send:")
     if sent:
         ui.act(lambda: feedback.reply(db, user, entry["id"], text), page=PAGE, errors_key=errors_key,
-               success=lambda _: ("feedback.student.sent", {"round": entry["round_name"]}))
+               success=lambda _: feedback_thread.keep_open(PAGE, entry, ("feedback.student.sent",
+                                                                         {"round": entry["round_name"]})))
 
 
 def can_reply(entry: dict) -> bool:
@@ -42,9 +48,19 @@ def term_note(entry: dict) -> None:
         st.caption(ui.t("term.requires_active"))
 
 
+def entry_title(entry: dict) -> str:
+    if entry["next"] == "reply":
+        state = ui.t("feedback.student.needs_reply")
+    elif entry["next"] == "answer_expert":
+        state = ui.t("feedback.student.message_waiting")
+    else:
+        state = ui.t("dash.feedback_status." + entry["status"])
+    return ui.t("feedback.student.entry_title", round=ui.plain(entry["round_name"]), state=state)
+
+
 def entry_block(entry: dict) -> None:
-    with st.container(border=True):
-        st.subheader(ui.plain(entry["round_name"]), anchor=False)
+    with st.expander(entry_title(entry), icon=":material/rate_review:",
+                     expanded=feedback.waits_for(entry, "team") or feedback_thread.kept_open(PAGE, entry)):
         st.caption(ui.t("term.acts_on", name=ui.plain(entry["term_name"]),
                         state=ui.t("term_state." + entry["term_state"])))
         st.caption(ui.t("feedback.student.from", expert=ui.plain(entry["expert_name"] or entry["sme_name"]),
@@ -65,6 +81,7 @@ def entry_block(entry: dict) -> None:
                 reply_form(entry)
             else:
                 term_note(entry)
+        feedback_thread.show(entry, side="team", page=PAGE)
 
 
 def main() -> None:
@@ -81,6 +98,9 @@ def main() -> None:
     waiting = sum(1 for e in entries if e["state"] == "submitted" and can_reply(e))
     if waiting:
         st.info(ui.t("feedback.student.waiting", count=waiting), icon=":material/arrow_forward:")
+    messages = sum(1 for e in entries if e["next"] == "answer_expert")
+    if messages:
+        st.info(ui.t("feedback.student.messages_waiting", count=messages), icon=":material/forum:")
     for item in entries:
         entry_block(item)
 

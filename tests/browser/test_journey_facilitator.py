@@ -158,7 +158,7 @@ def expert_submits(page, entry_id: int) -> None:
 def team_reads_and_replies(page, entry_id: int) -> None:
     sign_in(page, STUDENT)
     goto(page, "Feedback")
-    expect(main(page).get_by_role("heading", name=ROUND)).to_be_visible()
+    expect(main(page).get_by_text(f"{ROUND} · Waiting for your reply")).to_be_visible()   # its expander, open
     expect(main(page).get_by_text(COMMENTS)).to_be_visible()
     expect(main(page).get_by_text(re.compile("^Problem understanding: 4 — "))).to_be_visible()
     expect(badge(main(page), "Waiting for your reply")).to_be_visible()
@@ -187,7 +187,7 @@ def test_approve_assign_lock_publish_feedback_reply_dashboard(browser_page, port
     expect(main(page).get_by_role("heading", name="Published pairings")).to_be_visible()
 
     advance_term(page, "matching", "active")
-    create_round(page, dt.date.today() + dt.timedelta(days=21))
+    create_round(page, dt.date(2027, 2, 15))           # within the demo term (Jan 11 to Apr 23, 2027)
     round_id = db.execute("SELECT id FROM feedback_rounds WHERE name = ?", [ROUND]).fetchone()[0]
     entry_id = db.execute(
         "SELECT e.id FROM feedback_entries e JOIN pairings p ON p.id = e.pairing_id "
