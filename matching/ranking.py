@@ -322,41 +322,19 @@ class TextRanker(BaseEstimator):
     def _vectorize(self, texts: list[str]) -> sp.csr_matrix:
         """``self.vectorizer_.transform(texts)``, the same matrix bit for bit, with less overhead.
 
-        Each distinct text is analysed once per call (repeated profiles cost nothing), the
-        features of a text are counted with :class:`collections.Counter` (C) and looked up once
-        per distinct feature, and the counts get the vectoriser's own TF-IDF step (the steps of
+        The counts come from :meth:`matching.textprep.Analyzer.count_matrix` (each distinct
+        text analysed once, features numbered rather than spelled out, columns found with NumPy
+        for all texts at once) and get the vectoriser's own TF-IDF step (the steps of
         ``TfidfTransformer.transform`` on its fitted ``idf_``, then scikit-learn's in-place L2
         row normalisation), as ``TfidfVectorizer.transform`` does after its own counting.
         Falls back to ``vectorizer_.transform`` if that step is not there.
         """
         v = self.vectorizer_
         tfidf = getattr(v, "_tfidf", None)
-        if tfidf is None or getattr(v, "binary", False) or not callable(v.analyzer):
+        if (tfidf is None or getattr(v, "binary", False)
+                or not callable(getattr(v.analyzer, "count_matrix", None))):
             return v.transform(texts)
-        analyze, vocab = v.analyzer, v.vocabulary_
-        rows: dict[str, tuple[list[int], list[int]]] = {}
-        indices: list[int] = []
-        values: list[int] = []
-        indptr = [0]
-        for text in texts:
-            row = rows.get(text)
-            if row is None:
-                cols: list[int] = []
-                counts: list[int] = []
-                for feature, n in Counter(analyze(text)).items():
-                    j = vocab.get(feature)
-                    if j is not None:
-                        cols.append(j)
-                        counts.append(n)
-                row = rows[text] = (cols, counts)
-            indices.extend(row[0])
-            values.extend(row[1])
-            indptr.append(len(indices))
-        counts_matrix = sp.csr_matrix(
-            (np.asarray(values, dtype=v.dtype), np.asarray(indices, dtype=np.int32),
-             np.asarray(indptr, dtype=np.int64 if indptr[-1] > np.iinfo(np.int32).max else np.int32)),
-            shape=(len(texts), len(vocab)), dtype=v.dtype)
-        counts_matrix.sort_indices()
+        counts_matrix = v.analyzer.count_matrix(texts, v.vocabulary_, dtype=v.dtype)
         if (_inplace_l2 is None or tfidf.norm != "l2" or v.dtype != np.float64
                 or not hasattr(tfidf, "idf_")):
             return tfidf.transform(counts_matrix, copy=False)

@@ -29,12 +29,17 @@ from __future__ import annotations
 
 import csv
 import functools
+import itertools
 import re
+import threading
 import unicodedata
 from collections import Counter
+from operator import itemgetter
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, NamedTuple, Sequence
 
+import numpy as np
+import scipy.sparse as sp
 import snowballstemmer
 
 __all__ = [
@@ -99,6 +104,10 @@ _TOKEN_RE = re.compile(r"[^\W_]+")
 # hyphen or apostrophe inside a compound or elision ("low-vision", "main-d'œuvre", "l'accès").
 # Anything else (a slash, a dash between spaces, quotes, brackets, "&") ends the phrase.
 _JOINER_RE = re.compile(r"[^\S\n\r]+|[-\u2010\u2011'\u2019]")
+# One split gives the tokens (runs of _TOKEN_RE) and what stands between them (kept, captured).
+_GAPS_RE = re.compile(r"([\W_]+)")
+# What a gap between two tokens is (see _gap_kind).
+_JOINED, _BREAK, _SEGMENT = 0, 1, 2
 
 MIN_TOKEN_LENGTH = 2  # folded tokens shorter than this are dropped
 _GLOSSARY_MAX_WORDS = 5  # longest glossary phrase (in content words) that is looked up
@@ -149,6 +158,18 @@ def _iter_segment_bounds(text: str):
     for m in _SEGMENT_RE.finditer(text):
         yield m.start(), m.end()
     yield len(text), len(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _gap_kind(gap: str) -> int:
+    """What the text between two tokens does: ``_SEGMENT`` when it holds sentence or list
+    punctuation (a new segment starts), ``_JOINED`` when it is only spaces or one hyphen or
+    apostrophe inside a word (the two words may form a phrase), else ``_BREAK``."""
+    if _SEGMENT_RE.search(gap):
+        return _SEGMENT
+    if _JOINER_RE.fullmatch(gap):
+        return _JOINED
+    return _BREAK
 
 
 @functools.lru_cache(maxsize=262_144)
@@ -347,6 +368,123 @@ def _glossary_starts(path: str | None = None) -> dict[str, int]:
     return starts
 
 
+#: Distinct tokens remembered per analyser setting before its tables start afresh.
+TOKEN_CACHE_SIZE = 1 << 18
+
+
+class _TokenTables:
+    """What the analyser needs to know about each distinct token, worked out once.
+
+    One instance per analyser setting (stop words, accent folding, stemming, glossary file),
+    shared by every :class:`Analyzer` with that setting and by all its calls: texts repeat the
+    same few thousand words, so almost every token of a text is one dictionary hit, which gives
+    its record ``[evidence, English feature, French feature, folded, glossary key, English
+    feature id, French feature id]``: language evidence 1 (English), 2 (French) or 0 (see
+    :func:`_language_counts`); the feature the token gives in a segment of that language (""
+    when it is dropped there; None until first needed); the folded lower-case token; its
+    glossary key (None when it is not a content word); the feature's number in
+    ``feature_ids`` (0 for "", None until first needed), used by :meth:`Analyzer.count_matrix`.
+    """
+
+    __slots__ = ("marks", "starts", "records", "glossary_starts", "feature_ids", "lock")
+
+    def __init__(self, marks, starts) -> None:
+        self.marks = marks    # _glossary_marks() the language evidence was computed with
+        self.starts = starts  # _glossary_starts(path) ``glossary_starts`` was computed with
+        self.records: dict[str, list] = {}
+        #: tokens that may begin a glossary phrase (their glossary key starts one)
+        self.glossary_starts: set[str] = set()
+        #: feature -> its number, given in order of first use ("" is 0)
+        self.feature_ids: dict[str, int] = {"": 0}
+        self.lock = threading.Lock()  # numbers are given under it (pages run in threads)
+
+    def records_of(self, tokens: list[str]) -> list[list]:
+        """The record of each token, made for the tokens seen for the first time."""
+        records = self.records
+        recs = list(map(records.get, tokens))
+        if None in recs:
+            en_marks, fr_marks = self.marks
+            starts = self.starts or {}
+            for i, tok in enumerate(tokens):
+                if recs[i] is not None:
+                    continue
+                rec = records.get(tok)  # the same new token earlier in this text
+                if rec is None:
+                    low = tok.lower()
+                    f = fold(low)
+                    if f in _EN_ONLY or f in en_marks:
+                        e = 1
+                    elif f in _FR_ONLY or f in fr_marks or (f != low and _FRENCH_LETTERS.search(low)):
+                        e = 2
+                    else:
+                        e = 0
+                    content = f not in _STOP_ALL and len(f) >= MIN_TOKEN_LENGTH and not f.isdigit()
+                    key = _light_plural(f) if content else None
+                    if key is not None and key in starts:
+                        self.glossary_starts.add(tok)
+                    rec = records[tok] = [e, None, None, f, key, None, None]
+                recs[i] = rec
+        return recs
+
+    def features_of(self, tokens: list[str], recs: list[list], lang: str,
+                    analyzer: "Analyzer") -> list[str]:
+        """The feature of each token in a segment of ``lang`` ("" for a dropped token)."""
+        slot = _FEATURE_SLOT[lang]
+        feats = list(map(itemgetter(slot), recs))
+        if None in feats:
+            stops = _STOP_FOLDED[lang] if analyzer.stop_words else frozenset()
+            for i, rec in enumerate(recs):
+                if feats[i] is None:
+                    f = rec[3]
+                    kept = len(f) >= MIN_TOKEN_LENGTH and not f.isdigit() and f not in stops
+                    feats[i] = rec[slot] = analyzer._feature(tokens[i].lower(), lang) if kept else ""
+        return feats
+
+    def ids_of(self, tokens: list[str], recs: list[list], lang: str, analyzer: "Analyzer") -> list[int]:
+        """The number (in ``feature_ids``) of each token's feature in ``lang`` (0: dropped)."""
+        slot = _FEATURE_SLOT[lang] + 4
+        ids = list(map(itemgetter(slot), recs))
+        if None in ids:
+            feats = self.features_of(tokens, recs, lang, analyzer)
+            for i, rec in enumerate(recs):
+                if ids[i] is None:
+                    ids[i] = rec[slot] = self.number(feats[i])
+        return ids
+
+    def number(self, feature: str) -> int:
+        """The number of ``feature`` in ``feature_ids``, given now if it has none yet."""
+        n = self.feature_ids.get(feature)
+        if n is None:
+            with self.lock:
+                n = self.feature_ids.setdefault(feature, len(self.feature_ids))
+        return n
+
+
+_FEATURE_SLOT = {"en": 1, "fr": 2}
+_EVIDENCE = itemgetter(0)
+# a word pair (feature ids a, b) as one number: a * _PAIR_BASE + b
+_PAIR_BASE = 1 << 31
+
+
+class _Prepared(NamedTuple):
+    """A text split into tokens, with what :meth:`Analyzer._features` needs."""
+
+    raw: str                # the NFC text
+    parts: list[str]        # _GAPS_RE.split(raw)
+    first: int              # parts[first:last:2] are the tokens
+    last: int
+    toks: list[str]
+    kinds: list[int]        # kinds[i]: the gap after token i (_SEGMENT after the last one)
+    recs: list[list]        # each token's record (_TokenTables)
+    declared: str | None    # the one language of every segment, or None: detect per segment
+    doc_lang: str           # the text's language (the default of a segment without evidence)
+    evidence: list[int] | None
+    glossary_here: bool     # a token may start a glossary phrase
+
+
+_TABLES: dict[tuple, _TokenTables] = {}
+
+
 class Analyzer:
     """Callable turning one text into a list of features (stems, n-grams).
 
@@ -398,78 +536,92 @@ class Analyzer:
             return _stem_cached(token, lang) if self.fold_accents else _stem_unfolded(token, lang)
         return fold(token) if self.fold_accents else token
 
-    def _segment_units(self, text: str, toks: list[tuple[str, int, int]], lang: str) -> list[tuple]:
-        """Units of one segment, before n-grams: ``(feature, start, end, span, run)``.
+    def _tables(self) -> _TokenTables:
+        glossary_on = bool(self.use_glossary)
+        key = (bool(self.stop_words), bool(self.fold_accents), bool(self.stem), glossary_on,
+               self.glossary_path if glossary_on else None)
+        marks = _glossary_marks()
+        starts = _glossary_starts(self.glossary_path) if glossary_on else None
+        tables = _TABLES.get(key)
+        # a glossary reloaded (another file, caches cleared) or too many tokens: start afresh
+        if (tables is None or tables.marks is not marks or tables.starts is not starts
+                or len(tables.records) > TOKEN_CACHE_SIZE):
+            tables = _TABLES[key] = _TokenTables(marks, starts)
+        return tables
 
-        ``toks`` are the segment's ``(lower-case token, start, end)`` with offsets into
-        ``text``. ``start:end`` is what the unit was written as: the word, or for words that
-        come from the glossary the whole French phrase (``span`` is then the phrase's first
-        token position, else -1). Units with the same ``run`` follow each other in the text
-        with nothing removed between them (no stop word, number, one-letter word or
-        punctuation other than a hyphen or apostrophe inside a word): n-grams are made only
-        within a run, so "blind or low vision" gives "low vision" but never "blind low".
+    def _glossary_units(self, seg: range, recs: list[list], kinds: list[int], feats: list[str],
+                        offsets: tuple[list[int], list[int]], tables: _TokenTables,
+                        lang: str) -> list[tuple] | None:
+        """Units of a segment where a glossary phrase may start: ``(feature, start, end, run)``,
+        or None when no glossary phrase applies (the segment is then like any other).
+
+        Glossary phrases are matched on content words (stop words of either language skipped),
+        longest first; a French phrase found is replaced by the English term's words, all shown
+        as the phrase as written. Units with the same ``run`` follow each other in the text with
+        nothing removed between them (see :meth:`_analyze`).
         """
-        stops = _STOP_FOLDED[lang] if self.stop_words else frozenset()
         glossary = self._glossary()
-        tokens = [t for t, _, _ in toks]
-        folded = [fold(t) for t in tokens]
-        # joined[i]: token i follows token i-1 with only a space or a word-internal joiner
-        joined = [False] + [_JOINER_RE.fullmatch(text, toks[i - 1][2], toks[i][1]) is not None
-                            for i in range(1, len(toks))]
-        units: list[tuple] = []
+        starts = tables.starts or {}
+        a, b = seg.start, seg.stop
+        info = [(rec[3], rec[4]) for rec in recs[a:b]]
+        folded = [f for f, _ in info]
+
+        def joined(p: int) -> bool:  # token p (of the segment) follows token p - 1 directly
+            return p > 0 and kinds[a + p - 1] == _JOINED
+
+        content = [i for i, (_, key) in enumerate(info) if key is not None]
+        keys = [info[i][1] for i in content]
         replaced: dict[int, tuple[int, tuple]] = {}
-        if glossary:
-            # Content positions (ignoring stop words of either language) for phrase matching.
-            content = [i for i, f in enumerate(folded)
-                       if f not in _STOP_ALL and len(f) >= MIN_TOKEN_LENGTH and not f.isdigit()]
-            keys = [_light_plural(folded[i]) for i in content]
-            starts = _glossary_starts(self.glossary_path)
-            j = 0
-            while j < len(content):
-                longest = starts.get(keys[j])
-                if longest is None:  # no glossary phrase starts with this word
-                    j += 1
-                    continue
-                hit = None
-                for n in range(min(longest, len(content) - j), 0, -1):
-                    entry = glossary.get(tuple(keys[j:j + n]))
-                    if (entry is not None and (lang == "fr" or entry[2])
-                            and self._one_phrase(folded, joined, content[j], content[j + n - 1])):
-                        hit = (n, entry)
-                        break
-                if hit is None:
-                    j += 1
-                    continue
-                n, entry = hit
-                replaced[content[j]] = (content[j + n - 1], entry)
-                j += n
+        j = 0
+        while j < len(content):
+            longest = starts.get(keys[j])
+            if longest is None:  # no glossary phrase starts with this word
+                j += 1
+                continue
+            hit = None
+            for n in range(min(longest, len(content) - j), 0, -1):
+                entry = glossary.get(tuple(keys[j:j + n]))
+                if (entry is not None and (lang == "fr" or entry[2])
+                        and self._one_phrase(folded, joined, content[j], content[j + n - 1])):
+                    hit = (n, entry)
+                    break
+            if hit is None:
+                j += 1
+                continue
+            n, entry = hit
+            replaced[content[j]] = (content[j + n - 1], entry)
+            j += n
+        if not replaced:
+            return None
+        starts_at, ends_at = offsets
+        units: list[tuple] = []
         run = 0
         kept_prev = False  # was the previous token kept (so a run may go on)?
         i = 0
-        while i < len(tokens):
-            if not (kept_prev and joined[i]):
+        while i < b - a:
+            if not (kept_prev and joined(i)):
                 run += 1
             if i in replaced:
                 end, (_en_phrase, en_tokens, _distinctive) = replaced[i]
                 # every word of a glossary phrase shows as the phrase as written
                 for et in en_tokens:
-                    units.append((self._feature(et, "en"), toks[i][1], toks[end][2], i, run))
+                    units.append((self._feature(et, "en"), starts_at[a + i], ends_at[a + end], run))
                 kept_prev = True
                 i = end + 1
                 continue
-            f = folded[i]
-            kept_prev = len(f) >= MIN_TOKEN_LENGTH and not f.isdigit() and f not in stops
+            feat = feats[a + i]
+            kept_prev = bool(feat)
             if kept_prev:
-                units.append((self._feature(tokens[i], lang), toks[i][1], toks[i][2], -1, run))
+                units.append((feat, starts_at[a + i], ends_at[a + i], run))
             i += 1
         return units
 
     @staticmethod
-    def _one_phrase(folded: list[str], joined: list[bool], first: int, last: int) -> bool:
+    def _one_phrase(folded: list[str], joined, first: int, last: int) -> bool:
         """Whether tokens ``first..last`` can be one glossary phrase: only spaces or joiners
         between them, and only stop words or elisions ("d'", "l'") skipped inside."""
         for p in range(first + 1, last + 1):
-            if not joined[p]:
+            if not joined(p):
                 return False
             f = folded[p]
             if p < last and f not in _STOP_ALL and len(f) >= MIN_TOKEN_LENGTH:
@@ -498,56 +650,332 @@ class Analyzer:
         except RecursionError:  # pragma: no cover - defensive
             return []
 
-    def _analyze(self, text: object, surfaces: bool) -> list:
+    def _analyze(self, text: object, surfaces: bool, ordered: bool = True) -> list:
+        """Features of ``text`` (with surfaces and offsets when ``surfaces``; in any order when
+        not ``ordered``)."""
+        tables = self._tables()
+        prep = self._prepare(text, tables)
+        return [] if prep is None else self._features(prep, tables, surfaces, ordered)
+
+    def _prepare(self, text: object, tables: _TokenTables) -> _Prepared | None:
+        """Split ``text`` once into tokens and the gaps between them, find each distinct
+        token's record (language evidence, features, glossary key) in ``tables`` and each
+        distinct gap's kind (:func:`_gap_kind`), and the language of the text. None when the
+        text has no token."""
         raw = _nfc(text)
         if not raw:
-            return []
-        seg_toks: list[list[tuple[str, int, int]]] = []
-        pos = 0
-        for cut in _iter_segment_bounds(raw):
-            toks = [(m.group().lower(), m.start(), m.end()) for m in _TOKEN_RE.finditer(raw, pos, cut[0])]
-            if toks:
-                seg_toks.append(toks)
-            pos = cut[1]
-        if not seg_toks:
-            return []
+            return None
+        parts = _GAPS_RE.split(raw)  # [token, gap, token, ..., gap, token]; "" at an end with a gap
+        first = 0 if parts[0] else 2
+        last = len(parts) if parts[-1] else len(parts) - 2  # parts[first:last] from token to token
+        if first >= last:
+            return None
+        toks = parts[first:last:2]
+        kinds = list(map(_gap_kind, parts[first + 1:last:2]))
+        kinds.append(_SEGMENT)  # after the last token: so every segment ends at a _SEGMENT
+        recs = tables.records_of(toks)
         declared = self.language if self.language in ("en", "fr") else None
+        doc_lang = declared or "en"
+        ev = None
         if declared is None:
-            en, fr = _language_counts([t for toks in seg_toks for t, _, _ in toks])
+            ev = list(map(_EVIDENCE, recs))
+            en, fr = ev.count(1), ev.count(2)
             doc_lang = "fr" if fr > en else "en"
             if en == 0 or fr == 0:
                 # no evidence of the other language anywhere: every segment would be detected
                 # as doc_lang, so skip the per-segment detection
                 declared = doc_lang
+        glossary_here = (bool(self.use_glossary) and bool(self._glossary())
+                         and not tables.glossary_starts.isdisjoint(toks))
+        return _Prepared(raw, parts, first, last, toks, kinds, recs, declared, doc_lang, ev,
+                         glossary_here)
+
+    def _features(self, prep: _Prepared, tables: _TokenTables, surfaces: bool, ordered: bool) -> list:
+        """Features of a prepared text.
+
+        A segment ends at a gap holding sentence or list punctuation. A word pair (n-gram) is
+        made of kept tokens that follow each other with only a joining gap between them:
+        nothing removed (stop word, number, one-letter word) and no punctuation other than a
+        hyphen or apostrophe inside a word. For each segment, its words come first, then its
+        pairs, then longer n-grams (``ordered=False``: the same features in any order).
+        """
+        raw, parts, first, last, toks, kinds, recs, declared, doc_lang, ev, glossary_here = prep
+        n_toks = len(toks)
+        offsets = None
+        if surfaces or glossary_here:
+            ends = list(itertools.accumulate(map(len, parts)))
+            starts = [0] + ends
+            offsets = (starts[first:last:2], ends[first:last:2])  # start and end of each token
         lo, hi = self.ngram_range
         lo, hi = max(1, int(lo)), max(1, int(hi))
-        out: list = []
-        for toks in seg_toks:
-            lang = declared or detect_language([t for t, _, _ in toks], default=doc_lang)
-            units = self._segment_units(raw, toks, lang)
-            for n in range(lo, hi + 1):
-                if n == 1:
-                    if surfaces:
-                        out.extend((u[0], raw[u[1]:u[2]], u[1]) for u in units)
-                    else:
-                        out.extend(u[0] for u in units)
-                    continue
-                for k in range(len(units) - n + 1):
-                    window = units[k:k + n]
-                    if window[0][4] != window[-1][4]:  # not one run: something removed between
-                        continue
-                    feats = " ".join(u[0] for u in window)
-                    if surfaces:
-                        start, end = window[0][1], window[-1][2]
-                        out.append((feats, raw[start:end], start))
-                    else:
-                        out.append(feats)
+        if declared and not glossary_here and not surfaces and lo == 1 and hi <= 2:
+            # the usual case, in a few list operations: one language, no glossary phrase
+            feats = tables.features_of(toks, recs, declared, self)
+            if hi == 1:
+                return list(filter(None, feats))
+            if not ordered:  # segments never join (their gap is not _JOINED): no need to cut
+                out = list(filter(None, feats))
+                out += [x + " " + y for x, y, k in zip(feats, feats[1:], kinds)
+                        if x and y and k == _JOINED]
+                return out
+            pairs = [x + " " + y if x and y and k == _JOINED else ""
+                     for x, y, k in zip(feats, feats[1:], kinds)]
+            out = []
+            a = 0
+            while a < n_toks:
+                b = kinds.index(_SEGMENT, a) + 1
+                out += filter(None, feats[a:b])
+                out += filter(None, pairs[a:b - 1])
+                a = b
+            return out
+        feats_by_lang: dict[str, list[str]] = {}
+        out = []
+        a = 0
+        while a < n_toks:
+            b = kinds.index(_SEGMENT, a) + 1
+            if declared:
+                lang = declared
+            else:
+                seg_ev = ev[a:b]
+                en, fr = seg_ev.count(1), seg_ev.count(2)
+                lang = "en" if en > fr else "fr" if fr > en else doc_lang
+            feats = feats_by_lang.get(lang)
+            if feats is None:
+                feats = feats_by_lang[lang] = tables.features_of(toks, recs, lang, self)
+            units = None
+            if glossary_here and not tables.glossary_starts.isdisjoint(toks[a:b]):
+                units = self._glossary_units(range(a, b), recs, kinds, feats, offsets, tables, lang)
+            if units is None:
+                self._plain_segment(out, raw, a, b, toks, kinds, feats, offsets, lo, hi, surfaces)
+            else:
+                self._units_segment(out, raw, units, lo, hi, surfaces)
+            a = b
         return out
+
+    def count_matrix(self, texts: Sequence[str], vocabulary: Mapping[str, int],
+                     dtype=np.float64) -> sp.csr_matrix:
+        """How often each feature of ``vocabulary`` occurs in each text (sorted indices).
+
+        The matrix scikit-learn's ``CountVectorizer(analyzer=self, vocabulary=vocabulary)
+        .transform(texts)`` gives, made faster: each distinct text is analysed once; with
+        ``ngram_range`` (1, 1) or (1, 2) no feature string is made: each token's feature number
+        comes from its record (:meth:`_unit_ids`), a word pair is numbered from its two words,
+        and numbers are turned into columns with NumPy for all texts at once. With other
+        n-gram ranges the texts are analysed and counted as :meth:`__call__` would.
+        """
+        tables = self._tables()
+        lo, hi = self.ngram_range
+        lo, hi = max(1, int(lo)), max(1, int(hi))
+        numbered = lo == 1 and hi <= 2
+        first_row: dict[str, int] = {}
+        row_of: list[int] = []
+        ids: list[int] = []        # feature number of every token of the usual texts
+        kinds: list[int] = []      # the gap after each of those tokens
+        id_rows: list[int] = []    # the usual texts' rows, and their numbers of tokens
+        id_lengths: list[int] = []
+        features: list[str] = []   # the other texts' features (distinct), with counts
+        counts: list[int] = []
+        feature_rows: list[int] = []
+        feature_lengths: list[int] = []
+        for text in texts:
+            row = first_row.get(text)
+            if row is None:
+                row = first_row[text] = len(first_row)
+                prep = self._prepare(text, tables)
+                if prep is None:
+                    pass
+                elif numbered:
+                    unit_ids, unit_kinds = self._unit_ids(prep, tables)
+                    ids += unit_ids
+                    kinds += unit_kinds
+                    id_rows.append(row)
+                    id_lengths.append(len(unit_ids))
+                else:
+                    counted = Counter(self._features(prep, tables, False, False))
+                    features.extend(counted)
+                    counts.extend(counted.values())
+                    feature_rows.append(row)
+                    feature_lengths.append(len(counted))
+            row_of.append(row)
+        rows, cols, data = [], [], []
+        if ids:
+            by_id, pair_keys, pair_cols = self._vocabulary_index(tables, vocabulary)
+            f = np.array(ids, dtype=np.int64)
+            r = np.repeat(np.array(id_rows, dtype=np.int64), id_lengths)
+            c = np.full(f.size, -1, dtype=np.int64)
+            known = f < by_id.size  # numbers given after the index was made are not in it
+            c[known] = by_id[f[known]]
+            word = c >= 0
+            rows.append(r[word])
+            cols.append(c[word])
+            if hi >= 2 and pair_keys.size:
+                k = np.array(kinds, dtype=np.int8)
+                pair = (k[:-1] == _JOINED) & (f[:-1] > 0) & (f[1:] > 0)
+                keys = f[:-1][pair] * _PAIR_BASE + f[1:][pair]
+                at = np.minimum(np.searchsorted(pair_keys, keys), pair_keys.size - 1)
+                hit = pair_keys[at] == keys
+                rows.append(r[:-1][pair][hit])
+                cols.append(pair_cols[at[hit]])
+            data.append(np.ones(sum(a.size for a in cols), dtype=dtype))
+        if features:
+            c = np.fromiter(map(vocabulary.get, features, itertools.repeat(-1, len(features))),
+                            dtype=np.int64, count=len(features))
+            known = c >= 0
+            rows.append(np.repeat(np.array(feature_rows, dtype=np.int64), feature_lengths)[known])
+            cols.append(c[known])
+            data.append(np.asarray(counts, dtype=dtype)[known])
+        shape = (len(first_row), len(vocabulary))
+        if rows:
+            matrix = sp.coo_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+                                   shape=shape).tocsr()
+        else:
+            matrix = sp.csr_matrix(shape, dtype=dtype)
+        matrix.sum_duplicates()
+        matrix.sort_indices()
+        if len(first_row) < len(row_of):  # repeated texts: their one row, repeated
+            matrix = matrix[np.asarray(row_of, dtype=np.int64)]
+        return matrix
+
+    def _unit_ids(self, prep: _Prepared, tables: _TokenTables) -> tuple[list[int], list[int]]:
+        """The feature number of each unit of a prepared text (0: a dropped token) and the kind
+        of what follows it: ``_JOINED`` when the next unit continues its run (the two make a
+        word pair when neither is 0), ``_SEGMENT`` at the end of a segment, else ``_BREAK``.
+        A unit is a token, or one English word of a glossary phrase (see :meth:`_features`)."""
+        raw, parts, first, last, toks, kinds, recs, declared, doc_lang, ev, glossary_here = prep
+        if declared and not glossary_here:
+            return tables.ids_of(toks, recs, declared, self), kinds
+        offsets = None
+        if glossary_here:
+            ends = list(itertools.accumulate(map(len, parts)))
+            offsets = ([0] + ends)[first:last:2], ends[first:last:2]
+        ids_out: list[int] = []
+        kinds_out: list[int] = []
+        by_lang: dict[str, tuple[list[str], list[int]]] = {}
+        a = 0
+        while a < len(toks):
+            b = kinds.index(_SEGMENT, a) + 1
+            if declared:
+                lang = declared
+            else:
+                seg_ev = ev[a:b]
+                en, fr = seg_ev.count(1), seg_ev.count(2)
+                lang = "en" if en > fr else "fr" if fr > en else doc_lang
+            if lang not in by_lang:
+                by_lang[lang] = (tables.features_of(toks, recs, lang, self),
+                                 tables.ids_of(toks, recs, lang, self))
+            feats, ids = by_lang[lang]
+            units = None
+            if glossary_here and not tables.glossary_starts.isdisjoint(toks[a:b]):
+                units = self._glossary_units(range(a, b), recs, kinds, feats, offsets, tables, lang)
+            if units is None:
+                ids_out += ids[a:b]
+                kinds_out += kinds[a:b]
+            elif units:
+                ids_out += [tables.number(u[0]) for u in units]
+                kinds_out += [_JOINED if u[3] == v[3] else _BREAK for u, v in zip(units, units[1:])]
+                kinds_out.append(_SEGMENT)
+            a = b
+        return ids_out, kinds_out
+
+    def _vocabulary_index(self, tables: _TokenTables, vocabulary: Mapping[str, int]):
+        """``vocabulary`` by feature number: column of each word's number (-1: none), and the
+        sorted numbers of its word pairs with their columns. Made once per vocabulary and
+        token tables (kept on the analyser, not pickled)."""
+        cached = self.__dict__.get("_vocabulary_cache")
+        if (cached is not None and cached[0] is tables and cached[1] is vocabulary
+                and cached[2] == len(vocabulary)):
+            return cached[3]
+        word_ids, word_cols, pair_keys, pair_cols = [], [], [], []
+        number = tables.number
+        for feature, col in vocabulary.items():
+            words = feature.split(" ")
+            if len(words) == 1:
+                word_ids.append(number(feature))
+                word_cols.append(col)
+            elif len(words) == 2:
+                pair_keys.append(number(words[0]) * _PAIR_BASE + number(words[1]))
+                pair_cols.append(col)
+        by_id = np.full(len(tables.feature_ids), -1, dtype=np.int64)
+        by_id[np.array(word_ids, dtype=np.int64)] = word_cols
+        keys = np.array(pair_keys, dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        index = (by_id, keys[order], np.array(pair_cols, dtype=np.int64)[order])
+        self._vocabulary_cache = (tables, vocabulary, len(vocabulary), index)
+        return index
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_vocabulary_cache", None)
+        return state
+
+    @staticmethod
+    def _plain_segment(out: list, raw: str, a: int, b: int, toks: list[str], kinds: list[int],
+                       feats: list[str], offsets, lo: int, hi: int, surfaces: bool) -> None:
+        """n-grams of a segment without glossary phrases: one unit per kept token."""
+        seg = feats[a:b]
+        for n in range(lo, hi + 1):
+            if n == 1:
+                if surfaces:
+                    starts = offsets[0]
+                    out.extend((seg[i], toks[a + i], starts[a + i]) for i in range(b - a) if seg[i])
+                else:
+                    out.extend(filter(None, seg))
+            elif n == 2:
+                gaps = kinds[a:b - 1]
+                if surfaces:
+                    starts, ends = offsets
+                    out.extend((f"{x} {y}", raw[starts[a + i]:ends[a + i + 1]], starts[a + i])
+                               for i, (x, y, k) in enumerate(zip(seg, seg[1:], gaps))
+                               if x and y and k == _JOINED)
+                else:
+                    out.extend([f"{x} {y}" for x, y, k in zip(seg, seg[1:], gaps)
+                                if x and y and k == _JOINED])
+            else:
+                for i in range(b - a - n + 1):
+                    window = seg[i:i + n]
+                    if all(window) and all(k == _JOINED for k in kinds[a + i:a + i + n - 1]):
+                        if surfaces:
+                            starts, ends = offsets
+                            out.append((" ".join(window), raw[starts[a + i]:ends[a + i + n - 1]],
+                                        starts[a + i]))
+                        else:
+                            out.append(" ".join(window))
+
+    @staticmethod
+    def _units_segment(out: list, raw: str, units: list[tuple], lo: int, hi: int,
+                       surfaces: bool) -> None:
+        """n-grams of a segment given as units ``(feature, start, end, run)``: n-grams only
+        within a run."""
+        for n in range(lo, hi + 1):
+            if n == 1:
+                if surfaces:
+                    out.extend((u[0], raw[u[1]:u[2]], u[1]) for u in units)
+                else:
+                    out.extend(u[0] for u in units)
+                continue
+            for k in range(len(units) - n + 1):
+                window = units[k:k + n]
+                if window[0][3] != window[-1][3]:  # not one run: something removed between
+                    continue
+                feats = " ".join(u[0] for u in window)
+                if surfaces:
+                    start, end = window[0][1], window[-1][2]
+                    out.append((feats, raw[start:end], start))
+                else:
+                    out.append(feats)
 
     def __call__(self, text: object) -> list[str]:
         """Return the list of features of ``text`` (see class docstring)."""
         try:
             return self._analyze(text, False)
+        except RecursionError:  # pragma: no cover - defensive
+            return []
+
+    def bag_of_features(self, text: object) -> list[str]:
+        """The features of ``text`` as :meth:`__call__` gives them, in no particular order
+        (for counting: it skips putting each segment's words before its pairs)."""
+        try:
+            return self._analyze(text, False, ordered=False)
         except RecursionError:  # pragma: no cover - defensive
             return []
 

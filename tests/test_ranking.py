@@ -473,3 +473,86 @@ def test_transform_identical_to_vectorizer_on_generated_texts():
     ranker = TextRanker().fit(gen.challenges(300))
     texts = gen.profiles(400)
     _assert_same_csr(ranker.transform(texts), ranker.vectorizer_.transform(texts))
+
+
+def _bilingual_and_hostile_texts():
+    import csv
+    from pathlib import Path
+
+    from tests.test_textprep_equivalence import HOSTILE
+
+    held = Path(__file__).resolve().parents[1] / "benchmarks" / "heldout_bilingual"
+    texts = []
+    for name in ("challenges.csv", "teams.csv"):
+        with open(held / name, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                texts.append(" ".join(v for k, v in row.items() if k not in ("id", "lang")))
+    return texts, HOSTILE
+
+
+@pytest.mark.parametrize("params", [
+    {}, {"ngram_range": (1, 1)}, {"ngram_range": (1, 3)}, {"ngram_range": (2, 2)},
+    {"language": "en"}, {"language": "fr"}, {"stop_words": False}, {"use_glossary": False},
+    {"stem": False, "fold_accents": False}, {"max_df": 0.3}, {"min_df": 2},
+])
+def test_transform_identical_to_vectorizer_on_bilingual_and_hostile_texts(params):
+    """The numbered counting (Analyzer.count_matrix) and its fallback for glossary phrases,
+    mixed languages and other n-gram ranges give the vectoriser's own matrix."""
+    from matching.demo import read_csv
+
+    held, hostile = _bilingual_and_hostile_texts()
+    challenges = [challenge_text(c) for c in read_csv("challenges.csv")] + held[:40]
+    ranker = TextRanker(**params).fit(challenges + hostile)
+    texts = held + hostile + [team_text(t) for t in read_csv("teams.csv")] + held[:3] + hostile
+    for _ in range(2):  # cold, then warm token tables and vocabulary index
+        _assert_same_csr(ranker.transform(texts), ranker.vectorizer_.transform(texts))
+    _assert_same_csr(ranker.transform(texts[:1]), ranker.vectorizer_.transform(texts[:1]))
+
+
+def test_transform_after_the_token_tables_start_afresh():
+    """Token tables dropped between fit and transform (a glossary reloaded, the size bound
+    reached): the vocabulary index is rebuilt for the new tables."""
+    from matching import textprep
+
+    held, hostile = _bilingual_and_hostile_texts()
+    ranker = TextRanker().fit(held)
+    expected = ranker.vectorizer_.transform(held + hostile)
+    _assert_same_csr(ranker.transform(held + hostile), expected)
+    textprep._TABLES.clear()
+    _assert_same_csr(ranker.transform(held + hostile), expected)
+    old = textprep.TOKEN_CACHE_SIZE
+    try:
+        textprep.TOKEN_CACHE_SIZE = 10  # every call starts afresh
+        _assert_same_csr(ranker.transform(held + hostile), expected)
+        _assert_same_csr(ranker.transform(held[::-1]), ranker.vectorizer_.transform(held[::-1]))
+    finally:
+        textprep.TOKEN_CACHE_SIZE = old
+
+
+def test_transform_from_many_threads_at_once():
+    """Pages rank in threads: feature numbers given concurrently stay distinct."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from benchmarks.ranking_speed import TextGenerator
+    from matching import textprep
+
+    gen = TextGenerator(11)
+    ranker = TextRanker().fit(gen.challenges(200))
+    batches = [TextGenerator(100 + i).profiles(150) for i in range(8)]
+    expected = [ranker.vectorizer_.transform(b) for b in batches]
+    textprep._TABLES.clear()  # every thread meets new tokens at the same time
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(ranker.transform, batches))
+    for g, e in zip(got, expected):
+        _assert_same_csr(g, e)
+
+
+def test_pickled_ranker_transforms_alike():
+    import pickle
+
+    held, hostile = _bilingual_and_hostile_texts()
+    ranker = TextRanker().fit(held)
+    ranker.transform(held)  # builds the vocabulary index, which is not pickled
+    copy = pickle.loads(pickle.dumps(ranker))
+    assert "_vocabulary_cache" not in copy.vectorizer_.analyzer.__dict__
+    _assert_same_csr(copy.transform(held + hostile), ranker.transform(held + hostile))

@@ -6,6 +6,7 @@ phrases, stop words and punctuation, for every analyser setting the portal or it
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -85,7 +86,9 @@ def test_features_and_surfaces_equal_the_reference(texts, params):
     fast, ref = Analyzer(**params), ReferenceAnalyzer(**params)
     for _ in range(2):  # the second pass runs on the warm token caches
         for text in texts:
-            assert fast(text) == ref(text), text[:80]
+            expected = ref(text)
+            assert fast(text) == expected, text[:80]
+            assert Counter(fast.bag_of_features(text)) == Counter(expected), text[:80]
             assert fast.analyze_with_offsets(text) == ref.analyze_with_offsets(text), text[:80]
 
 
@@ -150,7 +153,9 @@ SEPARATORS = [" ", " ", " ", ", ", "-", "'", "’", " - ", "/", "\n", ". ", "  "
        st.sampled_from(SETTINGS))
 def test_generated_phrases_equal_the_reference(pieces, params):
     text = "".join(w + s for w, s in pieces)
-    assert Analyzer(**params)(text) == ReferenceAnalyzer(**params)(text)
+    expected = ReferenceAnalyzer(**params)(text)
+    assert Analyzer(**params)(text) == expected
+    assert Counter(Analyzer(**params).bag_of_features(text)) == Counter(expected)
     assert (Analyzer(**params).analyze_with_offsets(text)
             == ReferenceAnalyzer(**params).analyze_with_offsets(text))
 
@@ -161,3 +166,39 @@ def test_any_unicode_text_equals_the_reference(text, params):
     assert Analyzer(**params)(text) == ReferenceAnalyzer(**params)(text)
     assert (Analyzer(**params).analyze_with_offsets(text)
             == ReferenceAnalyzer(**params).analyze_with_offsets(text))
+
+
+def _assert_counts_equal(a, b):
+    a, b = a.tocsr(), b.tocsr()
+    a.sort_indices()
+    b.sort_indices()
+    assert a.shape == b.shape
+    assert (a.indptr == b.indptr).all() and (a.indices == b.indices).all() and (a.data == b.data).all()
+
+
+@pytest.mark.parametrize("params", SETTINGS, ids=IDS)
+def test_count_matrix_equals_counting_the_reference_features(texts, params):
+    """Analyzer.count_matrix (feature numbers, NumPy) counts what the old analyser's features
+    count, on a vocabulary fitted on half the texts (the rest meet unknown words)."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    vocabulary = CountVectorizer(analyzer=ReferenceAnalyzer(**params)).fit(texts[::2]).vocabulary_
+    expected = CountVectorizer(analyzer=ReferenceAnalyzer(**params), vocabulary=vocabulary).transform(texts)
+    fast = Analyzer(**params)
+    for _ in range(2):
+        _assert_counts_equal(fast.count_matrix(texts, vocabulary), expected)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(SEPARATORS)), max_size=25),
+                min_size=1, max_size=6),
+       st.sampled_from(SETTINGS))
+def test_count_matrix_on_generated_phrases(docs, params):
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    texts = ["".join(w + s for w, s in pieces) for pieces in docs]
+    ref = ReferenceAnalyzer(**params)
+    vocabulary = {f: i for i, f in enumerate(sorted({f for t in texts[1:] for f in ref(t)}))}
+    vocabulary = vocabulary or {"service": 0}
+    expected = CountVectorizer(analyzer=ref, vocabulary=vocabulary).transform(texts)
+    _assert_counts_equal(Analyzer(**params).count_matrix(texts, vocabulary), expected)
