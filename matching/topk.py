@@ -7,9 +7,10 @@ sparse product that keeps only the best ``n`` entries of each row) and then make
 exact and deterministic: it equals a stable descending sort of the full product (ties broken by
 the lower column index), with zero scores filling rows that have fewer than ``k`` non-zeros.
 
-How: ``sp_matmul_topn`` is asked for a few more than ``k`` entries per row (its values are the
-same sums, in the same order, as SciPy's product: bitwise equal); they are sorted by
-(-score, column). A row is exact as it stands when its ``k``-th value is above the smallest value
+How: ``sp_matmul_topn`` is asked for a few more than ``k`` entries per row, sorted by value
+(its values are the same sums, in the same order, as SciPy's product: bitwise equal); the rows
+where two neighbouring values are equal get their ties ordered by column (all other rows are
+already in their final order, so no further sort is made). A row is exact as it stands when its ``k``-th value is above the smallest value
 returned (no tie at the cut can have been dropped) or when the row had fewer non-zeros than were
 asked for (all of them were returned); the missing places of a row with fewer than ``k``
 non-zeros are the zero-score columns of lowest index. The rare remaining rows (a tie across the
@@ -34,7 +35,7 @@ __all__ = ["TOP_K_BLOCK_ENTRIES", "top_k_product"]
 # (float64: 32 MiB), so memory does not grow with the number of rows (queries).
 TOP_K_BLOCK_ENTRIES = 1 << 22
 # The sparse path asks sp_matmul_topn for k + _EXTRA(k) entries per row (see _extra).
-_SPARSE_BLOCK_ROWS = 16_384  # rows per sp_matmul_topn call (bounds its result buffers)
+_SPARSE_BLOCK_ROWS = 1 << 17  # rows per sp_matmul_topn call (bounds its result buffers)
 
 
 def _extra(kk: int) -> int:
@@ -53,7 +54,7 @@ def top_k_product(q: sp.csr_matrix, dt: sp.csr_matrix, k: int, *,
     k : int
         Entries per row; capped at ``n_cols``.
     chunk_size : int, optional
-        Rows of ``q`` per block; by default 16,384 rows on the sparse path and as many as keep
+        Rows of ``q`` per block; by default 131,072 rows on the sparse path and as many as keep
         a dense block under :data:`TOP_K_BLOCK_ENTRIES` entries on the dense path.
     nonnegative : bool, optional
         ``True`` promises that ``q`` and ``dt`` have no negative entry (TF-IDF: always), which
@@ -89,28 +90,44 @@ def top_k_product(q: sp.csr_matrix, dt: sp.csr_matrix, k: int, *,
 
 def _top_k_sparse(q: sp.csr_matrix, dt: sp.csr_matrix, kk: int) -> tuple[np.ndarray, np.ndarray]:
     """Exact top ``kk`` of each row of ``q @ dt`` (non-negative inputs) via sp_matmul_topn."""
-    n_rows, n_docs = q.shape[0], dt.shape[1]
     m = kk + _extra(kk)  # < n_docs (checked by the caller)
-    c = sp_matmul_topn(q, dt, top_n=m, sort=False)
-    c.sort_indices()  # columns ascending within each row: the stable sort below breaks ties by index
+    return _exact_top_k(sp_matmul_topn(q, dt, top_n=m, sort=True), q, dt, kk, m)
+
+
+def _exact_top_k(c: sp.csr_matrix, q: sp.csr_matrix, dt: sp.csr_matrix, kk: int,
+                 m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The exact top ``kk`` of each row from ``c``, the best ``m`` entries of each row of
+    ``q @ dt`` sorted by descending value (``sp_matmul_topn(..., sort=True)``): rows with equal
+    neighbouring values get their ties ordered by column; rows that cannot be trusted are
+    recomputed densely; rows with fewer than ``kk`` entries are filled with zero scores."""
+    n_rows, n_docs = c.shape
     counts = np.diff(c.indptr)
-    width = int(counts.max()) if n_rows else 0
-    vals = np.full((n_rows, max(width, kk)), -np.inf)
-    cols = np.full((n_rows, max(width, kk)), n_docs, dtype=np.int64)
-    if c.nnz:
+    nnz = int(c.indptr[-1])
+    if nnz == n_rows * m:  # every row full (the usual case): the entries are an (n_rows, m) block
+        vals = c.data[:nnz].reshape(n_rows, m)
+        cols = c.indices[:nnz].reshape(n_rows, m).astype(np.int64)
+    else:
+        width = max(int(counts.max()) if n_rows else 0, kk)
+        vals = np.full((n_rows, width), -np.inf)
+        cols = np.full((n_rows, width), n_docs, dtype=np.int64)
         r = np.repeat(np.arange(n_rows), counts)
-        pos = np.arange(c.nnz) - np.repeat(c.indptr[:-1], counts)
-        vals[r, pos] = c.data[: c.nnz]
-        cols[r, pos] = c.indices[: c.nnz]
-    order = np.argsort(-vals, axis=1, kind="stable")
-    vals = np.take_along_axis(vals, order, axis=1)
-    cols = np.take_along_axis(cols, order, axis=1)
+        pos = np.arange(nnz) - np.repeat(c.indptr[:-1], counts)
+        vals[r, pos] = c.data[:nnz]
+        cols[r, pos] = c.indices[:nnz]
+    # equal neighbours (ties) are ordered by column: a stable sort by value of the row's
+    # entries in column order; rows without ties are already in their final order
+    tied = np.flatnonzero(((vals[:, 1:] == vals[:, :-1]) & (vals[:, 1:] > -np.inf)).any(axis=1))
+    if tied.size:
+        tv, tc = vals[tied], cols[tied]
+        order = np.lexsort((tc, -tv), axis=-1)
+        vals[tied] = np.take_along_axis(tv, order, axis=1)
+        cols[tied] = np.take_along_axis(tc, order, axis=1)
     out_val = vals[:, :kk].copy()
     out_idx = cols[:, :kk].copy()
     # rows that cannot be trusted as they stand: a tie at the cut of a full row (an equal value
     # may have been left out), or a stored value <= 0 (zeros must sort among the implicit ones)
     full = counts >= m
-    last = vals[np.arange(n_rows), np.maximum(counts - 1, 0)]
+    last = vals[np.arange(n_rows), np.maximum(counts - 1, 0)]  # each row's smallest entry
     redo = (full & (vals[:, kk - 1] <= last)) | ((counts > 0) & (last <= 0))
     short = np.flatnonzero((counts < kk) & ~redo)
     if short.size:  # fewer than kk non-zeros: fill with the zero-score columns of lowest index
@@ -129,9 +146,11 @@ def _top_k_sparse(q: sp.csr_matrix, dt: sp.csr_matrix, kk: int) -> tuple[np.ndar
         out_val[short[fr], fc] = 0.0
         assert int(fill.sum()) == int(need.sum())
     redo = np.flatnonzero(redo)
-    if redo.size:
-        block = (q[redo] @ dt).toarray()
-        out_idx[redo], out_val[redo] = _top_k_dense(block, kk)
+    if redo.size:  # densely, a block of rows at a time (memory bounded like the dense path)
+        rows = max(1, TOP_K_BLOCK_ENTRIES // max(1, n_docs))
+        for start in range(0, redo.size, rows):
+            part = redo[start:start + rows]
+            out_idx[part], out_val[part] = _top_k_dense((q[part] @ dt).toarray(), kk)
     return out_idx, out_val
 
 

@@ -85,3 +85,35 @@ def test_empty_inputs():
     assert idx.shape == (0, 4)
     idx, val = top_k_product(q, d, 0)
     assert idx.shape == (3, 0)
+
+
+def test_rows_recomputed_densely_a_block_at_a_time(monkeypatch):
+    """Ties across the cut in many rows: those rows are recomputed in blocks of at most
+    TOP_K_BLOCK_ENTRIES scores, and the result is still exact."""
+    monkeypatch.setattr(topk, "TOP_K_BLOCK_ENTRIES", 500)  # 2 rows of 200 columns per block
+    blocks = []
+    real = topk._top_k_dense
+    monkeypatch.setattr(topk, "_top_k_dense", lambda block, kk: blocks.append(block.shape) or real(block, kk))
+    rng = np.random.default_rng(3)
+    d = sp.csr_matrix(np.repeat(rng.integers(1, 3, size=(4, 1)).astype(float), 200, axis=1))
+    q = sp.random(25, 4, density=0.6, format="csr", random_state=4)
+    q.data = np.ceil(q.data * 2) / 2
+    for k in (1, 5, 10):
+        ref_idx, ref_val = _reference(q, d, k)
+        idx, val = top_k_product(q, d, k, nonnegative=True)
+        assert np.array_equal(idx, ref_idx) and np.array_equal(val, ref_val), k
+    assert len(blocks) > 3 and max(rows for rows, _ in blocks) <= 2, blocks
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ties_inside_the_top_k_are_ordered_by_column(seed):
+    """Full rows whose tied values lie inside the returned entries (no redo): ordered by
+    column, like a stable sort of the whole row."""
+    rng = np.random.default_rng(seed)
+    n_cols = 300
+    d = sp.random(6, n_cols, density=0.5, format="csr", random_state=seed)
+    d.data = np.ceil(d.data * 4) / 4  # a few distinct values: ties everywhere
+    q = sp.csr_matrix(rng.integers(0, 3, size=(40, 6)).astype(float))
+    ref_idx, ref_val = _reference(q, d, 10)
+    idx, val = top_k_product(q, d, 10, nonnegative=True)
+    assert np.array_equal(idx, ref_idx) and np.array_equal(val, ref_val)
