@@ -12,7 +12,7 @@ import pytest
 
 from matching import i18n, pairings, terms
 from matching import db as storage
-from tests.test_views_facilitator import button, demo_term, facilitator, give_preferences, page, texts
+from tests.test_views_facilitator import button, challenge_box, demo_term, facilitator, give_preferences, page, texts
 
 
 def shown(at) -> str:
@@ -42,11 +42,11 @@ def test_lock_form_starts_on_the_teams_proposal_and_locking_as_shown_keeps_it(de
     at = page(demo_db, "views/fac_assignment.py")
     choose_kind(at, "Lock")
     first = next(iter(before))                                  # the team box starts on the first team
-    assert at.selectbox(key=f"assign_lock_challenge_{first}").value == before[first]["challenge_id"]
+    assert challenge_box(at, "lock", first).value == before[first]["challenge_id"]
     team = [tid for tid, r in before.items() if r["challenge_id"] and tid != first][-1]
     # Choosing another team: the challenge box follows it to that team's own proposal.
     at.selectbox(key="assign_lock_team").set_value(team).run()
-    box = at.selectbox(key=f"assign_lock_challenge_{team}")
+    box = challenge_box(at, "lock", team)
     assert box.value == before[team]["challenge_id"]
     at.text_input(key="assign_lock_reason").input("The department met this team")
     button(at, "Lock").click().run()
@@ -58,6 +58,22 @@ def test_lock_form_starts_on_the_teams_proposal_and_locking_as_shown_keeps_it(de
             "Every run keeps this pair.") in shown(at)
 
 
+def test_the_box_follows_the_team_when_the_plan_moves_it_meanwhile(demo_db):
+    """A colleague (or a run) moves the team while this form is open: the box shows where the
+    team is now, so Lock as shown still keeps the team where it is."""
+    term = run(demo_db)
+    rows = plan_of(demo_db, term.id)
+    team = next(r for r in rows.values() if r["challenge_id"])
+    at = page(demo_db, "views/fac_assignment.py")
+    choose_kind(at, "Lock")
+    at.selectbox(key="assign_lock_team").set_value(team["team_id"]).run()
+    assert challenge_box(at, "lock", team["team_id"]).value == team["challenge_id"]
+    target = other_challenge(demo_db, term.id, team)
+    pairings.pair(demo_db, facilitator(demo_db), term.id, team["team_id"], target["id"], "Moved by a colleague")
+    at.run()
+    assert challenge_box(at, "lock", team["team_id"]).value == target["id"]
+
+
 def test_a_team_with_no_challenge_gets_an_empty_box_not_the_first_challenge(demo_db):
     term = run(demo_db)
     team = next(iter(plan_of(demo_db, term.id)))
@@ -65,7 +81,7 @@ def test_a_team_with_no_challenge_gets_an_empty_box_not_the_first_challenge(demo
     at = page(demo_db, "views/fac_assignment.py")
     choose_kind(at, "Lock")
     at.selectbox(key="assign_lock_team").set_value(team).run()
-    assert at.selectbox(key=f"assign_lock_challenge_{team}").value is None
+    assert challenge_box(at, "lock", team).value is None
     at.text_input(key="assign_lock_reason").input("Asked for it")
     button(at, "Lock").click().run()
     assert "Choose an approved challenge." in shown(at)
@@ -109,7 +125,7 @@ def test_every_confirmation_names_the_team_where_it_was_and_where_it_is(demo_db,
     # Pair: from its proposal to another challenge.
     choose_kind(at, pair, lang)
     at.selectbox(key="assign_pair_team").set_value(team["team_id"]).run()
-    at.selectbox(key=f"assign_pair_challenge_{team['team_id']}").set_value(target["id"])
+    challenge_box(at, "pair", team['team_id']).set_value(target["id"])
     at.text_input(key="assign_pair_reason").input("Closer to their skills")
     at.button(key="assign_pair_go").click().run()
     assert said["pair"].format(**words) in shown(at)
@@ -122,7 +138,7 @@ def test_every_confirmation_names_the_team_where_it_was_and_where_it_is(demo_db,
     # Ban its first challenge: it has none now, so its pairing is unchanged.
     choose_kind(at, ban, lang)
     at.selectbox(key="assign_ban_team").set_value(team["team_id"]).run()
-    at.selectbox(key=f"assign_ban_challenge_{team['team_id']}").set_value(team["challenge_id"])
+    challenge_box(at, "ban", team['team_id']).set_value(team["challenge_id"])
     at.text_input(key="assign_ban_reason").input("Conflict of interest")
     at.button(key="assign_ban_go").click().run()
     assert said["ban"].format(**words) in shown(at)

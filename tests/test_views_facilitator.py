@@ -83,6 +83,11 @@ def button(at, label):
     return next(b for b in at.button if b.label == label)
 
 
+def challenge_box(at, kind, team_id):
+    """The challenge box of an adjustment form, keyed by the team and its current challenge."""
+    return next(s for s in at.selectbox if s.key.startswith(f"assign_{kind}_challenge_{team_id}_"))
+
+
 @pytest.mark.parametrize("lang, title", [("en", "Review queue"), ("fr", "File d’examen")])
 def test_every_page_renders_in_both_languages(demo_db, lang, title):
     at = signed_in(demo_db, "facilitator", lang).run()
@@ -163,7 +168,7 @@ def test_assignment_run_lock_with_reason_rerun_and_publish(demo_db):
     term = demo_term(demo_db)
     at.radio(key="assign_adjust_kind").set_value("lock").run()
     team_id = at.selectbox(key="assign_lock_team").value
-    at.selectbox(key=f"assign_lock_challenge_{team_id}").set_value(pairings.term_challenges(demo_db, term.id)[-1]["id"])
+    challenge_box(at, "lock", team_id).set_value(pairings.term_challenges(demo_db, term.id)[-1]["id"])
     button(at, "Lock").click().run()
     assert "This field is required." in texts(at)
     at.text_input(key="assign_lock_reason").input("The department asked for this team")
@@ -194,7 +199,7 @@ def test_capacity_warning_is_shown_not_applied(demo_db):
     capacity = next(c for c in pairings.term_challenges(demo_db, term.id) if c["id"] == full["challenge_id"])["capacity"]
     taken = sum(1 for r in plan.rows if r["challenge_id"] == full["challenge_id"])
     at.selectbox(key="assign_pair_team").set_value(other["team_id"]).run()
-    at.selectbox(key=f"assign_pair_challenge_{other['team_id']}").set_value(full["challenge_id"])
+    challenge_box(at, "pair", other['team_id']).set_value(full["challenge_id"])
     at.text_input(key="assign_pair_reason").input("Test over capacity")
     button(at, "Pair").click().run()
     if taken >= capacity:
@@ -405,7 +410,7 @@ def test_assignment_action_on_a_stale_plan_is_refused(demo_db):
     at.text_input(key="assign_ban_reason").input("Conflict of interest")
     team_id = at.selectbox(key="assign_ban_team").value
     banned = pairings.term_challenges(demo_db, term.id)[0]["id"]
-    at.selectbox(key=f"assign_ban_challenge_{team_id}").set_value(banned)
+    challenge_box(at, "ban", team_id).set_value(banned)
     # Someone else takes a team off its challenge after this page drew the plan.
     other = next(r for r in pairings.plan(demo_db, facilitator(demo_db), term.id).rows
                  if r["challenge_id"] and r["team_id"] != team_id)

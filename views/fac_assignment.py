@@ -76,8 +76,8 @@ def outcome_table(plan) -> None:
     """Every team's outcome; wide columns for titles and reasons, and a selected row in full."""
     ui.wide_table([outcome_cells(r) for r in plan.rows], {
         "team": (ui.t("data.col.team"), "medium"), "challenge": (ui.t("data.col.challenge"), "large"),
-        "rank": (ui.t("data.col.preference_rank"), "small"), "score": (ui.t("data.col.score"), "small"),
         "locked": (ui.t("assign.page.locked"), "small"), "manual": (ui.t("assign.manual.column"), "medium"),
+        "rank": (ui.t("data.col.preference_rank"), "small"), "score": (ui.t("data.col.score"), "small"),
         "reason": (ui.t("data.col.reason"), "large")}, key=f"assign_table_{plan.term_id}")
     if plan.unmatched:
         st.subheader(ui.t("assign.page.unmatched", count=len(plan.unmatched)), anchor=False)
@@ -130,13 +130,14 @@ def adjustment_form(term, plan, kind: str, seen: int) -> None:
         if kind != "unpair":
             # Pair and lock start on the team's current challenge (never silently on the first of
             # the list: locking as shown keeps the team where it is); a ban, which takes the team
-            # off, starts empty. Keyed by the team: choosing another team starts again on its own.
+            # off, starts empty. Keyed by the team and its current challenge: choosing another
+            # team, or a run that moved this one, starts again on where the team is now.
             options = list(challenges)
             planned = current.get(team_id) if kind != "ban" else None
             challenge_id = ui.choice(st.selectbox, ui.t("data.col.challenge"), options, labels=challenges,
                                      index=options.index(planned) if planned in challenges else None,
                                      placeholder=ui.t("assign.page.choose_challenge"),
-                                     key=f"assign_{kind}_challenge_{team_id}")
+                                     key=f"assign_{kind}_challenge_{team_id}_{current.get(team_id) or 0}")
             ui.field_error(errors, "challenge_id")
         reason = st.text_input(ui.t("assign.page.reason"), key=f"assign_{kind}_reason",
                                help=ui.t("assign.page.reason_help"))

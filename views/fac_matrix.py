@@ -119,11 +119,9 @@ def main() -> None:
     page_pickers(pages)
     teams, challenges, _ = matches.match_matrix(db, user, term.id)
     heatmap(pages, challenge_codes(challenges))
-    left, right = st.columns(2)
-    with left:
-        by_challenge(challenges)
-    with right:
-        by_team(teams)
+    # One under the other, full width: side by side, titles and reasons were cut off.
+    by_challenge(challenges)
+    by_team(teams)
     st.caption(ui.t("matrix.scale", low=i18n.format_number(pages["low"], ui.lang(), digits=2),
                     high=i18n.format_number(pages["high"], ui.lang(), digits=2)))
 
