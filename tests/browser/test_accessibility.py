@@ -20,6 +20,7 @@ MAIN_PAGES = {
                                                     ("Challenges for us", "Défis pour nous"),
                                                     ("Preferences", "Préférences"), ("Feedback", "Rétroaction")]),
     "facilitator": ("facilitator@demo.gc.ca", [("Home", "Accueil"), ("Review queue", "File d’examen"),
+                                               ("Match matrix", "Matrice de correspondance"),
                                                ("Assignment", "Attribution"), ("Dashboard", "Tableau de bord")]),
     "expert": ("expert@demo.gc.ca", [("Home", "Accueil"), ("My teams", "Mes équipes")]),
 }
