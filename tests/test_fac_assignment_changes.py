@@ -226,3 +226,18 @@ def test_selecting_a_row_shows_its_full_text(demo_db):
     # Titles and reasons get wide columns.
     config = json.loads(at.dataframe[0].proto.columns)
     assert config["challenge"]["width"] == config["reason"]["width"] == "large"
+
+
+def test_portal_assign_names_the_manual_pairs_it_replaced(demo_db):
+    """The command line's run says the same as the page (its warnings, in the chosen language)."""
+    from click.testing import CliRunner
+
+    from matching.cli import main
+    term = run(demo_db)
+    team = next(r for r in plan_of(demo_db, term.id).values() if r["challenge_id"])
+    target = other_challenge(demo_db, term.id, team)
+    pairings.pair(demo_db, facilitator(demo_db), term.id, team["team_id"], target["id"], "Trying a closer fit")
+    result = CliRunner().invoke(main, ["assign", "--language", "fr"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert (f"Avertissement : Le dernier lancement a remplacé un jumelage manuel non verrouillé : "
+            f"{team['team_name']} était sur {target['title']}, maintenant sur {team['challenge_title']}.") in result.output
