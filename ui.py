@@ -139,6 +139,22 @@ def label_badge(label: str) -> None:
     st.badge(t(f"label.{label}"), color=LABEL_COLOURS.get(label, "gray"))
 
 
+def match_standing(item: dict, side: str) -> None:
+    """A ranked match as every page shows it: its label (a badge), then a bar filled to its score
+    relative to the best of its list, captioned with its rank and that share
+    (:func:`matching.matches.standing_words`; ``side`` is "team" or "challenge")."""
+    from matching import matches
+    words = matches.standing_words(item, lang(), side)
+    label_badge(item["label"])
+    st.progress(item["share_of_best"], text=f"{words['rank']} · {words['relative']}")
+
+
+def match_line(item: dict, side: str) -> str:
+    """The same as one line of text, for tables: "Strong match · rank 2 of 35 · 92% of the best..."."""
+    from matching import matches
+    return matches.standing_words(item, lang(), side)["line"]
+
+
 def shared_terms(reasons, *, label_key: str, empty_key: str) -> None:
     """The words a team and a challenge share, as chips (words, not colour, carry the meaning).
 

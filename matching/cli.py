@@ -107,7 +107,7 @@ def _team_for_new_member(database, team: str, term_name: str | None) -> int:
 def rank(ctx, team_name, term_name, k, language):
     """The approved challenges of the team's term ranked for it, with label and reasons."""
     from .cli_common import cli_term
-    from .matches import ranked_challenges_for_team
+    from .matches import ranked_challenges_for_team, standing_words
     from .teams import find_team
     database = open_db(ctx.obj["db_path"])
     term_id = cli_term(database, term_name).id if term_name else None
@@ -118,11 +118,11 @@ def rank(ctx, team_name, term_name, k, language):
         ranked = ranked_challenges_for_team(database, accounts.SYSTEM, team.id, k=k)
     except (PortalError, ValueError) as err:
         raise click.ClickException(t(getattr(err, "key", "error.generic"), language)) from None
-    click.echo(f"Challenges for {team.name}:")
+    click.echo(t("matches.cli.title", language, team=team.name))
     for i, match in enumerate(ranked, start=1):
         reasons = ", ".join(term for term, _ in match["reasons"]) or "-"
-        click.echo(f"{i:>2}. {match['score']:.3f}  {t('label.' + match['label'], language):<26} "
-                   f"[{match['acronym']}] {match['title']}")
+        click.echo(f"{i:>2}. [{match['acronym']}] {match['title']}")
+        click.echo(f"    {standing_words(match, language, 'team')['line']}")
         click.echo(f"    {t('matches.why', language, terms=reasons)}")
 
 

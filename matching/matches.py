@@ -24,7 +24,7 @@ from .challenges import approved_challenges, get_challenge
 from .errors import IllegalTransition
 from .lifecycle import challenge_visible_to_all
 from .permissions import authorize
-from .ranking import (Match, TextRanker, challenge_text, rank_challenges_for_team,
+from .ranking import (Match, TextRanker, challenge_text, label_for, rank_challenges_for_team,
                       rank_teams_for_challenge, team_text)
 from .teams import get_team, list_teams
 
@@ -78,8 +78,63 @@ def _team_corpus(db, term_id: int | None):
 
 
 def _as_dicts(items: list[dict], matches: list[Match]) -> list[dict]:
+    """Ranked items (best first) with their score, label, reasons and :func:`standing`."""
+    best = matches[0].score if matches else 0.0
     return [{**items[m.index], "score": m.score, "label": m.label, "reasons": m.reasons,
-             "reason_pairs": m.reason_pairs} for m in matches]
+             "reason_pairs": m.reason_pairs, **standing(m.score, rank, len(items), best)}
+            for rank, m in enumerate(matches, start=1)]
+
+
+# --- How a match is shown -------------------------------------------------------------------
+#
+# A cosine score means little to a reader ("Strong match" beside "26%" reads as a failing
+# grade), so a match is shown everywhere (student, department, facilitator pages, the CLI) as
+# its label, its rank in the list it belongs to, and its score relative to the best score of
+# that list: the best is the reference, never 100% of some absolute scale.
+
+def standing(score: float, rank: int, out_of: int, best: float) -> dict:
+    """``label``, ``rank`` (1 = best), ``out_of`` (items ranked) and ``share_of_best`` (score /
+    best score of the same list, 0..1) of one match."""
+    score = float(score or 0.0)
+    share = min(max(score / best, 0.0), 1.0) if best and best > 0 else 0.0
+    return {"label": label_for(score), "rank": int(rank), "out_of": int(out_of), "share_of_best": share}
+
+
+def standing_words(item: dict, lang: str, side: str) -> dict[str, str]:
+    """The words of a match's :func:`standing`, the same on every page and in the CLI.
+
+    ``side`` names the list the match was ranked in: ``"team"`` (challenges ranked for a team)
+    or ``"challenge"`` (teams ranked for a challenge). Returns ``label`` ("Strong match"),
+    ``rank`` ("rank 2 of 35"), ``relative`` ("92% of the best score for this team", or "the
+    best score for this team" for the first) and ``line``, the three joined with " · ".
+    """
+    from .i18n import format_percent, t
+    label = t("label." + item["label"], lang)
+    rank = t("matches.standing.rank", lang, rank=item["rank"], total=item["out_of"])
+    if item["rank"] == 1:
+        relative = t(f"matches.standing.best_{side}", lang)
+    else:
+        relative = t(f"matches.standing.share_{side}", lang,
+                     percent=format_percent(round(item["share_of_best"], 2), lang))
+    return {"label": label, "rank": rank, "relative": relative, "line": " · ".join((label, rank, relative))}
+
+
+def pair_standings(db: sqlite_utils.Database, actor, term_id: int, pairs) -> dict[tuple[int, int], dict]:
+    """:func:`standing` of given (team id, challenge id) pairs of a term, each ranked among the
+    team's challenges (facilitators: the assignment's pairs are shown as the team would see them)."""
+    teams, challenges, scores = match_matrix(db, actor, term_id)
+    row_of = {team["id"]: i for i, team in enumerate(teams)}
+    col_of = {challenge["id"]: j for j, challenge in enumerate(challenges)}
+    out = {}
+    for team_id, challenge_id in pairs:
+        i, j = row_of.get(team_id), col_of.get(challenge_id)
+        if i is None or j is None:
+            continue
+        row = scores[i]
+        score = float(row[j])
+        out[(team_id, challenge_id)] = standing(score, 1 + int((row > score + 1e-12).sum()), len(row),
+                                                float(row.max(initial=0.0)))
+    return out
 
 
 #: Ranked, explained lists per team, kept apart from the rankers so that thousands of teams never

@@ -24,8 +24,11 @@ def test_load_demo_then_rank_a_team(demo_db_path):
     lines = result.output.splitlines()
     assert lines[0] == "Challenges for Open Door Collective:"
     assert lines[1].lstrip().startswith("1.") and "[ESDC]" in lines[1]
-    assert any(label in lines[1] for label in ("Strong match", "Good match", "Fair match", "Weak match"))
-    assert lines[2].strip().startswith("Why:")
+    # label, rank and the score relative to the team's best, as every page shows them (issue 14.7)
+    assert lines[2].strip() == "Strong match · rank 1 of 35 · the best score for this team"
+    assert lines[3].strip().startswith("Why:")
+    assert lines[5].strip().startswith(("Strong match · rank 2 of 35 · ", "Good match · rank 2 of 35 · "))
+    assert lines[5].strip().endswith("% of the best score for this team")
 
 
 def test_rank_in_french_and_unknown_team(demo_db_path):

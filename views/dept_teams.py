@@ -10,7 +10,6 @@ import streamlit as st
 import ui
 from matching import challenges, lifecycle, matches, teams
 from matching.errors import PortalError
-from matching.i18n import format_percent
 
 TOP = 10
 LIST_PAGE = "views/dept_challenges.py"
@@ -30,9 +29,7 @@ def published_pairings() -> list[dict]:
 def ranked_team(rank: int, team: dict) -> None:
     with st.container(border=True):
         st.markdown(f"**{rank}. {ui.plain(team['name'])}**")
-        ui.label_badge(team["label"])
-        st.progress(min(max(team["score"], 0.0), 1.0),
-                    text=ui.t("dept.teams.score", score=format_percent(team["score"], ui.lang())))
+        ui.match_standing(team, "challenge")
         # Each side's own words ("their theme <-> your skill"); plain words for older items.
         ui.shared_terms(team.get("reason_pairs") or team["reasons"], label_key="dept.teams.shared_terms",
                         empty_key="dept.teams.no_shared_terms")

@@ -2,7 +2,7 @@
 import streamlit as st
 
 import ui
-from matching import i18n, lifecycle, pairings
+from matching import i18n, lifecycle, matches, pairings
 from matching.errors import PortalError, StaleRecord
 
 user = ui.user()
@@ -54,11 +54,13 @@ def challenge_label(r: dict) -> str:
     return f"[{r['acronym']}] {r['challenge_title']}" if r["challenge_id"] else "—"
 
 
-def outcome_cells(r: dict) -> dict[str, str]:
-    """One team's row of the outcome table, by column id (the headers are translated)."""
+def outcome_cells(r: dict, standings: dict) -> dict[str, str]:
+    """One team's row of the outcome table, by column id (the headers are translated);
+    ``standings``: :func:`matching.matches.pair_standings` of the plan's pairs."""
+    pair = (r["team_id"], r["challenge_id"])
     return {"team": r["team_name"], "challenge": challenge_label(r),
             "rank": str(r["preference_rank"]) if r["preference_rank"] else "—",
-            "score": i18n.format_number(r["score"], ui.lang(), digits=3) if r["score"] is not None else "—",
+            "match": ui.match_line(standings[pair], "team") if pair in standings else "—",
             "locked": ui.t("assign.page.locked_yes") if r["locked"] else "",
             "manual": ui.t("assign.manual.marker") if r["manual"] else "",
             "reason": ui.t(r["reason"])}
@@ -74,10 +76,12 @@ def manual_warning(plan) -> None:
 
 def outcome_table(plan) -> None:
     """Every team's outcome; wide columns for titles and reasons, and a selected row in full."""
-    ui.wide_table([outcome_cells(r) for r in plan.rows], {
+    # Each pair as the team sees it (label, rank among its challenges, share of its best score).
+    standings = matches.pair_standings(db, user, plan.term_id, [(r["team_id"], r["challenge_id"]) for r in plan.matched])
+    ui.wide_table([outcome_cells(r, standings) for r in plan.rows], {
         "team": (ui.t("data.col.team"), "medium"), "challenge": (ui.t("data.col.challenge"), "large"),
         "locked": (ui.t("assign.page.locked"), "small"), "manual": (ui.t("assign.manual.column"), "medium"),
-        "rank": (ui.t("data.col.preference_rank"), "small"), "score": (ui.t("data.col.score"), "small"),
+        "rank": (ui.t("data.col.preference_rank"), "small"), "match": (ui.t("matrix.label"), "large"),
         "reason": (ui.t("data.col.reason"), "large")}, key=f"assign_table_{plan.term_id}")
     if plan.unmatched:
         st.subheader(ui.t("assign.page.unmatched", count=len(plan.unmatched)), anchor=False)

@@ -73,11 +73,11 @@ def reasons_text(match: dict) -> str:
     return ", ".join(term for term, _ in match["reasons"]) or "—"
 
 
-def ranked_table(rows: list[dict], name_key: str, name_label: str, key: str) -> None:
-    ui.wide_table([{"name": r[name_key], "score": i18n.format_number(r["score"], ui.lang(), digits=3),
-                    "label": ui.t("label." + r["label"]), "reasons": reasons_text(r)} for r in rows],
-                  {"name": (name_label, "large"), "score": (ui.t("data.col.score"), "small"),
-                   "label": (ui.t("matrix.label"), "small"), "reasons": (ui.t("data.col.reason"), "large")},
+def ranked_table(rows: list[dict], name_key: str, name_label: str, key: str, side: str) -> None:
+    """A ranked list as every page shows a match: label, rank, share of the list's best score."""
+    ui.wide_table([{"name": r[name_key], "label": ui.match_line(r, side), "reasons": reasons_text(r)} for r in rows],
+                  {"name": (name_label, "large"), "label": (ui.t("matrix.label"), "large"),
+                   "reasons": (ui.t("data.col.reason"), "large")},
                   key=key)
 
 
@@ -87,7 +87,7 @@ def by_challenge(challenges: list[dict]) -> None:
     chosen = ui.choice(st.selectbox, ui.t("matrix.choose_challenge"), names, key="matrix_challenge", labels=names)
     try:
         ranked_table(matches.ranked_teams_for_challenge(db, user, chosen, k=TOP), "name", ui.t("data.col.team"),
-                     key=f"matrix_teams_of_{chosen}")
+                     key=f"matrix_teams_of_{chosen}", side="challenge")
     except (PortalError, ValueError) as err:
         st.warning(ui.t(getattr(err, "key", "error.generic")), icon=":material/info:")
 
@@ -98,7 +98,7 @@ def by_team(teams: list[dict]) -> None:
     chosen = ui.choice(st.selectbox, ui.t("matrix.choose_team"), names, key="matrix_team", labels=names)
     try:
         ranked_table(matches.ranked_challenges_for_team(db, user, chosen, k=TOP), "title",
-                     ui.t("data.col.challenge"), key=f"matrix_challenges_of_{chosen}")
+                     ui.t("data.col.challenge"), key=f"matrix_challenges_of_{chosen}", side="team")
     except (PortalError, ValueError) as err:
         st.warning(ui.t(getattr(err, "key", "error.generic")), icon=":material/info:")
 

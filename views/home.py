@@ -74,7 +74,7 @@ def top_matches(matches: list[dict]) -> None:
     for match in matches:
         with st.container(border=True):
             st.text(match["title"])
-            ui.label_badge(match["label"])
+            ui.match_standing(match, "team")
             reasons = ", ".join(term for term, _ in match["reasons"])
             if reasons:
                 st.caption(ui.t("matches.why", terms=ui.plain(reasons)))

@@ -9,7 +9,6 @@ import streamlit as st
 import ui
 from matching import matches, teams, terms
 from matching.errors import PortalError, ValidationFailed
-from matching.i18n import format_percent
 from matching.models import CONTENT_LANGUAGES, MAX_PREFERENCES
 
 PROFILE_PAGE = "views/student_profile.py"
@@ -84,9 +83,7 @@ def challenge_card(rank: int, item: dict, preferred: dict[int, int], preferences
     with st.container(border=True):
         st.markdown(f"**{rank}. {ui.plain(item['title'])}**")
         st.caption(ui.plain(ui.department_name(item)))
-        ui.label_badge(item["label"])
-        st.progress(min(max(item["score"], 0.0), 1.0),
-                    text=ui.t("student.matches.score", score=format_percent(item["score"], ui.lang())))
+        ui.match_standing(item, "team")
         # Each side's own words ("their theme <-> your skill"); plain words for older items.
         ui.shared_terms(item.get("reason_pairs") or item["reasons"], label_key="student.matches.why",
                         empty_key="student.matches.no_shared_terms")

@@ -52,7 +52,7 @@ def read_the_ranked_list_and_add_three(page) -> list[str]:
         item = ranked_card(page, rank)
         titles.append(re.sub(rf"^{rank}\. ", "", item.get_by_text(re.compile(rf"^{rank}\. ")).inner_text()))
         expect(badge(item, "match").filter(has_text=MATCH_LABELS)).to_have_count(1)
-        expect(item.get_by_text(re.compile(r"^Match score \d+"))).to_be_visible()
+        expect(item.get_by_text(re.compile(r"^rank \d+ of \d+ · "))).to_be_visible()
         expect(item.get_by_text("Why:", exact=True)).to_be_visible()
         badges = item.locator("span[style*='background-color']")
         assert badges.count() >= 2, "a match label and at least one shared term"
