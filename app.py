@@ -30,7 +30,7 @@ import ui  # noqa: E402
 from matching import accounts, demo, sessions  # noqa: E402
 from matching import db as storage  # noqa: E402
 from matching.errors import AuthenticationFailed  # noqa: E402
-from matching.i18n import t  # noqa: E402
+from matching.i18n import label_value, t  # noqa: E402
 
 try:  # st.rerun, st.stop and st.switch_page raise these: they are not errors
     from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException as _ControlFlow
@@ -256,7 +256,7 @@ def demo_accounts() -> None:
     with st.expander(t("signin.demo_title", lang), expanded=True):
         st.write(t("signin.demo_intro", lang, password=demo.DEMO_PASSWORD))
         for role, email in listed.items():
-            st.text(f"{t('role.' + role, lang)}: {email}")
+            st.text(label_value(t("role." + role, lang), email, lang))
 
 
 def navigation_for(user) -> dict:

@@ -86,6 +86,11 @@ def t(key: str, **params: Any) -> str:
     return i18n.t(key, lang(), **params)
 
 
+def label_value(label: str, value: Any) -> str:
+    """"Label: value" in the user's language (French: "Libellé : valeur")."""
+    return i18n.label_value(label, value, lang())
+
+
 #: U+2060 WORD JOINER: invisible, not a word character, not a line-break opportunity. Placed
 #: inside the character sequences that Streamlit's Markdown turns into links or icons *after*
 #: backslash escapes are resolved (checked in Chromium against Streamlit 1.67).
@@ -348,6 +353,19 @@ def choice(widget: Callable[..., Any], label: str, options: Iterable[Any], *, ke
     return widget(label, list(options), key=key, **kwargs)
 
 
+def date_field(label: str, *, key: str, value=None, help: str | None = None, container=None) -> str | None:
+    """A date typed as YYYY-MM-DD, the numeric date of both official languages in Canada, with
+    its placeholder in the user's language ("aaaa-mm-jj"). Not ``st.date_input``: an empty one
+    always shows English "yyyy/mm/dd" (its field is drawn in the en-US locale, whatever the
+    page's language). ``value``: a date (or ISO text) to start from. Returns the text typed, or
+    None; the service validates it and its problem is shown under the field."""
+    start = value.isoformat() if hasattr(value, "isoformat") else (value or "")
+    text = (container or st).text_input(label, value=start, key=key, max_chars=10,
+                                        placeholder=t("app.date_placeholder"),
+                                        help=help or t("app.date_help"))
+    return text.strip() or None
+
+
 def pick_term(key: str, states=None, *, label_key: str = "term.selector"):
     """A term selector; returns the chosen :class:`~matching.models.Term`.
 
@@ -383,7 +401,14 @@ def term_caption(term) -> None:
 
 
 def department_name(row: dict) -> str:
-    return row.get("department_fr" if lang() == "fr" else "department_en") or row.get("acronym", "")
+    return row.get("department_fr" if lang() == "fr" else "department_en") or acronym(row.get("acronym"))
+
+
+def acronym(english: str | None) -> str:
+    """A department's acronym in the user's language (records carry the English one: DFO is
+    MPO in French, ESDC is EDSC)."""
+    from matching import departments
+    return departments.acronym(db(), english, lang())
 
 
 def wide_table(rows: list[dict[str, Any]], columns: dict[str, tuple[str, str]], *, key: str) -> None:
@@ -406,4 +431,4 @@ def wide_table(rows: list[dict[str, Any]], columns: dict[str, tuple[str, str]], 
             for column, (header, _) in columns.items():
                 value = rows[selected[0]].get(column)
                 if value not in (None, ""):
-                    st.markdown(f"**{plain(header)}**: {plain(value)}")
+                    st.markdown(label_value(f"**{plain(header)}**", plain(value)))

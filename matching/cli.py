@@ -55,7 +55,7 @@ def load_demo(ctx):
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--role", type=click.Choice(ROLES), required=True)
-@click.option("--department", "department", help="Department acronym (department representatives, experts).")
+@click.option("--department", "department", help="Department acronym, English or French (department representatives, experts).")
 @click.option("--team", "team", help="Team name (students); capitals and accents do not count.")
 @click.option("--term", "term_name", metavar="NAME",
               help="Term of the team (needed only when several terms have a team of that name).")
@@ -68,10 +68,10 @@ def create_user(ctx, email, name, role, department, team, term_name, language, p
     database = open_db(ctx.obj["db_path"])
     data = {"email": email, "name": name, "role": role, "language": language}
     if department:
-        row = storage.one(database, "SELECT id FROM departments WHERE acronym = ? COLLATE NOCASE", [department])
-        if row is None:
+        from .departments import find_by_acronym
+        data["department_id"] = find_by_acronym(database, department)  # English or French acronym
+        if data["department_id"] is None:
             raise click.BadParameter(f"unknown department {department!r}", param_hint="--department")
-        data["department_id"] = row["id"]
     if team:
         data["team_id"] = _team_for_new_member(database, team, term_name)
     try:
@@ -107,6 +107,7 @@ def _team_for_new_member(database, team: str, term_name: str | None) -> int:
 def rank(ctx, team_name, term_name, k, language):
     """The approved challenges of the team's term ranked for it, with label and reasons."""
     from .cli_common import cli_term
+    from .departments import acronym
     from .matches import ranked_challenges_for_team, standing_words
     from .teams import find_team
     database = open_db(ctx.obj["db_path"])
@@ -121,7 +122,7 @@ def rank(ctx, team_name, term_name, k, language):
     click.echo(t("matches.cli.title", language, team=team.name))
     for i, match in enumerate(ranked, start=1):
         reasons = ", ".join(term for term, _ in match["reasons"]) or "-"
-        click.echo(f"{i:>2}. [{match['acronym']}] {match['title']}")
+        click.echo(f"{i:>2}. [{acronym(database, match['acronym'], language)}] {match['title']}")
         click.echo(f"    {standing_words(match, language, 'team')['line']}")
         click.echo(f"    {t('matches.why', language, terms=reasons)}")
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import click
 
-from . import accounts, importexport, pairings, terms
+from . import accounts, departments, importexport, pairings, terms
 from .cli_common import TERM, cli_term, fail, open_db
 from .errors import PortalError, ValidationFailed
-from .i18n import format_number, format_percent, t
+from .i18n import format_number, format_percent, label_value, t
 from .lifecycle import TERM_STATES_PLANNING_PAIRINGS, TERM_STATES_PUBLISHING
 
 LANGUAGE = click.option("--language", type=click.Choice(["en", "fr"]), default="en", show_default=True,
@@ -94,30 +94,31 @@ def _share(summary: dict, key: str, language: str) -> str:
              total=summary["n_teams"])
 
 
-def print_summary(result: pairings.RunResult, term_name: str, language: str = "en", *, details: bool = False) -> None:
+def print_summary(result: pairings.RunResult, term_name: str, language: str = "en", *, details: bool = False,
+                  acronyms: dict[str, str] | None = None) -> None:
     s = result.summary
     click.echo(t("assign.cli.title", language, term=term_name, matched=s["n_matched"], total=s["n_teams"]))
     if not s.get("n_with_preferences"):
         click.echo(t("assign.cli.no_preferences", language))
     for key in ("first_choice_share", "top3_share", "any_choice_share"):
-        click.echo(f"  {t('assign.summary.' + key, language)}: {_share(s, key, language)}")
-    click.echo(f"  {t('assign.summary.mean_similarity', language)}: "
-               f"{format_number(s['mean_similarity'], language, digits=3)}")
+        click.echo("  " + label_value(t("assign.summary." + key, language), _share(s, key, language), language))
+    click.echo("  " + label_value(t("assign.summary.mean_similarity", language),
+                                  format_number(s["mean_similarity"], language, digits=3), language))
     if s["worst_off_team"]:
         rank = (t("assign.rank_n", language, rank=s["worst_rank"]) if s["worst_rank"]
                 else t("assign.rank_none", language))
-        click.echo(f"  {t('assign.summary.worst_off', language)}: {s['worst_off_team']} ({rank})")
+        click.echo("  " + label_value(t("assign.summary.worst_off", language), f"{s['worst_off_team']} ({rank})", language))
     for warning in result.warnings:
         click.echo(t("assign.cli.warning", language, message=t(warning["key"], language, **warning["params"])))
     if details:
         for row in result.matched:
             rank = row["preference_rank"] or "-"
-            click.echo(f"  {row['team_name']}  ->  [{row['acronym']}] {row['challenge_title']}  "
+            click.echo(f"  {row['team_name']}  ->  [{(acronyms or {}).get(row['acronym'], row['acronym'])}] {row['challenge_title']}  "
                        f"({t('assign.cli.rank', language)} {rank}, {row['score']:.3f})")
     if result.unmatched:
         click.echo(t("assign.cli.unmatched", language, count=len(result.unmatched)))
         for row in result.unmatched:
-            click.echo(f"  {row['team_name']}: {t(row['reason'], language)}")
+            click.echo("  " + label_value(row["team_name"], t(row["reason"], language), language))
     else:
         click.echo(t("assign.cli.all_matched", language))
 
@@ -139,7 +140,7 @@ def assign_command(ctx, term_name, details, language):
         raise click.ClickException("\n".join(lines)) from None
     except PortalError as err:
         raise click.ClickException(t(err.key, language, **err.params)) from None
-    print_summary(result, term.name, language, details=details)
+    print_summary(result, term.name, language, details=details, acronyms=departments.acronyms(database, language))
 
 
 @click.command("publish")

@@ -53,7 +53,9 @@ def pairings_per_department(db: sqlite_utils.Database, actor: User, term_id: int
     counts: dict[str, int] = {}
     for row in plan.matched:
         counts[row["acronym"]] = counts.get(row["acronym"], 0) + 1
-    rows = [{"acronym": a, "department": departments[a]["name_fr" if lang == "fr" else "name_en"],
+    from .departments import acronyms
+    in_lang = acronyms(db, lang)
+    rows = [{"acronym": in_lang.get(a, a), "department": departments[a]["name_fr" if lang == "fr" else "name_en"],
              "pairings": n} for a, n in counts.items()]
     frame = pd.DataFrame(rows, columns=["acronym", "department", "pairings"])
     return frame.sort_values(["pairings", "acronym"], ascending=[False, True], ignore_index=True)

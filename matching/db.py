@@ -382,6 +382,34 @@ CREATE TABLE feedback_messages (
 CREATE INDEX feedback_messages_entry ON feedback_messages(entry_id, id);
 """))
 
+# --- Migration 10: departments' French acronyms (issue 14.9) ------------------------------
+MIGRATIONS.append((10, "departments' French acronyms (EDSC, MPO, ARC...)", """
+ALTER TABLE departments ADD COLUMN acronym_fr TEXT NOT NULL DEFAULT '';
+-- The official French acronyms of the departments the portal knew (data/departments.csv has
+-- the same; tests/test_departments.py checks they agree). Others keep their one acronym.
+WITH official(acronym, acronym_fr) AS (VALUES
+  ('ESDC', 'EDSC'),
+  ('ECCC', 'ECCC'),
+  ('DFO', 'MPO'),
+  ('ISC', 'SAC'),
+  ('IRCC', 'IRCC'),
+  ('CRA', 'ARC'),
+  ('HC', 'SC'),
+  ('PHAC', 'ASPC'),
+  ('SSC', 'SPC'),
+  ('TBS', 'SCT'),
+  ('NRCan', 'RNCan'),
+  ('AAFC', 'AAC'),
+  ('TC', 'TC'),
+  ('VAC', 'ACC'),
+  ('StatCan', 'StatCan'),
+  ('PCH', 'PCH'),
+  ('CFIA', 'ACIA'),
+  ('PSPC', 'SPAC'))
+UPDATE departments SET acronym_fr = (SELECT o.acronym_fr FROM official o WHERE o.acronym = departments.acronym)
+WHERE acronym IN (SELECT acronym FROM official);
+"""))
+
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

@@ -57,7 +57,8 @@ def load_demo(db: sqlite_utils.Database, folder: Path = DATA_DIR) -> dict[str, i
     counts: dict[str, int] = {}
     with storage.transaction(db):
         dept_ids = {d["acronym"]: storage.insert(db, "departments", {
-            "acronym": d["acronym"], "name_en": d["name_en"], "name_fr": d["name_fr"]}) for d in departments}
+            "acronym": d["acronym"], "acronym_fr": d.get("acronym_fr") or d["acronym"], "name_en": d["name_en"],
+            "name_fr": d["name_fr"]}) for d in departments}
         term_id = None
         for term in read_csv("terms.csv", folder):
             term_id = storage.insert(db, "terms", {**term, "created_at": now})

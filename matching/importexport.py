@@ -41,7 +41,8 @@ from .permissions import authorize
 from .teams import find_team
 from .terms import get_term, open_terms, resolve_term
 
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+MAX_UPLOAD_MB = 2  # .streamlit/config.toml's server.maxUploadSize is the same (a test checks it)
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 MAX_ROWS = 2_000
 #: Longest cell an import reads (Excel's own limit): a longer one is a crafted file.
 MAX_CELL_CHARS = 32_767
@@ -326,8 +327,8 @@ def preview(db: sqlite_utils.Database, actor: User, kind: str, rows: list[dict[s
 
 
 def _department_id(db, acronym: str) -> int | None:
-    row = storage.one(db, "SELECT id FROM departments WHERE acronym = ? COLLATE NOCASE", [acronym.strip()])
-    return row["id"] if row else None
+    from .departments import find_by_acronym
+    return find_by_acronym(db, acronym)  # English or French acronym (DFO or MPO)
 
 
 def _check_challenge(db, values: dict, context: dict) -> tuple[dict, dict]:
@@ -519,10 +520,11 @@ def _challenges(db, actor, lang, term_id):
               "sme_name", "sme_email", "unclassified", "status", "comments", "submitted_at")
     rows = []
     sql, params = _in_term("c", term_id)
+    acronym = _acronym_in(db, lang)
     for r in db.query("SELECT c.*, d.acronym, tm.name AS term_name FROM challenges c "
                       "JOIN departments d ON d.id = c.department_id LEFT JOIN terms tm ON tm.id = c.term_id "
                       f"WHERE {sql} ORDER BY c.id", params):
-        rows.append([r["id"], r["term_name"] or "", r["acronym"], r["title"], r["problem"], r["outcomes"], "; ".join(as_list(r["themes"])),
+        rows.append([r["id"], r["term_name"] or "", acronym(r["acronym"]), r["title"], r["problem"], r["outcomes"], "; ".join(as_list(r["themes"])),
                      r["language"], r["capacity"], r["sme_name"], r["sme_email"],
                      t("data.yes" if r["unclassified"] else "data.no", lang), r["status"], r["comments"],
                      r["submitted_at"] or ""])
@@ -542,6 +544,13 @@ def _teams(db, actor, lang, term_id):
     return fields, rows
 
 
+def _acronym_in(db, lang: str):
+    """English acronym -> the department's acronym in ``lang`` (imports take either)."""
+    from .departments import acronyms
+    names = acronyms(db, lang)
+    return lambda english: names.get(english, english) if english else english
+
+
 def _in_term(alias: str, term_id: int | None) -> tuple[str, list]:
     """A record of the term (challenges of no term count for every term); every record if None."""
     if term_id is None:
@@ -552,7 +561,8 @@ def _in_term(alias: str, term_id: int | None) -> tuple[str, list]:
 def _matrix(db, actor, lang, term_id):
     from .matches import match_matrix
     teams, challenges, scores = match_matrix(db, actor, term_id)
-    headers = [t("data.col.team", lang)] + [f"[{c['acronym']}] {c['title']}" for c in challenges]
+    acronym = _acronym_in(db, lang)
+    headers = [t("data.col.team", lang)] + [f"[{acronym(c['acronym'])}] {c['title']}" for c in challenges]
     rows = [[team["name"]] + [round(float(scores[i, j]), 4) for j in range(len(challenges))]
             for i, team in enumerate(teams)]
     return headers, rows
@@ -560,7 +570,8 @@ def _matrix(db, actor, lang, term_id):
 
 def _pairings(db, actor, lang, term_id):
     fields = ("team", "challenge", "department", "state", "preference_rank", "score", "reason")
-    rows = [[r["team_name"], r["title"], r["acronym"], t(f"dash.pairing_state.{r['state']}", lang),
+    acronym = _acronym_in(db, lang)
+    rows = [[r["team_name"], r["title"], acronym(r["acronym"]), t(f"dash.pairing_state.{r['state']}", lang),
              r["preference_rank"] or "", round(r["score"] or 0.0, 4), t(r["reason"], lang) if r["reason"] else ""]
             for r in db.query(
                 "SELECT t.name AS team_name, c.title, d.acronym, p.state, p.preference_rank, p.score, p.reason "
@@ -592,7 +603,8 @@ def _audit(db, actor, lang, term_id):
 def _users(db, actor, lang, term_id):
     # Columns are listed one by one so the password hash can never slip into an export.
     fields = ("email", "name", "role", "department", "team", "language", "created_at")
-    rows = [[r["email"], r["name"], r["role"], r["acronym"] or "", r["team_name"] or "", r["language"], r["created_at"]]
+    acronym = _acronym_in(db, lang)
+    rows = [[r["email"], r["name"], r["role"], acronym(r["acronym"]) or "", r["team_name"] or "", r["language"], r["created_at"]]
             for r in db.query("SELECT u.email, u.name, u.role, d.acronym, t.name AS team_name, u.language, "
                               "u.created_at FROM users u LEFT JOIN departments d ON d.id = u.department_id "
                               "LEFT JOIN teams t ON t.id = u.team_id ORDER BY u.id")]

@@ -238,7 +238,7 @@ def _folded(text: Any) -> str:
 
 
 def _search_text(item: dict) -> str:
-    parts = [item.get(key) for key in ("title", "problem", "outcomes", "acronym", "department_en",
+    parts = [item.get(key) for key in ("title", "problem", "outcomes", "acronym", "acronym_fr", "department_en",
                                        "department_fr")]
     return _folded(" ".join(str(p or "") for p in parts + list(item.get("themes") or [])))
 

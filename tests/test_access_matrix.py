@@ -227,6 +227,7 @@ CASES: dict[str, list[Case]] = {
     # matches
     "matches.match_matrix": [Case(lambda db, w, a, t: matches_module().match_matrix(db, a, t), FAC, TERM)],
     "matches.matrix_view": [Case(lambda db, w, a, t: matches_module().matrix_view(db, a, t), FAC, TERM)],
+    "matches.pair_standings": [Case(lambda db, w, a, t: matches_module().pair_standings(db, a, t, []), FAC, TERM)],
     "matches.ranked_challenges_for_team": [Case(
         lambda db, w, a, t: matches_module().ranked_challenges_for_team(db, a, t), {"student_a", "facilitator"},
         lambda db, w: w["team_a"], shows=lambda r, w, t: w["draft"] not in _ids(r) and len(r) == 2)],
@@ -388,6 +389,9 @@ ACTORLESS = {
     "audit.events": "internal reader; facilitators read the log through maintenance.audit_log",
     "challenges.approved_challenges": "approved challenges are public to every signed-in role",
     "demo.ensure_ready": "app start-up seeding (demo mode only)",
+    "departments.acronyms": "department acronyms are public",
+    "departments.acronym": "department acronyms are public",
+    "departments.find_by_acronym": "department acronyms are public (CLI and import look-up)",
     "demo.is_empty": "app start-up check",
     "demo.load_demo": "CLI/app seeding as the system operator",
     "feedback.ensure_entries": "internal step inside create_round and publish transactions",

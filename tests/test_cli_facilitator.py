@@ -43,7 +43,7 @@ def test_publish_needs_matching_then_reports_changes(demo_db_path):
     terms.advance_term(database, SYSTEM, terms.default_term(database).id)
     result = run("publish", "--term", "Winter 2027")
     assert result.exit_code == 0, result.output
-    assert "Published 44 pairing(s) for Winter 2027." in result.output
+    assert "Published 44 pairings for Winter 2027." in result.output
     assert result.output.count("Added:") == 44
     again = CliRunner().invoke(main, ["publish"])
     assert again.exit_code == 1 and "nothing to publish" in again.output
@@ -69,7 +69,7 @@ def test_import_then_export_round_trip(demo_db_path, tmp_path):
     path = tmp_path / "teams.csv"
     path.write_text("name,program,members\nNouvelle Vague,Interaction Design,Zoé Roy <zoe.roy@sheridancollege.ca>\n",
                     encoding="utf-8")
-    assert run("import", "teams", str(path), "--dry-run").output.startswith("1 row(s) checked")
+    assert run("import", "teams", str(path), "--dry-run").output.startswith("1 row checked")
     result = run("import", "teams", str(path))
     assert result.exit_code == 0 and "Imported 1 teams." in result.output
     out = tmp_path / "teams.xlsx"

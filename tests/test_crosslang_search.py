@@ -60,3 +60,18 @@ def test_demo_data_seniors_and_aines_give_the_same_set(demo_db):
     # the typed word alone found fewer: the glossary is what brings the other language in
     plain = [c["id"] for c in items if "senior" in matches._search_text(c)]
     assert set(plain) < set(seniors)
+
+
+def test_the_student_search_box_finds_the_same_challenges_for_seniors_and_aines(demo_db):
+    """On the page itself (issue 14.7): what a student sees for "seniors" and for "aînés"."""
+    from tests.test_app_smoke import signed_in
+
+    at = signed_in(demo_db, "student").run()
+    at.switch_page("views/student_matches.py").run()
+    at.session_state["sm_limit"] = 100
+    shown = {}
+    for query in ("seniors", "aînés"):
+        at.text_input(key="sm_query").input(query).run()
+        assert not at.exception, at.exception
+        shown[query] = [m.value for m in at.markdown if m.value.startswith("**") and ". " in m.value[:6]]
+    assert len(shown["seniors"]) >= 3 and shown["seniors"] == shown["aînés"]

@@ -143,7 +143,7 @@ def test_submit_shows_every_problem_under_its_field_then_succeeds(demo_db):
     assert not at.exception
     assert error_right_after(at, "cf_sme_email") == "This field is required."
     assert error_right_after(at, "cf_title") is None
-    assert "1 field(s) need attention" in at.error[0].value
+    assert "1 field needs attention" in at.error[0].value
     # Nothing typed is lost, and the refused attempt saved nothing (issue 14.5: no junk draft).
     assert at.text_input(key="cf_title").value == "Plain-language EI letters"
     assert challenges.list_challenges(demo_db, rep(demo_db), status="draft") == []
@@ -431,5 +431,5 @@ def test_home_lists_the_open_terms_and_names_the_term_of_each_step(demo_db):
     pair_with_student_team(demo_db)
     at = signed_in(demo_db, "department_rep", "fr").run()
     assert not at.exception
-    assert "Sessions ouvertes : Fall 2027 · planification, Winter 2027 · réception" in [c.value for c in at.caption]
+    assert "Sessions ouvertes\u00a0: Fall 2027 · planification, Winter 2027 · réception" in [c.value for c in at.caption]
     assert any(i.value.startswith("Winter 2027 : 1 équipe(s) sont jumelées à vos défis") for i in at.info)

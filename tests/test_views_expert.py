@@ -157,8 +157,8 @@ def test_an_active_entry_stays_writable_while_a_next_term_pairing_is_planned(dem
                                              "state": "approved", "created_at": now, "updated_at": now})
     at = open_page(demo_db, "expert", "views/expert_teams.py", "fr")
     captions = [c.value for c in at.caption]
-    assert "Session : Fall 2027 · réception" in " ".join(captions)
-    assert any(c.startswith("Session : Winter 2027") for c in captions)
+    assert "Session\u00a0: Fall 2027 · réception" in " ".join(captions)
+    assert any(c.startswith("Session\u00a0: Winter 2027") for c in captions)
     key = f"expert_{entry['id']}"
     assert not at.button(key=f"{key}_save").disabled
     at.radio(key=f"{key}_feasibility").set_value(5)

@@ -106,7 +106,7 @@ def test_profile_stale_save_shows_both_versions(demo_db):
 
 # --- Challenges for us ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("lang, label, why", [("en", "Strong match", "Why:"), ("fr", "Très bonne correspondance", "Pourquoi :")])
+@pytest.mark.parametrize("lang, label, why", [("en", "Strong match", "Why:"), ("fr", "Très bonne correspondance", "Pourquoi\u00a0:")])
 def test_matches_are_ranked_with_label_score_and_why(demo_db, lang, label, why):
     at = open_page(demo_db, MATCHES, lang)
     markdown = [m.value for m in at.markdown]

@@ -184,7 +184,7 @@ def main() -> None:
     for p in advised:  # newest term first
         st.header(ui.plain(p["team_name"]), anchor=False)
         st.caption(term_line(p))
-        st.caption(ui.t("expert.challenge", title=ui.plain(p["challenge_title"]), acronym=ui.plain(p["acronym"])))
+        st.caption(ui.t("expert.challenge", title=ui.plain(p["challenge_title"]), acronym=ui.plain(ui.acronym(p["acronym"]))))
         team_profile(p["team_id"])
         mine = [e for e in entries if e["pairing_id"] == p["pairing_id"]]
         if not mine:

@@ -45,13 +45,13 @@ def summary_metrics(summary: dict) -> None:
     if summary.get("worst_off_team"):
         rank = (ui.t("assign.rank_n", rank=summary["worst_rank"]) if summary["worst_rank"]
                 else ui.t("assign.rank_none"))
-        st.caption(f"{ui.t('assign.summary.worst_off')}: {ui.plain(summary['worst_off_team'])} ({rank})")
+        st.caption(ui.label_value(ui.t("assign.summary.worst_off"), f"{ui.plain(summary['worst_off_team'])} ({rank})"))
     if not summary.get("n_with_preferences"):
         st.caption(ui.t("assign.cli.no_preferences"))
 
 
 def challenge_label(r: dict) -> str:
-    return f"[{r['acronym']}] {r['challenge_title']}" if r["challenge_id"] else "—"
+    return f"[{ui.acronym(r['acronym'])}] {r['challenge_title']}" if r["challenge_id"] else "—"
 
 
 def outcome_cells(r: dict, standings: dict) -> dict[str, str]:
@@ -86,7 +86,7 @@ def outcome_table(plan) -> None:
     if plan.unmatched:
         st.subheader(ui.t("assign.page.unmatched", count=len(plan.unmatched)), anchor=False)
         for r in plan.unmatched:
-            st.markdown(f"- **{ui.plain(r['team_name'])}**: {ui.t(r['reason'])}")
+            st.markdown("- " + ui.label_value(f"**{ui.plain(r['team_name'])}**", ui.t(r["reason"])))
 
 
 def run_button(term, seen: int) -> None:
@@ -124,7 +124,7 @@ def adjustment_form(term, plan, kind: str, seen: int) -> None:
     """One of pair / unpair / lock / ban: team, challenge, required reason, capacity confirmation."""
     teams = {r["team_id"]: r["team_name"] for r in plan.rows}
     current = {r["team_id"]: r["challenge_id"] for r in plan.rows}
-    challenges = {c["id"]: f"[{c['acronym']}] {c['title']}" for c in pairings.term_challenges(db, term.id)}
+    challenges = {c["id"]: f"[{ui.acronym(c['acronym'])}] {c['title']}" for c in pairings.term_challenges(db, term.id)}
     errors = ui.kept_errors(f"assign_errors_{kind}")
     with st.container(border=True):
         st.caption(ui.t(f"assign.page.{kind}_help"))

@@ -77,7 +77,7 @@ def round_progress(term) -> None:
     for _, row in progress.iterrows():
         state = "dash.round_complete" if row["complete"] else "dash.round_in_progress"
         icon = ":material/task_alt:" if row["complete"] else ":material/pending:"
-        st.markdown(f"{ui.plain(row['round'])}: **{ui.t(state)}** — "
+        st.markdown(ui.label_value(ui.plain(row["round"]), f"**{ui.t(state)}**") + " — "
                     + ui.t("dash.round_counts", given=int(row["given"]), total=int(row["entries"]),
                            answered=int(row["answered"]), overdue=int(row["overdue"])))
         st.badge(ui.t(state), icon=icon, color="green" if row["complete"] else "orange")

@@ -69,7 +69,7 @@ def import_section() -> None:
     ok, term_id = import_term(kind)
     if not ok:
         return
-    upload = st.file_uploader(ui.t("data.page.file"), type=["csv", "xlsx"], key="data_upload",
+    upload = st.file_uploader(ui.t("data.page.file", limit=importexport.MAX_UPLOAD_MB), type=["csv", "xlsx"], key="data_upload",
                               help=ui.t("data.page.file_help"))
     if upload is None:
         return

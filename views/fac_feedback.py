@@ -53,8 +53,7 @@ def due_error(errors: dict, term) -> None:
 
 
 def due_input(label_key: str, key: str, term, value=None):
-    return st.date_input(ui.t(label_key), value=value, key=key, format="YYYY-MM-DD",
-                         min_value=dt.date(2000, 1, 1), help=allowed_dates(term))
+    return ui.date_field(ui.t(label_key), key=key, value=value, help=allowed_dates(term))
 
 
 def create_form(term) -> None:
@@ -161,7 +160,7 @@ def round_list(term) -> None:
         given = counts["submitted"] + counts["answered"]
         title = ui.t("rounds.round_title", name=r["name"], date=day(r["due_on"]), given=given, total=r["total"])
         with st.expander(ui.plain(title)):
-            st.caption(" · ".join(f"{status_word(s)}: {n}" for s, n in counts.items()))
+            st.caption(" · ".join(ui.label_value(status_word(s), n) for s, n in counts.items()))
             entries = feedback.entries_for_round(db, user, r["id"])
             if entries:
                 entry_table(entries)

@@ -29,14 +29,14 @@ def challenge_codes(challenges: list[dict]) -> dict[int, str]:
     codes, counts = {}, {}
     for c in sorted(challenges, key=lambda c: (fold(c["acronym"]), fold(c["title"]), c["id"])):
         counts[c["acronym"]] = counts.get(c["acronym"], 0) + 1
-        codes[c["id"]] = f"{c['acronym']}-{counts[c['acronym']]}"
+        codes[c["id"]] = f"{ui.acronym(c['acronym'])}-{counts[c['acronym']]}"  # MPO-1 in French
     return codes
 
 
 def heatmap(pages: dict, codes: dict[int, str]) -> None:
     team_names = [team["name"] for team in pages["teams"]]
     columns = [codes[c["id"]] for c in pages["challenges"]]
-    titles = {codes[c["id"]]: f"[{c['acronym']}] {c['title']}" for c in pages["challenges"]}
+    titles = {codes[c["id"]]: f"[{ui.acronym(c['acronym'])}] {c['title']}" for c in pages["challenges"]}
     frame = pd.DataFrame([{"team": team, "code": code, "challenge": titles[code],
                            "score": round(float(pages["scores"][i, j]), 3)}
                           for i, team in enumerate(team_names) for j, code in enumerate(columns)])
@@ -83,7 +83,7 @@ def ranked_table(rows: list[dict], name_key: str, name_label: str, key: str, sid
 
 def by_challenge(challenges: list[dict]) -> None:
     st.subheader(ui.t("matrix.by_challenge"), anchor=False)
-    names = {c["id"]: f"[{c['acronym']}] {c['title']}" for c in challenges}
+    names = {c["id"]: f"[{ui.acronym(c['acronym'])}] {c['title']}" for c in challenges}
     chosen = ui.choice(st.selectbox, ui.t("matrix.choose_challenge"), names, key="matrix_challenge", labels=names)
     try:
         ranked_table(matches.ranked_teams_for_challenge(db, user, chosen, k=TOP), "name", ui.t("data.col.team"),

@@ -30,7 +30,7 @@ def seen_key(c: dict) -> str:
 def challenge_name(c: dict) -> str:
     """``[TC] Title · Winter 2027`` for widget options (user text: never Markdown)."""
     term = f" · {c['term_name']}" if c.get("term_name") else ""
-    return f"[{c['acronym']}] {c['title']}{term}"
+    return f"[{ui.acronym(c['acronym'])}] {c['title']}{term}"
 
 
 def stale_or_error(err: PortalError) -> None:

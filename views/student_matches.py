@@ -23,7 +23,7 @@ state = st.session_state
 
 
 def department_label(item: dict) -> str:
-    return f"{item['acronym']} — {ui.department_name(item)}"
+    return f"{ui.acronym(item['acronym'])} — {ui.department_name(item)}"
 
 
 def add_to_preferences(challenge_id: int, preferences: list[dict], version: int) -> None:
@@ -99,7 +99,7 @@ def ranked_list(ranked: list[dict], can_add: bool, version: int) -> None:
     shown = filters(ranked)
     preferences = teams.get_preferences(ui.db(), user, user.team_id)
     preferred = {p["challenge_id"]: p["rank"] for p in preferences}
-    st.caption(ui.t("student.matches.count", shown=len(shown), total=len(ranked)))
+    st.caption(ui.t("student.matches.count", count=len(shown), shown=len(shown), total=len(ranked)))
     if len(preferences) >= MAX_PREFERENCES:
         st.caption(ui.t("student.matches.preferences_full", max=MAX_PREFERENCES))
     if not shown:

@@ -39,7 +39,7 @@ def pairing(details: dict) -> None:
     st.success(ui.t("student.pairing.published"), icon=":material/handshake:")
     st.header(ui.plain(details["title"]), anchor=False)
     st.caption(ui.t("student.pairing.department", name=ui.plain(ui.department_name(details)),
-                    acronym=ui.plain(details["acronym"])))
+                    acronym=ui.plain(ui.acronym(details["acronym"]))))
     for label, value in (("student.pairing.problem", details["problem"]),
                          ("student.pairing.outcomes", details["outcomes"])):
         st.subheader(ui.t(label), anchor=False)

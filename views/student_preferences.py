@@ -154,7 +154,7 @@ def saved_list(saved: list[dict]) -> None:
     for preference in saved:
         with st.container(border=True):
             st.markdown("**" + ui.t("student.prefs.choice_n", n=preference["rank"]) + "**")
-            st.text(f"{preference['title']} ({preference['acronym']})")
+            st.text(f"{preference['title']} ({ui.acronym(preference['acronym'])})")
             if preference["reason"]:
                 st.caption(ui.t("student.prefs.reason_label"))
                 st.text(preference["reason"])
@@ -171,7 +171,7 @@ def read_only_list(saved: list[dict], term) -> None:
 def choices(team: Team, saved_preferences: list[dict]) -> dict[int, str]:
     """The team's own term's approved challenges (a chosen one no longer offered is kept, flagged)."""
     approved = sorted(challenges.approved_challenges(ui.db(), team.term_id), key=lambda c: c["title"].casefold())
-    options = {c["id"]: f"{c['title']} ({c['acronym']})" for c in approved}
+    options = {c["id"]: f"{c['title']} ({ui.acronym(c['acronym'])})" for c in approved}
     for preference in saved_preferences:  # reopened since it was chosen: shown, and flagged on save
         options.setdefault(preference["challenge_id"],
                            ui.t("student.prefs.unavailable", title=preference["title"]))

@@ -64,7 +64,7 @@ def test_next_intake_while_the_cohort_works(browser_page, portal_db):
     assert terms.resolve_term(portal_db, NEXT).state == "matching"
     switch_language(page, "fr")
     expect(main(page).get_by_text(
-        re.compile("^La session ne peut pas commencer : aucun jumelage n’a encore été publié")).first).to_be_visible()
+        re.compile("^La session ne peut pas commencer\u00a0: aucun jumelage n’a encore été publié")).first).to_be_visible()
     switch_language(page, "en")
     # The assignment page starts on the term that can be planned: Fall, not the running Winter.
     goto(page, "Assignment")
