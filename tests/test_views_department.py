@@ -432,4 +432,4 @@ def test_home_lists_the_open_terms_and_names_the_term_of_each_step(demo_db):
     at = signed_in(demo_db, "department_rep", "fr").run()
     assert not at.exception
     assert "Sessions ouvertes\u00a0: Fall 2027 · planification, Winter 2027 · réception" in [c.value for c in at.caption]
-    assert any(i.value.startswith("Winter 2027 : 1 équipe(s) sont jumelées à vos défis") for i in at.info)
+    assert any(i.value.startswith("Winter 2027\u00a0: 1 équipe est jumelée à vos défis") for i in at.info)

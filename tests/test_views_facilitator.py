@@ -291,7 +291,7 @@ def test_terms_override_is_offered_only_when_something_blocks(demo_db):
 def test_terms_closing_with_open_feedback_asks_for_a_reason(demo_db):
     term_id = go_live(demo_db)
     at = page(demo_db, "views/fac_terms.py", "fr")
-    assert "rétroaction(s) sont encore ouvertes" in texts(at)
+    assert "rétroactions sont encore ouvertes" in texts(at)
     at.checkbox(key=f"term_confirm_{term_id}").check().run()
     at.button(key=f"term_advance_{term_id}").click().run()
     assert "Donnez une raison pour ce changement" in texts(at)
