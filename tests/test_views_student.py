@@ -39,7 +39,7 @@ def test_profile_shows_the_team_and_what_is_missing(demo_db, lang, title, missin
     at = open_page(demo_db, PROFILE, lang)
     assert at.title[0].value == title
     assert at.text_input(key="tp_name").value == "Open Door Collective"
-    assert at.get("progress")[0].proto.text.endswith(("83% complete", "83 %"))
+    assert at.get("progress")[0].proto.text.endswith(("83% complete", "83\u00a0%"))
     assert "- " + missing in [m.value for m in at.markdown]
 
 
@@ -239,7 +239,7 @@ def test_published_pairing_shows_challenge_department_and_expert(demo_db):
                                              "updated_at": now})
     at = open_page(demo_db, PAIRING, "fr")
     assert at.header[0].value.startswith("Making the Employment Insurance application")
-    assert "Emploi et Développement social Canada (ESDC)" in [c.value for c in at.caption]
+    assert "Emploi et Développement social Canada (EDSC)" in [c.value for c in at.caption]
     assert "Priya Raman" in [t.value for t in at.text]
     assert at.code[0].value == "expert@demo.gc.ca"
 
