@@ -104,10 +104,10 @@ CONFIRMATIONS = {
            "ban": "Banned: {team} from {a}. Its pairing is unchanged: no challenge.",
            "removed": "Ban removed: {team} — {a}. Its pairing is unchanged until the next run: no challenge.",
            "tabs": ("Pair", "Unpair", "Ban", "Locks and bans"), "buttons": ("Pair", "Unpair", "Ban", "Remove")},
-    "fr": {"pair": "Jumelée : {team}, de {a} à {b}.", "unpair": "Retirée : {team}, de {b} à aucun défi.",
-           "ban": "Interdite : {team} pour {a}. Son jumelage ne change pas : aucun défi.",
-           "removed": "Interdiction retirée : {team} — {a}. Son jumelage ne change pas avant le prochain "
-                      "lancement : aucun défi.",
+    "fr": {"pair": "Jumelée\u00a0: {team}, de {a} à {b}.", "unpair": "Retirée\u00a0: {team}, de {b} à aucun défi.",
+           "ban": "Interdite\u00a0: {team} pour {a}. Son jumelage ne change pas\u00a0: aucun défi.",
+           "removed": "Interdiction retirée\u00a0: {team} — {a}. Son jumelage ne change pas avant le prochain "
+                      "lancement\u00a0: aucun défi.",
            "tabs": ("Jumeler", "Retirer", "Interdire", "Verrous et interdictions"),
            "buttons": ("Jumeler", "Retirer", "Interdire", "Retirer")},
 }
@@ -166,7 +166,7 @@ def test_a_manual_pair_is_marked_before_the_run_and_named_by_the_run_that_replac
     assert list(marked["team"]) == [moved["team_name"]]
     assert marked["manual"].iloc[0] == "Manual pair, not locked: the next run may move it."
     assert table[table["team"] == kept["team_name"]]["manual"].iloc[0] == ""     # locked: kept by the run
-    assert (f"1 manual pair(s) not locked: the next run may move them. Lock a pair to keep it. "
+    assert (f"1 manual pair not locked: the next run may move it. Lock a pair to keep it. "
             f"{moved['team_name']} → {target['title']}") in shown(at)
     # The run puts the team back where the optimiser wants it and says which manual pair it replaced.
     button(at, "Run the assignment").click().run()
@@ -175,7 +175,7 @@ def test_a_manual_pair_is_marked_before_the_run_and_named_by_the_run_that_replac
     assert after[moved["team_id"]]["challenge_id"] == moved["challenge_id"]
     assert after[kept["team_id"]]["challenge_id"] == kept["challenge_id"]
     text = shown(at)
-    assert "It replaced 1 manual pair(s) that were not locked: they are named below." in text
+    assert "It replaced 1 manual pair that was not locked: it is named below." in text
     assert (f"The last run replaced a manual pair that was not locked: {moved['team_name']} was on "
             f"{target['title']}, now on {moved['challenge_title']}.") in text
     assert not (at.dataframe[0].value["manual"] != "").any()
@@ -191,7 +191,7 @@ def test_before_the_first_run_one_empty_state_per_term(demo_db):
     at.selectbox(key="assign_term").set_value(winter.id).run()
     teams = len(plan_of(demo_db, winter.id))
     assert ("No pairing yet in Winter 2027: run the assignment to propose a challenge for each of its "
-            f"{teams} team(s).") in shown(at)
+            f"{teams} teams.") in shown(at)
     assert not at.dataframe and not at.metric
     assert "Published pairings" not in [h.value for h in at.header]
     assert "not run yet" not in shown(at)
