@@ -319,6 +319,8 @@ def kept_errors(errors_key: str) -> dict[str, str]:
 _CHOICE_LANGUAGES = "_choice_languages"
 #: Arguments giving a first value; ignored (and warned about by Streamlit) once the key holds one
 _FIRST_VALUE_ARGS = ("index", "default")
+#: Choice boxes that show a placeholder while empty
+_PLACEHOLDER_WIDGETS = ("selectbox", "multiselect")
 
 
 def choice(widget: Callable[..., Any], label: str, options: Iterable[Any], *, key: str,
@@ -348,6 +350,8 @@ def choice(widget: Callable[..., Any], label: str, options: Iterable[Any], *, ke
                 if kwargs.get(name) is not None:
                     kwargs.pop(name)
     drawn_in[key] = lang()
+    if getattr(widget, "__name__", "") in _PLACEHOLDER_WIDGETS:
+        kwargs.setdefault("placeholder", t("choice.placeholder"))  # not Streamlit's English one
     if labels is not None:
         kwargs["format_func"] = labels if callable(labels) else (lambda value: labels.get(value, str(value)))
     return widget(label, list(options), key=key, **kwargs)

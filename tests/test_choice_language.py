@@ -105,6 +105,8 @@ def test_challenge_language_survives_french_and_back_and_is_saved(demo_db):
     assert at.selectbox(key="cf_language").value == "bilingual"
     assert browser.label(at.selectbox(key="cf_language")) == "Bilingue (anglais et français)"
 
+    assert at.selectbox(key="cf_language").proto.placeholder == "Choisissez une option"  # not Streamlit's English
+
     browser.switch_language("en")
     assert at.selectbox(key="cf_language").value == "bilingual"
     assert browser.label(at.selectbox(key="cf_language")) == "Bilingual (English and French)"
