@@ -27,7 +27,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import ui  # noqa: E402
-from matching import accounts, demo, sessions  # noqa: E402
+from matching import accounts, demo, notifications, sessions  # noqa: E402
 from matching import db as storage  # noqa: E402
 from matching.errors import AuthenticationFailed  # noqa: E402
 from matching.i18n import label_value, t  # noqa: E402
@@ -259,11 +259,21 @@ def demo_accounts() -> None:
             st.text(label_value(t("role." + role, lang), email, lang))
 
 
+def nav_title(user, path: str, title: str) -> str:
+    """A page's title in the navigation; the inbox's says how many notifications are unread."""
+    if (path, title) == ui.INBOX_PAGE[:2]:
+        unread = notifications.unread_count(ui.db(), user)
+        if unread:
+            return t("nav.inbox_unread", ui.lang(), count=unread)
+    return t(title, ui.lang())
+
+
 def navigation_for(user) -> dict:
     """The role's pages, each with its address name (the file's stem; the first is the default,
     at the root address)."""
     listed = [entry for entry in ui.PAGES[user.role] if (HERE / entry[0]).exists()] + [ui.ACCOUNT_PAGE]
-    return {st.Page(str(HERE / path), title=t(title, ui.lang()), icon=icon, default=(i == 0)): Path(path).stem
+    return {st.Page(str(HERE / path), title=nav_title(user, path, title), icon=icon,
+                    default=(i == 0)): Path(path).stem
             for i, (path, title, icon) in enumerate(listed)}
 
 

@@ -2,7 +2,7 @@
 import streamlit as st
 
 import ui
-from matching import accounts
+from matching import accounts, notifications
 
 PAGE = "password"
 FIELDS = ("pw_current", "pw_new", "pw_confirm")
@@ -36,11 +36,32 @@ def password_form(user) -> None:
                page=PAGE, errors_key="password_errors", forget=FIELDS, success=changed)
 
 
+# --- Notifications by e-mail (issue 13): its own section, apart from the password ----------
+
+DELIVERY_PAGE = "delivery"
+
+
+def delivery_form(user) -> None:
+    """How notifications reach the person by e-mail; the e-mails' unsubscribe link leads here."""
+    st.subheader(ui.t("notify.delivery.section"), anchor="notifications")
+    current = notifications.delivery(ui.db(), user)
+    choices = list(notifications.DELIVERY_CHOICES)
+    with st.form("delivery"):
+        choice = st.radio(ui.t("notify.delivery.label"), choices, index=choices.index(current), key="delivery_choice",
+                          format_func=lambda c: ui.t("notify.delivery." + c), help=ui.t("notify.delivery.help"))
+        saved = st.form_submit_button(ui.t("notify.delivery.save"))
+    ui.show_notice(DELIVERY_PAGE, icon=":material/check:")
+    if saved:
+        ui.act(lambda: notifications.set_delivery(ui.db(), user, choice), page=DELIVERY_PAGE,
+               success=lambda _: ("notify.delivery.saved", {}), on_error=ui.in_place("delivery"))
+
+
 def main() -> None:
     user = ui.user()
     st.title(ui.t("account.title"))
     st.text(f"{user.name} · {user.email} · {ui.t('role.' + user.role)}")
     password_form(user)
+    delivery_form(user)
 
 
 main()

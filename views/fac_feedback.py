@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from matching import feedback, i18n, lifecycle
+from matching import feedback, i18n, lifecycle, notifications
 from matching.errors import PortalError, StaleRecord
 
 user = ui.user()
@@ -174,6 +174,40 @@ def round_list(term) -> None:
                     delete_form(r, seen)
 
 
+# --- "Remind the experts with open entries" (issue 13): audited, once a day per round --------
+
+def remind_error(err) -> None:
+    """The refusal in one sentence; "too soon" says when the last reminder went, in the user's words."""
+    if err.key == "notify.remind.too_soon":
+        st.error(ui.t(err.key, at=i18n.format_date(err.params.get("at"), ui.lang(), fmt="short")),
+                 icon=":material/schedule:")
+    else:
+        ui.in_place("remind")(err)
+
+
+def remind_section(term) -> None:
+    if not lifecycle.term_gives_feedback(term.state):
+        return
+    with st.container(border=True, key="rounds_remind"):
+        st.subheader(ui.t("notify.remind.section"), anchor=False)
+        st.caption(ui.t("notify.remind.help"))
+        rounds = feedback.rounds(db, user, term.id)
+        if not rounds:
+            st.caption(ui.t("notify.remind.no_rounds"))
+            return
+        by_id = {r["id"]: r for r in rounds}
+        chosen = st.selectbox(ui.t("notify.remind.round"), list(by_id), key="rounds_remind_round",
+                              format_func=lambda i: f"{by_id[i]['name']} · {i18n.format_day(by_id[i]['due_on'], ui.lang())}")
+        last = notifications.last_reminder(db, chosen)
+        st.caption(ui.t("notify.remind.last", at=i18n.format_date(last, ui.lang(), fmt="short")) if last
+                   else ui.t("notify.remind.none_yet"))
+        clicked = st.button(ui.t("notify.remind.button"), key="rounds_remind_button", icon=":material/notifications:")
+    if clicked:
+        ui.act(lambda: notifications.remind_round(db, user, chosen), page=PAGE, on_error=remind_error,
+               success=lambda r: [("notify.remind.done", {"experts": r["experts"], "entries": r["entries"]})]
+               + ([("notify.remind.without_account", {"count": r["without_account"]})] if r["without_account"] else []))
+
+
 def main() -> None:
     st.title(ui.t("rounds.title"))
     term = ui.pick_term("rounds_term", lifecycle.TERM_STATES_OPEN)
@@ -184,6 +218,7 @@ def main() -> None:
     elif not lifecycle.term_gives_feedback(term.state):
         st.caption(ui.t("rounds.not_active"))
     reminders(term)
+    remind_section(term)
     threads(term)
     round_list(term)
     if term.state in lifecycle.TERM_STATES_SCHEDULING_ROUNDS:

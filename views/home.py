@@ -2,7 +2,7 @@
 import streamlit as st
 
 import ui
-from matching import home
+from matching import home, notifications
 
 
 def terms_line(terms: list[dict], student: bool) -> None:
@@ -80,9 +80,19 @@ def top_matches(matches: list[dict]) -> None:
                 st.caption(ui.t("matches.why", terms=ui.plain(reasons)))
 
 
+def unread_notifications(user) -> None:
+    """How many notifications wait in the inbox, with the way there."""
+    unread = notifications.unread_count(ui.db(), user)
+    if unread:
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.info(ui.t("notify.home.unread", count=unread), icon=":material/notifications_active:")
+            st.page_link(notifications.INBOX_PAGE, label=ui.t("notify.home.open_inbox"), icon=":material/inbox:")
+
+
 def main() -> None:
     user = ui.user()
     st.title(ui.t("home.title", name=ui.plain(user.name)))
+    unread_notifications(user)
     summary = home.next_steps(ui.db(), user)
     terms_line(summary.get("terms") or [], student=user.role == "student")
     next_steps(summary["steps"], user.role)
