@@ -27,6 +27,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import ui  # noqa: E402
+from views import password_reset  # noqa: E402
 from matching import accounts, demo, notifications, sessions  # noqa: E402
 from matching import db as storage  # noqa: E402
 from matching.errors import AuthenticationFailed  # noqa: E402
@@ -201,6 +202,9 @@ def language_toggle() -> None:
 def sign_in_page() -> None:
     lang = ui.lang()
     st.title(t("signin.title", lang))
+    if st.query_params.get("reset"):  # the e-mailed password-reset link (views/password_reset.py)
+        password_reset.new_password_form(st.query_params["reset"])
+        return
     st.write(t("signin.intro", lang))
     if st.session_state.pop("session_expired", False):
         st.info(t("signin.expired", lang), icon=":material/timer_off:")
@@ -218,6 +222,7 @@ def sign_in_page() -> None:
         else:
             begin_session(user)
             st.rerun()
+    password_reset.forgot_password()
     if sso_configured():
         single_sign_on()
     if demo.demo_mode():

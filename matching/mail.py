@@ -44,7 +44,7 @@ import sqlite_utils
 
 from . import db as storage
 from .lifecycle import OUTBOX_CLAIMABLE_STATES, OUTBOX_UNDELIVERED_STATES, states_sql
-from .notifications import ACCOUNT_PAGE, mail_domain, page_url
+from .notifications import ACCOUNT_PAGE, SECRET_PREFIX, mail_domain, page_url
 
 SECURITY_CHOICES = ("none", "starttls", "ssl")
 #: How long a claim holds: a message still ``sending`` after this was claimed by a sender that died.
@@ -152,9 +152,12 @@ def claim(db: sqlite_utils.Database, *, now: datetime | None = None, limit: int 
 
 
 def _mark_sent(db: sqlite_utils.Database, row: dict, now: datetime) -> None:
+    """Mark a message delivered; one that carried a secret (a reset link) keeps no copy of it."""
     with storage.transaction(db):
         db.execute("UPDATE outbox SET status = 'sent', sent_at = ?, last_error = '' WHERE id = ?",
                    [now.isoformat(), row["id"]])
+        if row["message_id"].startswith(SECRET_PREFIX):
+            db.execute("UPDATE outbox SET body_text = '', body_html = '' WHERE id = ?", [row["id"]])
 
 
 def _mark_failed(db: sqlite_utils.Database, row: dict, now: datetime, error: str, *, permanent: bool) -> str:

@@ -163,6 +163,11 @@ def new_message_id() -> str:
     return f"<{secrets.token_hex(12)}.portal@{mail_domain()}>"
 
 
+#: Message-IDs of e-mails that carry a secret (a password-reset link): their bodies are blanked
+#: once sent (see :func:`matching.mail._mark_sent`).
+SECRET_PREFIX = "<secret."
+
+
 def queue_email(db: sqlite_utils.Database, *, recipient: str, language: str, rendered: Mapping[str, str],
                 user_id: int | None = None, message_id: str | None = None) -> int:
     """Put one e-mail in the outbox (inside the caller's transaction); its id."""

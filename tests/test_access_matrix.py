@@ -426,6 +426,9 @@ ACTORLESS = {
     "mail.claim": "CLI sender (portal notify send), the system operator",
     "mail.send_pending": "CLI sender (portal notify send), the system operator",
     "mail.waiting": "a count for the CLI sender",
+    "password_reset.request_reset": "signing-in help: there is no actor yet; the same answer for every address (tested)",
+    "password_reset.token_is_valid": "the reset link itself is the credential (hashed, single-use, 30 minutes)",
+    "password_reset.reset_password": "the reset link itself is the credential (hashed, single-use, 30 minutes)",
 }
 #: Modules whose db-first functions are storage primitives, not services.
 PRIMITIVE_MODULES = {"db"}
