@@ -102,11 +102,14 @@ def test_the_email_choice_is_saved_on_the_account_page(demo_db):
     assert "Your e-mail choice is saved." in [s.value for s in at.success]
     assert notifications.delivery(demo_db, student(demo_db)) == "digest"
     assert at.radio(key="delivery_choice").value == "digest"
-    # In French, the same choice in its own words. (AppTest formats a radio's options outside the
-    # script run, in English, so a click is tested in English only.)
+    # In French, the same choice in its own words.
     fr = page(demo_db, "student", "views/account.py", "fr")
     assert "Notifications par courriel" in [h.value for h in fr.subheader]
     assert fr.radio(key="delivery_choice").options[1] == "Une fois par jour, sous forme de résumé"
+    fr.radio(key="delivery_choice").set_value("in_app")
+    button(fr, "Enregistrer mon choix").click().run()
+    assert "Votre choix de courriel est enregistré." in [s.value for s in fr.success]
+    assert notifications.delivery(demo_db, student(demo_db)) == "in_app"
 
 
 def test_remind_the_experts_once_a_day_per_round(demo_db):
