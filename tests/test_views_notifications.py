@@ -3,6 +3,8 @@ on Home and in the navigation, the e-mail choice on the account page, and the fa
 "Remind the experts with open entries" (audited, once a day per round), in EN and FR."""
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
 from matching import accounts, feedback, notifications
@@ -82,7 +84,7 @@ def test_the_inbox_shows_hostile_text_as_typed(demo_db):
         storage.update(demo_db, "teams", student(demo_db).team_id, {"name": "Team [x](http://evil.example)"})
     feedback.create_round(demo_db, accounts.find_user(demo_db, "facilitator@demo.gc.ca"),
                           storage.one(demo_db, "SELECT term_id FROM teams WHERE id = ?", [student(demo_db).team_id])["term_id"],
-                          "Concept ![p](http://evil.example/p.png)", "2031-01-01")
+                          "Concept ![p](http://evil.example/p.png)", (date.today() + timedelta(days=20)).isoformat())
     expert = flow["expert"]
     at = signed_in(demo_db, "expert").run()
     at.session_state["user_id"] = expert.id
