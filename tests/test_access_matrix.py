@@ -24,7 +24,7 @@ from typing import Any, Callable
 import pytest
 
 import matching
-from matching import accounts, challenges, feedback, pairings, teams, terms
+from matching import accounts, challenges, feedback, pairings, reviews, teams, terms
 from matching import db as storage
 from matching.errors import NotFound, PermissionDenied
 from tests.conftest import ACCESSIBILITY, FISHERIES, PASSWORD
@@ -209,6 +209,9 @@ CASES: dict[str, list[Case]] = {
                                          {"rep_esdc", "facilitator"}, lambda db, w: w["accessibility"])],
     "challenges.last_revision": [Case(lambda db, w, a, c: challenges.last_revision(db, a, c),
                                       {"rep_esdc", "facilitator"}, lambda db, w: w["accessibility"])],
+    "reviews.history": [Case(lambda db, w, a, c: reviews.history(
+        db, a, [storage.one(db, "SELECT * FROM challenges WHERE id = ?", [c])]), {"rep_esdc", "facilitator"},
+        lambda db, w: w["draft"])],
     "challenges.revisions_to_review": [Case(lambda db, w, a, _: challenges.revisions_to_review(db, a), FAC)],
     "challenges.decide_revision": [Case(lambda db, w, a, r: challenges.decide_revision(db, a, r, "approve"), FAC,
                                         lambda db, w: challenges.propose_revision(
