@@ -60,6 +60,23 @@ def waits_for(entry: Mapping, side: str) -> bool:
     return NEXT_ACTIONS.get(entry.get("next")) == side
 
 
+def needs_now(entries: list[Mapping], side: str) -> set[int]:
+    """The ids of the entries that need ``side`` now: every reply or message to answer, and of
+    the feedback still to give, the overdue entries and each pairing's next one due (a round due
+    in two months can wait folded away)."""
+    now: set[int] = set()
+    next_due: set[int] = set()
+    for entry in sorted(entries, key=lambda e: (e["due_on"], e["id"])):
+        if not waits_for(entry, side):
+            continue
+        if entry["next"] == "give_feedback" and entry["status"] != "overdue":
+            if entry["pairing_id"] in next_due:
+                continue
+            next_due.add(entry["pairing_id"])
+        now.add(entry["id"])
+    return now
+
+
 _ENTRY_SQL = (
     "SELECT e.*, r.name AS round_name, r.due_on, r.term_id, tm.name AS term_name, tm.state AS term_state, "
     "p.team_id, t.name AS team_name, "

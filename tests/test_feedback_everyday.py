@@ -302,6 +302,27 @@ def test_who_owes_the_next_word_and_the_homes_that_say_so(db, overlap):
     assert counts == {"threads": 1, "messages": 1, "waiting": 0}
 
 
+def test_what_needs_the_expert_now_is_each_teams_next_round_overdue_ones_and_replies(db, live):
+    w = live
+    expert = w["expert"]
+    concept = feedback.create_round(db, w["fac"], w["term"], "Concept", "2027-03-01")
+    final = feedback.create_round(db, w["fac"], w["term"], "Final", "2027-04-01")
+
+    def now():
+        mine = feedback.entries_for_expert(db, expert)
+        return {e["round_name"] for e in mine if e["id"] in feedback.needs_now(mine, "expert")}
+
+    assert now() == {"Discovery"}                               # the next due; later rounds wait
+    feedback.submit(db, expert, w["entry"], SCORES, "Good start")
+    assert now() == {"Concept"}
+    feedback.reply(db, w["student"], w["entry"], "Done")
+    assert now() == {"Discovery", "Concept"}                    # the team's reply to answer
+    with storage.transaction(db):                               # Final is long past due
+        db.execute("UPDATE feedback_rounds SET due_on = '2020-01-15' WHERE id = ?", [final["id"]])
+    assert now() == {"Discovery", "Concept", "Final"}
+    assert concept["name"] == "Concept"
+
+
 def test_the_facilitators_home_names_each_terms_overdue_and_unassigned_entries(db, overlap):
     w = overlap
     fac_steps = steps(db, w["fac"])

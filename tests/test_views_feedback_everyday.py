@@ -158,7 +158,7 @@ def test_the_expert_sees_a_summary_first_and_only_the_rounds_that_need_them_open
     at = open_page(demo_db, "expert", "views/expert_teams.py")
     assert "Your teams at a glance" in [s.value for s in at.subheader]
     table = at.dataframe[0].value
-    assert list(table.columns)[-4:] == ["Submitted", "Open", "Overdue", "Replies waiting"]
+    assert list(table.columns) == ["Team", "Term", "Submitted", "Open", "Overdue", "Replies waiting", "Challenge"]
     row = table[table["Team"] == discovery["team_name"]].iloc[0]
     assert (row["Submitted"], row["Open"], row["Overdue"], row["Replies waiting"]) == (2, 0, 0, 1)
     rounds = entry_expanders(at)
@@ -166,9 +166,12 @@ def test_the_expert_sees_a_summary_first_and_only_the_rounds_that_need_them_open
     folded = [label for label, is_open in rounds if not is_open]
     assert any(label.startswith("Discovery") and "reply waiting for you" in label for label in opened)
     assert any(label.startswith("Concept") and "Submitted" in label for label in folded)
-    waiting = [e for e in feedback.entries_for_expert(demo_db, expert) if feedback.waits_for(e, "expert")]
-    assert len(opened) == len(waiting)                     # every open round needs the expert
-    assert (f"{len(waiting)} round needs you now" if len(waiting) == 1 else f"{len(waiting)} rounds need you now") in texts(at)
+    # The other team's Discovery (due in 10 days) is open; its Concept (due in 40) waits folded.
+    assert any(label.startswith("Discovery") and label.endswith("· Open") for label in opened)
+    assert any(label.startswith("Concept") and label.endswith("· Open") for label in folded)
+    now = feedback.needs_now(feedback.entries_for_expert(demo_db, expert), "expert")
+    assert len(opened) == len(now) == 2
+    assert "2 rounds need you now" in texts(at)
 
 
 def step_infos(at):

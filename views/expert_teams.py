@@ -105,9 +105,6 @@ def why_not_writable(entry: dict) -> str:
                       {"term": entry["term_name"], "state": ("term_state." + entry["term_state"], {})})
 
 
-def needs_me(entry: dict) -> bool:
-    """Feedback to give, or the team's reply or message to answer: what opens a round."""
-    return feedback.waits_for(entry, "expert")
 
 
 def entry_title(entry: dict) -> str:
@@ -117,9 +114,11 @@ def entry_title(entry: dict) -> str:
     return ui.t("expert.entry_title", round=ui.plain(entry["round_name"]), date=due, state=state)
 
 
-def entry_block(entry: dict) -> None:
+def entry_block(entry: dict, now: set[int]) -> None:
+    """One round of one team, unfolded when it needs the expert now (``feedback.needs_now``) or
+    was just acted on."""
     can_write = lifecycle.term_gives_feedback(entry["term_state"])  # this entry's term, not another's
-    with st.expander(entry_title(entry), expanded=needs_me(entry) or feedback_thread.kept_open(PAGE, entry),
+    with st.expander(entry_title(entry), expanded=entry["id"] in now or feedback_thread.kept_open(PAGE, entry),
                      icon=STATUS_ICONS[entry["status"]]):
         status_badge(entry["status"])
         if entry["status"] == "overdue" and can_write:
@@ -138,21 +137,21 @@ def entry_block(entry: dict) -> None:
         feedback_thread.show(entry, side="expert", page=PAGE)
 
 
-def summary(advised: list[dict], entries: list[dict]) -> None:
+def summary(advised: list[dict], entries: list[dict], now: set[int]) -> None:
     """Every team in one table first (names are user text: a dataframe shows them as typed)."""
     rows = []
     for p in advised:
         counts = feedback.tally([e for e in entries if e["pairing_id"] == p["pairing_id"]])
+        # The counts before the (long) challenge title, so a narrow screen still shows them.
         rows.append({ui.t("data.col.team"): p["team_name"], ui.t("data.col.term"): p["term_name"],
-                     ui.t("data.col.challenge"): p["challenge_title"],
                      ui.t("expert.col.submitted"): counts["given"], ui.t("expert.col.open"): counts["to_give"],
                      ui.t("expert.col.overdue"): counts["late"],
-                     ui.t("expert.col.replies"): counts["replies_waiting"]})
+                     ui.t("expert.col.replies"): counts["replies_waiting"],
+                     ui.t("data.col.challenge"): p["challenge_title"]})
     st.subheader(ui.t("expert.summary"), anchor=False)
     st.dataframe(pd.DataFrame(rows), width="stretch", hide_index=True)
-    waiting = sum(1 for e in entries if needs_me(e))
-    if waiting:
-        st.info(ui.t("expert.needs_you", count=waiting), icon=":material/arrow_downward:")
+    if now:
+        st.info(ui.t("expert.needs_you", count=len(now)), icon=":material/arrow_downward:")
     else:
         st.success(ui.t("expert.nothing_waits"), icon=":material/check:")
 
@@ -180,7 +179,8 @@ def main() -> None:
         st.stop()
     reminders(due)
     st.write(ui.t("expert.intro", count=len(advised)))
-    summary(advised, entries)
+    now = feedback.needs_now(entries, "expert")
+    summary(advised, entries, now)
     for p in advised:  # newest term first
         st.header(ui.plain(p["team_name"]), anchor=False)
         st.caption(term_line(p))
@@ -190,7 +190,7 @@ def main() -> None:
         if not mine:
             st.caption(ui.t("expert.no_rounds"))
         for entry in mine:
-            entry_block(entry)
+            entry_block(entry, now)
 
 
 main()
