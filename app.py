@@ -41,6 +41,8 @@ except ImportError:  # pragma: no cover - older Streamlit
 
 log = logging.getLogger("portal")
 ICON = HERE / "static" / "portal-icon.svg"
+#: True in the first run of a browser tab only: the one run whose address the browser chose.
+FIRST_RUN = False
 
 
 def open_database():
@@ -143,9 +145,11 @@ def cookie(name: str) -> str | None:
 def restore_from_cookie() -> None:
     """First run of a browser tab: the session its cookie names, if still open (a reload, a
     bookmarked address, a new tab); else remember why, for the sign-in page's message."""
+    global FIRST_RUN
     if st.session_state.get("_cookie_read"):
         return
     st.session_state["_cookie_read"] = True
+    FIRST_RUN = True
     restored, why = sessions.restore(ui.db(), cookie(sessions.COOKIE_NAME))
     if restored is not None:
         st.session_state.update(user_id=restored.user.id, session_id=restored.session_id,
@@ -303,9 +307,14 @@ def sign_in_navigation():
     say, and the page is remembered to be opened after signing in if the role has it."""
     title, icon = t("signin.title", ui.lang()), ":material/login:"
     pages = [st.Page(sign_in_page, title=title, icon=icon, default=True)]
-    wanted = requested_page()
+    # Only the address a tab was opened at (later runs keep the page they were on, such as the
+    # page someone signed out from, which is not one they asked for). The alias stays until the
+    # person signs in: the sign-in form's own rerun must resolve to the same page, or Streamlit
+    # would take it for a page change and drop the click.
+    if FIRST_RUN and requested_page():
+        st.session_state["wanted_page"] = requested_page()
+    wanted = st.session_state.get("wanted_page")
     if wanted:
-        st.session_state["wanted_page"] = wanted
         pages.append(st.Page(sign_in_page, title=title, icon=icon, url_path=wanted))
     return st.navigation(pages, position="hidden")
 

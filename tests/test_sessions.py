@@ -243,6 +243,23 @@ def test_a_session_ended_elsewhere_signs_this_tab_out(demo_db):
     assert i18n.t("session.signed_out", "en") in [i.value for i in at.info]
 
 
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_an_idle_server_session_ends_with_the_expiry_message(demo_db, lang, monkeypatch):
+    monkeypatch.setenv("PORTAL_SESSION_MINUTES", "30")
+    at = AppTest.from_file(APP, default_timeout=60)
+    sign_in(at, "facilitator@demo.gc.ca", lang)
+    session_id = at.session_state["session_id"]
+    long_ago = (datetime.now(timezone.utc) - timedelta(minutes=31)).replace(microsecond=0).isoformat()
+    with storage.transaction(demo_db):
+        demo_db.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", [long_ago, session_id])
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == i18n.t("signin.title", lang)
+    assert i18n.t("signin.expired", lang) in [i.value for i in at.info]
+    row = storage.one(demo_db, "SELECT revoked_reason FROM sessions WHERE id = ?", [session_id])
+    assert row["revoked_reason"] == "idle"
+
+
 def account_page(demo_db, email, lang):
     at = AppTest.from_file(APP, default_timeout=60)
     sign_in(at, email, lang)
