@@ -37,7 +37,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+# PORTAL_EVAL names another place (e.g. from a git worktree, whose ../shared is not the project's)
+EVAL = Path(os.environ.get("PORTAL_EVAL") or Path(__file__).resolve().parents[2] / "shared" / "eval")
 OUT = ROOT / "benchmarks" / "out"
 sys.path.insert(0, str(ROOT))
 from benchmarks.readme_tables import write_between_markers  # noqa: E402

@@ -257,6 +257,18 @@ def machine() -> str:
             f"sparse_dot_topn {sparse_dot_topn.__version__}")
 
 
+def code_version() -> str:
+    """The commit measured, and whether matching/ or benchmarks/ had uncommitted changes."""
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "matching", "benchmarks/ranking_speed.py"],
+                               cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        return rev + (" with uncommitted changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown commit"
+
+
 def fmt_size(n: int) -> str:
     return f"{n // 1000}k" if n % 1000 == 0 and n >= 1000 else str(n)
 
@@ -273,7 +285,7 @@ def span(ts) -> str:
 
 def report(results: list[dict], loads: tuple[str, str]) -> tuple[str, bool]:
     reps = sorted({r["repeat"] for r in results})
-    lines = [f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; load average (1, 5, 15 min) "
+    lines = [f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} at {code_version()} on {machine()}; load average (1, 5, 15 min) "
              f"{loads[0]} at the start and {loads[1]} at the end (the machine is shared: times are "
              f"noisy). Each cell: median (min–max) of {'/'.join(map(str, reps))} interleaved runs.", "",
              "All-pairs top-10, on the same TF-IDF vectors (transform not included):", "",
