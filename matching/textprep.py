@@ -386,7 +386,8 @@ class _TokenTables:
     ``feature_ids`` (0 for "", None until first needed), used by :meth:`Analyzer.count_matrix`.
     """
 
-    __slots__ = ("marks", "starts", "records", "glossary_starts", "feature_ids", "lock")
+    __slots__ = ("marks", "starts", "records", "glossary_starts", "english", "french",
+                 "feature_ids", "lock")
 
     def __init__(self, marks, starts) -> None:
         self.marks = marks    # _glossary_marks() the language evidence was computed with
@@ -394,6 +395,9 @@ class _TokenTables:
         self.records: dict[str, list] = {}
         #: tokens that may begin a glossary phrase (their glossary key starts one)
         self.glossary_starts: set[str] = set()
+        #: tokens that are evidence of English, of French (evidence 1, 2)
+        self.english: set[str] = set()
+        self.french: set[str] = set()
         #: feature -> its number, given in order of first use ("" is 0)
         self.feature_ids: dict[str, int] = {"": 0}
         self.lock = threading.Lock()  # numbers are given under it (pages run in threads)
@@ -422,6 +426,8 @@ class _TokenTables:
                     key = _light_plural(f) if content else None
                     if key is not None and key in starts:
                         self.glossary_starts.add(tok)
+                    if e:
+                        (self.english if e == 1 else self.french).add(tok)
                     rec = records[tok] = [e, None, None, f, key, None, None]
                 recs[i] = rec
         return recs
@@ -678,13 +684,14 @@ class Analyzer:
         doc_lang = declared or "en"
         ev = None
         if declared is None:
-            ev = list(map(_EVIDENCE, recs))
-            en, fr = ev.count(1), ev.count(2)
-            doc_lang = "fr" if fr > en else "en"
-            if en == 0 or fr == 0:
+            no_en, no_fr = tables.english.isdisjoint(toks), tables.french.isdisjoint(toks)
+            if no_en or no_fr:
                 # no evidence of the other language anywhere: every segment would be detected
-                # as doc_lang, so skip the per-segment detection
-                declared = doc_lang
+                # as the text's language, so skip the per-segment detection
+                declared = doc_lang = "fr" if no_en and not no_fr else "en"
+            else:
+                ev = list(map(_EVIDENCE, recs))
+                doc_lang = "fr" if ev.count(2) > ev.count(1) else "en"
         glossary_here = (bool(self.use_glossary) and bool(self._glossary())
                          and not tables.glossary_starts.isdisjoint(toks))
         return _Prepared(raw, parts, first, last, toks, kinds, recs, declared, doc_lang, ev,
