@@ -207,7 +207,7 @@ def test_before_the_first_run_one_empty_state_per_term(demo_db):
 
 def test_french_empty_state(demo_db):
     at = page(demo_db, "views/fac_assignment.py", "fr")
-    assert "Aucun jumelage pour le moment dans Winter 2027 : lancez l’attribution" in shown(at)
+    assert "Aucun jumelage pour le moment dans Winter 2027\u00a0: lancez l’attribution" in shown(at)
     assert not at.dataframe
 
 
@@ -239,5 +239,5 @@ def test_portal_assign_names_the_manual_pairs_it_replaced(demo_db):
     pairings.pair(demo_db, facilitator(demo_db), term.id, team["team_id"], target["id"], "Trying a closer fit")
     result = CliRunner().invoke(main, ["assign", "--language", "fr"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert (f"Avertissement : Le dernier lancement a remplacé un jumelage manuel non verrouillé : "
+    assert (f"Avertissement\u00a0: Le dernier lancement a remplacé un jumelage manuel non verrouillé\u00a0: "
             f"{team['team_name']} était sur {target['title']}, maintenant sur {team['challenge_title']}.") in result.output
