@@ -17,7 +17,7 @@ HOSTILE = "See [our notes](http://evil.example/x) ![pixel](http://evil.example/p
 
 
 def shown(at) -> str:
-    return texts(at).replace("\\", "").replace("\u2060", "")
+    return texts(at).replace("\\", "").replace("\u2060", "").replace("\xa0", " ").replace("\u202f", " ")
 
 
 # --- The match matrix ----------------------------------------------------------------------
