@@ -21,7 +21,7 @@ from .models import ROLES
 
 @click.group()
 @click.option("--db", "db_path", envvar="PORTAL_DB", type=click.Path(dir_okay=False),
-              help="Database file (default: $PORTAL_DB or data/portal.db).")
+              help="Database file, or a postgresql:// URI (default: $PORTAL_DB or data/portal.db).")
 @click.pass_context
 def main(ctx: click.Context, db_path: str | None) -> None:
     """Challenge Portal: GC challenges, Sheridan student teams, IIU facilitators, SMEs."""
@@ -35,7 +35,8 @@ def init_db(ctx):
     database = storage.connect(ctx.obj["db_path"], migrate_schema=False)
     applied = storage.migrate(database)
     version = storage.schema_version(database)
-    click.echo(f"Database {storage.default_path() if not ctx.obj['db_path'] else ctx.obj['db_path']}: "
+    shown = storage.display_target(ctx.obj["db_path"] or storage.default_path())
+    click.echo(f"Database {shown}: "
                f"schema version {version}" + (f" (applied {applied})" if applied else " (up to date)"))
 
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 import sqlite_utils
 
@@ -425,6 +427,18 @@ def default_path() -> Path:
 def is_postgres_uri(target: object) -> bool:
     """Whether a database setting names PostgreSQL (a libpq URI) rather than a SQLite file."""
     return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def display_target(target: str | os.PathLike) -> str:
+    """A database setting as it may be shown or logged: a URI's password replaced by ``***``."""
+    if not is_postgres_uri(target):
+        return str(target)
+    parts = urlsplit(str(target))
+    netloc = parts.netloc
+    if "@" in netloc and ":" in netloc.rsplit("@", 1)[0]:
+        netloc = netloc.rsplit("@", 1)[0].split(":", 1)[0] + ":***@" + netloc.rsplit("@", 1)[1]
+    query = re.sub(r"(^|&)password=[^&]*", r"\1password=***", parts.query)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def dialect(db) -> str:

@@ -53,6 +53,7 @@ def backup(db: sqlite_utils.Database, actor: User, path: str | os.PathLike, *,
            overwrite: bool = False) -> dict[str, Any]:
     """Write a consistent copy of the live database to ``path``; return what was written."""
     authorize(actor, "db.backup")
+    _refuse_postgresql(db)
     target = Path(path)
     if target.exists() and not overwrite:
         raise PortalError("db.backup_exists", f"{target} exists", path=str(target))
@@ -224,6 +225,7 @@ def restore(db: sqlite_utils.Database, actor: User, path: str | os.PathLike, *,
     ``<name>.before-restore-<timestamp>``), so a restore can itself be undone.
     """
     authorize(actor, "db.restore")
+    _refuse_postgresql(db)
     found = inspect_backup(path)
     live = Path(_database_file(db))
     staged_path = live.with_name(f".{live.name}.{os.getpid()}.restore")
@@ -259,6 +261,12 @@ def restore(db: sqlite_utils.Database, actor: User, path: str | os.PathLike, *,
                              "migrated": applied, "previous": str(previous)})
     return {"path": str(path), "schema_version": storage.schema_version(db), "migrated": applied,
             "previous": str(previous)}
+
+
+def _refuse_postgresql(db) -> None:
+    """Backup and restore copy SQLite files; on PostgreSQL they say which tools to use instead."""
+    if storage.dialect(db) == "postgresql":
+        raise PortalError("db.backup_postgresql", "backup/restore of a PostgreSQL database: use pg_dump/pg_restore")
 
 
 def _database_file(db: sqlite_utils.Database) -> str:

@@ -21,11 +21,26 @@ PASSWORD = "correct-horse-battery"
 
 # --- Backends (issue 15): a module or test marked ``backends("sqlite", "postgresql")`` runs on both -
 
+def pytest_addoption(parser):
+    parser.addoption("--backends", default="", metavar="NAMES",
+                     help="comma-separated storage backends (sqlite,postgresql) to run every test on, "
+                          "not only those marked backends(...): to try a test file on PostgreSQL")
+
+
 def pytest_generate_tests(metafunc):
+    if "backend" not in metafunc.fixturenames:
+        return
     marker = metafunc.definition.get_closest_marker("backends")
-    if marker is not None and "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", [pytest.param(name, marks=[getattr(pytest.mark, name)])
-                                         for name in marker.args], indirect=True)
+    chosen = [name for name in metafunc.config.getoption("backends").split(",") if name]
+    if chosen:
+        names = [name for name in chosen if marker is None or name in marker.args]
+    elif marker is not None:
+        names = list(marker.args)
+    else:
+        return
+    metafunc.parametrize("backend", [pytest.param(name, marks=[getattr(pytest.mark, name)]) for name in names]
+                         or [pytest.param("sqlite", marks=pytest.mark.skip(reason="not for these backends"))],
+                         indirect=True)
 
 
 def pytest_sessionfinish(session):
@@ -67,6 +82,13 @@ def _isolated(request, backend, tmp_path, monkeypatch):
     matches.clear_cache()
     yield
     matches.clear_cache()
+
+
+@pytest.fixture
+def db_target(_isolated) -> str:
+    """What ``--db`` / ``PORTAL_DB`` names for this test's database: a file path or a URI."""
+    import os
+    return os.environ["PORTAL_DB"]
 
 
 @pytest.fixture
@@ -157,8 +179,15 @@ def demo_template(tmp_path_factory):
 
 
 @pytest.fixture
-def demo_db_path(demo_template, tmp_path, monkeypatch):
-    """A private copy of the demo database, also set as PORTAL_DB for the app."""
+def demo_db_path(backend, request, tmp_path, monkeypatch):
+    """A private copy of the demo database, also set as PORTAL_DB for the app (on PostgreSQL its
+    URI: the test database made a copy of the demo data)."""
+    if backend == "postgresql":
+        cluster = pg_cluster.cluster()
+        uri = cluster.uri(cluster.demo())
+        monkeypatch.setenv("PORTAL_DB", uri)
+        return uri
+    demo_template = request.getfixturevalue("demo_template")
     path = tmp_path / "portal.db"
     shutil.copy(demo_template, path)
     monkeypatch.setenv("PORTAL_DB", str(path))

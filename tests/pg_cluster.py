@@ -29,7 +29,9 @@ import pytest
 
 TEMPLATE = "portal_template"
 TEST_DATABASE = "portal_test"
+DEMO = "portal_demo"
 SUPERUSER = "portal"
+FOLDER_PREFIX = "portal-pg-"
 PORT = 5432  # only names the socket file inside our own folder: no TCP port is opened
 
 
@@ -71,6 +73,7 @@ class Cluster:
         self._names = itertools.count(1)
         self._rows: dict[str, list[tuple]] = {}
         self._fingerprint = None
+        self._demo_loaded = False
 
     def uri(self, dbname: str) -> str:
         return f"postgresql://{SUPERUSER}@/{dbname}?host={self.folder}&port={PORT}"
@@ -88,7 +91,9 @@ class Cluster:
             raise RuntimeError("no PostgreSQL server programs (initdb, pg_ctl) found: "
                                "install Debian's postgresql package")
         self.user = _unprivileged_user()
-        self.folder = Path(tempfile.mkdtemp(prefix="portal-pg-"))
+        _stop_orphans(self.bin, self.user)
+        self.folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
+        (self.folder / "owner.pid").write_text(str(os.getpid()))
         if self.user:
             entry = pwd.getpwnam(self.user)
             os.chown(self.folder, entry.pw_uid, entry.pw_gid)
@@ -108,13 +113,27 @@ class Cluster:
         self._rows = {table: self.test.execute(f'SELECT * FROM "{table}"').fetchall()
                       for table in self._tables()}
 
-    def _copy_test_database(self) -> None:
+    def _copy_test_database(self, template: str = TEMPLATE) -> None:
         import psycopg
         if self.test is not None:
             self.test.close()
         self.drop(TEST_DATABASE)
-        self.admin.execute(f"CREATE DATABASE {TEST_DATABASE} TEMPLATE {TEMPLATE}")
+        self.admin.execute(f"CREATE DATABASE {TEST_DATABASE} TEMPLATE {template}")
         self.test = psycopg.connect(self.uri(TEST_DATABASE), autocommit=True)
+
+    def demo(self) -> str:
+        """The test database as a copy of the demo data (loaded once per session: scrypt is slow
+        on purpose); a ``CREATE DATABASE ... TEMPLATE`` per test, ~1 s here."""
+        if not self._demo_loaded:
+            from matching import db as storage
+            from matching import demo
+            self.admin.execute(f"CREATE DATABASE {DEMO} TEMPLATE {TEMPLATE}")
+            database = storage.connect(self.uri(DEMO))
+            demo.load_demo(database)
+            database.close()
+            self._demo_loaded = True
+        self._copy_test_database(DEMO)
+        return TEST_DATABASE
 
     def _tables(self) -> list[str]:
         return [name for (name,) in self.test.execute(
@@ -175,6 +194,24 @@ class Cluster:
                 pass
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder = None
+
+
+def _stop_orphans(binaries: Path, user: str | None) -> None:
+    """Stop the clusters of test sessions that were killed before they could (no ``atexit`` on
+    SIGKILL/SIGTERM): a folder whose owner process is gone. Live sessions' clusters are left."""
+    for owner in Path(tempfile.gettempdir()).glob(FOLDER_PREFIX + "*/owner.pid"):
+        try:
+            os.kill(int(owner.read_text()), 0)
+            continue  # its test session still runs
+        except ProcessLookupError:
+            pass
+        except (ValueError, PermissionError, OSError):
+            continue
+        data = owner.parent / "data"
+        if (data / "postmaster.pid").exists():
+            subprocess.run([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                           user=user, cwd=owner.parent, capture_output=True, timeout=60)
+        shutil.rmtree(owner.parent, ignore_errors=True)
 
 
 _CLUSTER: Cluster | None = None

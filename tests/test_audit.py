@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from matching import accounts, audit, challenges, maintenance, terms
+from matching import db as storage
 from matching.errors import AuthenticationFailed, PermissionDenied
 from tests.conftest import ACCESSIBILITY, PASSWORD, ROOT
 from tests.test_access_matrix import CASES, ROLES, mw, template  # noqa: F401  (fixtures)
@@ -95,13 +96,12 @@ def test_the_database_refuses_to_edit_or_delete_events(db, world):
         with pytest.raises(Exception, match="append-only"):
             db.execute(statement)
     # Even with the purge's flag open, who, what, when and which record cannot change.
-    db.execute("BEGIN IMMEDIATE")
-    db.execute("INSERT INTO meta (key, value) VALUES ('audit_purge_open', '1')")
-    with pytest.raises(Exception, match="append-only"):
-        db.execute("UPDATE audit_events SET action = 'x'")
-    with pytest.raises(Exception, match="append-only"):
-        db.execute("DELETE FROM audit_events")
-    db.execute("ROLLBACK")
+    for statement in ("UPDATE audit_events SET action = 'x'", "DELETE FROM audit_events"):
+        with pytest.raises(Exception, match="append-only"):
+            with storage.transaction(db):
+                db.execute("INSERT INTO meta (key, value) VALUES ('audit_purge_open', '1')")
+                db.execute(statement)
+    assert storage.one(db, "SELECT 1 FROM meta WHERE key = 'audit_purge_open'") is None
 
 
 def test_facilitators_read_and_export_the_log(db, world):

@@ -168,3 +168,41 @@ def test_a_path_keeps_sqlite(tmp_path):
         assert storage.is_postgres_uri("postgresql://portal@/portal?host=/run/postgresql&port=5433")
     finally:
         database.close()
+
+
+def test_a_uri_is_shown_without_its_password():
+    assert storage.display_target("postgresql://portal:s3cret@db.internal:5432/portal?sslmode=require") == \
+        "postgresql://portal:***@db.internal:5432/portal?sslmode=require"
+    assert storage.display_target("postgresql://portal@/portal?host=/run/pg&password=s3cret") == \
+        "postgresql://portal@/portal?host=/run/pg&password=***"
+
+
+@pytest.mark.postgresql
+def test_cli_init_db_takes_a_postgresql_uri():
+    from click.testing import CliRunner
+
+    from matching.cli import main as cli
+    cluster = pg_cluster.cluster()
+    name = cluster.create(template="template0")
+    uri = cluster.uri(name)
+    try:
+        result = CliRunner().invoke(cli, ["--db", uri, "init-db"])
+        assert result.exit_code == 0, result.output
+        assert f"schema version {storage.SCHEMA_VERSION} (applied" in result.output
+        assert CliRunner().invoke(cli, ["--db", uri, "init-db"]).output.endswith("(up to date)\n")
+    finally:
+        cluster.drop(name)
+
+
+@pytest.mark.postgresql
+def test_backup_and_restore_refuse_postgresql_and_name_the_tools(pgdb, tmp_path):
+    from matching import accounts, maintenance
+    from matching.errors import PortalError
+    from matching.i18n import t
+    for call in (lambda: maintenance.backup(pgdb, accounts.SYSTEM, tmp_path / "b.db"),
+                 lambda: maintenance.restore(pgdb, accounts.SYSTEM, tmp_path / "b.db")):
+        with pytest.raises(PortalError) as info:
+            call()
+        assert info.value.key == "db.backup_postgresql"
+        assert "pg_dump" in t(info.value.key, lang="en") and "pg_restore" in t(info.value.key, lang="fr")
+    assert not (tmp_path / "b.db").exists()

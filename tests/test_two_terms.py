@@ -41,7 +41,7 @@ def cli_run(db_path, *args):
 
 
 @pytest.fixture
-def two_terms(db, world, tmp_path):
+def two_terms(db, world, db_target):
     """Winter 2027 (intake, two teams, two approved challenges) and the facilitator of both."""
     fac = world["facilitator"]
     ids = {}
@@ -51,10 +51,10 @@ def two_terms(db, world, tmp_path):
         ids[key] = challenges.approve(db, fac, draft.id, confirm_unclassified=True, expected_version=draft.version + 1).id
     expert_dfo = accounts.create_user(db, accounts.SYSTEM, {"email": FISHERIES["sme_email"], "name": "Fay Fisher",
                                                             "role": "expert", "department_id": world["dfo"]}, PASSWORD)
-    return {**world, **ids, "fac": fac, "expert_dfo": expert_dfo, "db_path": tmp_path / "portal.db"}
+    return {**world, **ids, "fac": fac, "expert_dfo": expert_dfo, "db_path": db_target}
 
 
-def test_two_overlapping_terms_end_to_end(db, two_terms):
+def test_two_overlapping_terms_end_to_end(db, two_terms, tmp_path):
     w = two_terms
     fac, winter = w["fac"], w["term"]
 
@@ -139,11 +139,11 @@ def test_two_overlapping_terms_end_to_end(db, two_terms):
     db_path = w["db_path"]
     result = cli_run(db_path, "assign")                  # only Fall is in intake or matching
     assert result.exit_code == 0 and "Fall 2027" in result.output, result.output
-    result = cli_run(db_path, "export", "pairings", str(db_path.with_name("p.csv")))
+    result = cli_run(db_path, "export", "pairings", str(tmp_path / "p.csv"))
     assert result.exit_code != 0 and "Several terms could be meant" in result.output
-    result = cli_run(db_path, "export", "pairings", str(db_path.with_name("p.csv")), "--term", "Winter 2027")
+    result = cli_run(db_path, "export", "pairings", str(tmp_path / "p.csv"), "--term", "Winter 2027")
     assert result.exit_code == 0, result.output
-    assert len(db_path.with_name("p.csv").read_text(encoding="utf-8-sig").splitlines()) == 3
+    assert len((tmp_path / "p.csv").read_text(encoding="utf-8-sig").splitlines()) == 3
 
     # --- Fall: matching, publish, active; Winter closes (with a reason: feedback is still open). ---
     terms.advance_term(db, fac, fall)
