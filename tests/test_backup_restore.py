@@ -22,6 +22,8 @@ SYSTEM = accounts.SYSTEM
 
 def table_dump(source) -> dict[str, list[tuple]]:
     """Every table's schema and rows in a stable order: ``{table: [sql, rows...]}``."""
+    if storage.is_postgres_uri(source) or storage.dialect(source) == "postgresql":
+        return _postgres_table_dump(source)
     conn = source.conn if hasattr(source, "conn") else sqlite3.connect(source)
     try:
         dump = {}
@@ -36,6 +38,27 @@ def table_dump(source) -> dict[str, list[tuple]]:
     finally:
         if not hasattr(source, "conn"):
             conn.close()
+
+
+def _postgres_table_dump(source) -> dict[str, list[tuple]]:
+    """:func:`table_dump` on PostgreSQL: columns as the catalog describes them, then the rows."""
+    database = storage.connect(source, migrate_schema=False) if isinstance(source, str) else source
+    try:
+        dump = {}
+        for name in database.table_names():
+            columns = database.execute(
+                "SELECT column_name, data_type, column_default, is_nullable, generation_expression "
+                "FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? "
+                "ORDER BY ordinal_position", [name]).fetchall()
+            order = ", ".join(str(i) for i in range(1, len(columns) + 1))
+            dump[name] = [repr(columns), *database.execute(f'SELECT * FROM "{name}" ORDER BY {order}').fetchall()]
+        dump["(triggers and indexes)"] = database.execute(
+            "SELECT tgname, NULL FROM pg_trigger WHERE NOT tgisinternal UNION ALL "
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1").fetchall()
+        return dump
+    finally:
+        if database is not source:
+            database.close()
 
 
 def without_last_audit_events(dump: dict, n: int) -> dict:

@@ -8,7 +8,6 @@
 """
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -73,10 +72,10 @@ def test_create_team_refuses_an_accent_variant_in_the_same_term_only(db, world):
 
 
 def test_the_database_itself_refuses_a_folded_duplicate(db, world):
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(storage.driver(db).IntegrityError):
         with storage.transaction(db):
             storage.insert(db, "teams", {"term_id": world["term"], "name": "BLUE WÀTER", "updated_at": storage.now_iso()})
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(storage.driver(db).IntegrityError):
         with storage.transaction(db):
             db.execute("UPDATE teams SET name = 'access crew' WHERE id = ?", [world["team_b"]])
 
