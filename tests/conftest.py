@@ -21,6 +21,10 @@ PASSWORD = "correct-horse-battery"
 
 # --- Backends (issue 15): a module or test marked ``backends("sqlite", "postgresql")`` runs on both -
 
+#: A test that asks for one of these runs on every backend its module's ``backends`` mark names.
+DATABASE_FIXTURES = {"db", "db_target", "demo_db_path", "demo_db", "new_database"}
+
+
 def pytest_addoption(parser):
     parser.addoption("--backends", default="", metavar="NAMES",
                      help="comma-separated storage backends (sqlite,postgresql) to run every test on, "
@@ -34,8 +38,8 @@ def pytest_generate_tests(metafunc):
     chosen = [name for name in metafunc.config.getoption("backends").split(",") if name]
     if chosen:
         names = [name for name in chosen if marker is None or name in marker.args]
-    elif marker is not None:
-        names = list(marker.args)
+    elif marker is not None and DATABASE_FIXTURES & set(metafunc.fixturenames):
+        names = list(marker.args)  # a test of a marked module that touches no database runs once
     else:
         return
     metafunc.parametrize("backend", [pytest.param(name, marks=[getattr(pytest.mark, name)]) for name in names]

@@ -6,6 +6,8 @@ from matching import accounts, audit
 from matching.errors import AuthenticationFailed, ValidationFailed
 from tests.conftest import PASSWORD
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 
 def test_password_hash_is_salted_scrypt():
     first, second = accounts.hash_password("same password"), accounts.hash_password("same password")

@@ -16,6 +16,8 @@ from tests.conftest import ACCESSIBILITY, PASSWORD, ROOT
 from tests.test_access_matrix import CASES, ROLES, mw, template  # noqa: F401  (fixtures)
 from tests.test_backup_restore import table_dump
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 WRITE_CASES = [(service, i) for service in sorted(CASES) for i, case in enumerate(CASES[service]) if case.may_call]
 
 

@@ -4,6 +4,8 @@ from matching import audit, challenges
 from matching.errors import IllegalTransition, NotFound, StaleRecord, ValidationFailed
 from tests.conftest import ACCESSIBILITY
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 
 @pytest.fixture
 def draft(db, world):

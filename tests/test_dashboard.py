@@ -7,6 +7,8 @@ from matching import dashboard, feedback, pairings, teams, terms
 from matching.errors import PermissionDenied
 from matching.models import RUBRIC
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 
 @pytest.fixture
 def live(db, world, approved):

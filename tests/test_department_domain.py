@@ -1,5 +1,9 @@
 """Domain helpers behind the department pages: the theme vocabulary of the challenge form."""
+import pytest
+
 from matching import challenges
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
 
 
 def test_theme_vocabulary_has_approved_themes_and_the_actors_own_drafts(db, world, approved):

@@ -9,6 +9,8 @@ from matching.errors import IllegalTransition, NotFound, PermissionDenied, Valid
 from matching.models import RUBRIC
 from tests.conftest import PASSWORD
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 SCORES = {criterion: 4 for criterion in RUBRIC}
 
 

@@ -6,6 +6,8 @@ from matching import importexport, terms
 from matching import db as storage
 from matching.importexport import ImportRejected, commit, preview, read_upload
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 
 def _rows(text: str, name: str = "rows.csv"):
     return read_upload(text.encode(), name)

@@ -9,6 +9,8 @@ from matching import audit, importexport, pairings, terms
 from matching.errors import PermissionDenied, ValidationFailed
 from matching.importexport import ImportRejected, commit, preview, read_upload
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 CHALLENGE_HEADER = "department,title,problem,outcomes,themes,capacity,sme_name,sme_email,unclassified\n"
 GOOD_CHALLENGE = ('ESDC,Benefits finder for caregivers,"Caregivers miss federal benefits because the information '
                   'is spread across many pages and programs.",A tested benefits finder prototype,caregivers;benefits,'

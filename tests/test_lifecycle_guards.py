@@ -12,6 +12,8 @@ from matching.errors import IllegalTransition, PortalError, StaleRecord, Validat
 from tests.conftest import ACCESSIBILITY, FISHERIES
 from tests.test_backup_restore import table_dump
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 SCORES = {c: 4 for c in ("problem_understanding", "user_research", "feasibility", "mandate_alignment",
                          "communication")}
 

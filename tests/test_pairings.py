@@ -10,6 +10,8 @@ from matching.errors import IllegalTransition, PermissionDenied, ValidationFaile
 from matching.matches import match_matrix
 from tests.conftest import ACCESSIBILITY, FISHERIES
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 
 @pytest.fixture
 def setup(db, world, approved):

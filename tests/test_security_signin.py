@@ -22,6 +22,8 @@ from matching.cli import main as cli
 from matching.errors import AuthenticationFailed, ValidationFailed
 from tests.conftest import PASSWORD, ROOT
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 APP = str(ROOT / "app.py")
 N_PROCESSES = 20
 

@@ -19,6 +19,8 @@ from matching.errors import StaleRecord, ValidationFailed
 from matching.pairings import proposal
 from tests.conftest import PASSWORD
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 TAKEN = {"name": "validation.team_name_taken"}
 
 

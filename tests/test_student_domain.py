@@ -3,6 +3,8 @@ import pytest
 
 from matching import matches, teams
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 RANKED = [
     {"id": 1, "department_id": 1, "acronym": "ESDC", "department_en": "Employment and Social Development Canada",
      "department_fr": "Emploi et Développement social Canada", "language": "en", "title": "Screen readers and EI",

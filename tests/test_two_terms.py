@@ -18,6 +18,8 @@ from matching.cli import main as cli
 from matching.errors import IllegalTransition, ValidationFailed
 from tests.conftest import ACCESSIBILITY, FISHERIES, PASSWORD
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 SCORES = {c: 4 for c in ("problem_understanding", "user_research", "feasibility", "mandate_alignment",
                          "communication")}
 PORTAL = {**ACCESSIBILITY, "title": "A bilingual portal for harbour authorities",
