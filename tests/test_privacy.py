@@ -16,6 +16,8 @@ from matching.models import RUBRIC
 from tests.conftest import PASSWORD
 from tests.test_backup_restore import table_dump
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 SYSTEM = accounts.SYSTEM
 ROLES = ["rep_esdc", "rep_dfo", "student_a", "student_b", "facilitator", "expert"]
 
@@ -124,10 +126,12 @@ def _figures(db):
     return {
         "rows": {t: len(rows) for t, rows in table_dump(db).items() if t != "audit_events"},
         "ranks": db.execute("SELECT team_id, challenge_id, rank FROM preferences ORDER BY 1, 3").fetchall(),
-        "pairings": db.execute("SELECT team_id, challenge_id, state, score, preference_rank FROM pairings").fetchall(),
-        "scores": db.execute("SELECT state, scores FROM feedback_entries").fetchall(),
+        "pairings": db.execute("SELECT team_id, challenge_id, state, score, preference_rank FROM pairings "
+                               "ORDER BY id").fetchall(),
+        "scores": db.execute("SELECT state, scores FROM feedback_entries ORDER BY id").fetchall(),
         "teams": db.execute("SELECT name, skills, interests FROM teams ORDER BY id").fetchall(),
-        "audit": db.execute("SELECT id, at, actor_id, action, target_type, target_id FROM audit_events").fetchall(),
+        "audit": db.execute("SELECT id, at, actor_id, action, target_type, target_id FROM audit_events "
+                             "ORDER BY id").fetchall(),
     }
 
 
@@ -193,10 +197,10 @@ def test_a_second_purge_changes_nothing_more(db, world, approved):
     assert _figures(db)["rows"] == before["rows"]
 
 
-def test_cli_purge_term(db, world, approved, tmp_path):
+def test_cli_purge_term(db, world, approved, db_target):
     _term_with_history(db, world, approved)
     runner = CliRunner()
-    live = str(tmp_path / "portal.db")
+    live = db_target
     result = runner.invoke(main, ["--db", live, "purge-term", "Winter 2027"], input="n\n")
     assert result.exit_code != 0 and "ana lopez" in _all_text(db)
     result = runner.invoke(main, ["--db", live, "purge-term", "winter 2027", "--yes"])

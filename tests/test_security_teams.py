@@ -82,11 +82,11 @@ def test_the_database_itself_refuses_a_folded_duplicate(db, world):
             db.execute("UPDATE teams SET name = 'access crew' WHERE id = ?", [world["team_b"]])
 
 
-def test_create_user_team_option_attaches_to_the_team_named(db, world, tmp_path):
+def test_create_user_team_option_attaches_to_the_team_named(db, world, db_target):
     student_b = world["student_b"]
     with pytest.raises(ValidationFailed):
         teams.save_team(db, student_b, world["team_b"], _profile(db, student_b, world["team_b"], name="access crew"))
-    path = str(tmp_path / "portal.db")
+    path = db_target
     result = CliRunner().invoke(cli, ["--db", path, "create-user", "--email", "new.member@sheridancollege.ca",
                                       "--name", "New Member", "--role", "student", "--team", "ACCESS CRÈW",
                                       "--password", PASSWORD])
@@ -115,11 +115,11 @@ def test_upgrading_a_database_that_already_has_folded_duplicates(tmp_path):
 # --- 5. An optimiser run re-checks the rules it was computed with ----------------------------
 
 @pytest.fixture
-def setup(db, world, approved, tmp_path):
+def setup(db, world, approved, db_target):
     """Team A ranks fisheries (capacity 1) first; another facilitator has their own connection."""
     teams.save_preferences(db, world["student_a"], world["team_a"],
                            [{"challenge_id": approved["fisheries"]}, {"challenge_id": approved["accessibility"]}])
-    other = storage.connect(tmp_path / "portal.db")
+    other = storage.connect(db_target)
     yield {**world, **approved, "fac": world["facilitator"], "other": other}
     other.close()
 
