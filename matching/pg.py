@@ -130,10 +130,6 @@ class _Table:
                  "real": float, "numeric": float}
         return {name: kinds.get(kind, str) for name, kind in rows}
 
-    @property
-    def exists(self) -> bool:
-        return self.name in self.db.table_names()
-
 
 class PostgresDatabase:
     """A PostgreSQL connection with the sqlite-utils methods the domain uses."""
@@ -142,6 +138,7 @@ class PostgresDatabase:
 
     def __init__(self, uri: str, *, lock_timeout_ms: int):
         self.uri = uri
+        self._column_cache: dict[str, frozenset[str]] = {}
         self.conn = psycopg.connect(uri, autocommit=True, context=ADAPTERS)
         self.conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
 
@@ -216,13 +213,10 @@ class PostgresDatabase:
         info = self.conn.info
         return f"postgresql://{info.host}:{info.port}/{info.dbname}"
 
-    _column_cache: dict[str, frozenset[str]]
-
     def _columns(self, table: str) -> frozenset[str]:
-        cache = self.__dict__.setdefault("_column_cache", {})
-        if table not in cache:
-            cache[table] = frozenset(self[table].columns_dict)
-        return cache[table]
+        if table not in self._column_cache:
+            self._column_cache[table] = frozenset(self[table].columns_dict)
+        return self._column_cache[table]
 
 
 def connect(uri: str, *, lock_timeout_ms: int) -> PostgresDatabase:
