@@ -61,6 +61,15 @@ def _unprivileged_user() -> str | None:
     raise RuntimeError("running as root and neither a 'postgres' nor a 'nobody' user exists")
 
 
+def _as(user: str | None) -> dict:
+    """``subprocess`` arguments running a program as ``user`` with its own group and no others
+    (not root's group), or unchanged when not run as root."""
+    if user is None:
+        return {}
+    entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
 class Cluster:
     """One running server in a temporary folder, and the databases made in it."""
 
@@ -79,7 +88,7 @@ class Cluster:
         return f"postgresql://{SUPERUSER}@/{dbname}?host={self.folder}&port={PORT}"
 
     def _run(self, *args: str) -> None:
-        result = subprocess.run([str(self.bin / args[0]), *args[1:]], user=self.user, cwd=self.folder,
+        result = subprocess.run([str(self.bin / args[0]), *args[1:]], **_as(self.user), cwd=self.folder,
                                 capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
             raise RuntimeError(f"{args[0]} failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()}")
@@ -210,7 +219,7 @@ def _stop_orphans(binaries: Path, user: str | None) -> None:
         data = owner.parent / "data"
         if (data / "postmaster.pid").exists():
             subprocess.run([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                           user=user, cwd=owner.parent, capture_output=True, timeout=60)
+                           **_as(user), cwd=owner.parent, capture_output=True, timeout=60)
         shutil.rmtree(owner.parent, ignore_errors=True)
 
 
