@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from matching import accounts, mail, password_reset, sessions
 from matching import db as storage
 from matching.errors import AuthenticationFailed, ValidationFailed
+from matching.i18n import t
 from tests.conftest import PASSWORD, ROOT
 from tests.smtp_server import html_of, smtp_server, text_of
 from tests.test_backup_restore import table_dump
@@ -60,7 +61,7 @@ def test_the_link_arrives_in_the_persons_language_and_the_token_is_stored_hashed
     with smtp_server() as (server, env):
         mail.send_pending(db, mail.settings(env))
         message, = server.messages
-    assert message["To"] == student.email and message["Subject"] == "Portail des défis : choisir un nouveau mot de passe"
+    assert message["To"] == student.email and message["Subject"] == t("notify.reset.subject", "fr")
     token = token_from(message)
     assert len(token) >= 40 and token in html_of(message)
     assert storage.one(db, "SELECT token_hash FROM password_resets")["token_hash"] == hashlib.sha256(token.encode()).hexdigest()
