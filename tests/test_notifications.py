@@ -394,3 +394,37 @@ def test_an_expert_account_created_later_is_told_only_from_then_on(db, world, ap
                                                      "role": "expert", "department_id": w["dfo"]}, PASSWORD)
     feedback.create_round(db, w["facilitator"], w["term"], "Concept", "2027-03-01")
     assert kinds_for(db, fay) == ["round_opened"]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_reminders_withdrawals_and_digests_are_mailed_in_both_languages(db, world, approved, lang):
+    """The events the main flow does not reach (a withdrawn pairing, due-soon, overdue, the
+    facilitators' overdue digest, a facilitator's reminder): in the inbox and received by SMTP,
+    each subject in the recipient's language."""
+    w = world
+    fac = w["facilitator"]
+    set_language(db, everyone(w), lang)
+    teams.save_preferences(db, w["student_a"], w["team_a"], [{"challenge_id": approved["accessibility"]}])
+    teams.save_preferences(db, w["student_b"], w["team_b"], [{"challenge_id": approved["fisheries"]}])
+    pairings.run_assignment(db, fac, w["term"])
+    terms.advance_term(db, fac, w["term"])
+    pairings.publish(db, fac, w["term"])
+    pairings.unpair(db, fac, w["term"], w["team_b"], "The team split up.")
+    pairings.publish(db, fac, w["term"])
+    terms.advance_term(db, fac, w["term"])
+    rnd = feedback.create_round(db, fac, w["term"], "Discovery", "2027-02-01")
+    notifications.due_reminders(db, today=date(2027, 1, 28))
+    notifications.due_reminders(db, today=date(2027, 2, 3))
+    notifications.remind_round(db, fac, rnd["id"])
+    fac_two = accounts.create_user(db, accounts.SYSTEM, {"email": "fac2@pco.gc.ca", "name": "Fac Two",
+                                                         "role": "facilitator", "language": lang}, PASSWORD)
+    notifications.due_reminders(db, today=date(2027, 2, 4))      # the next day's digest reaches the new one
+    expected = {"pairing_withdrawn_team": w["student_b"], "entry_due_soon": w["expert"],
+                "entry_overdue": w["expert"], "entry_reminder": w["expert"], "overdue_digest": fac_two}
+    with smtp_server() as (server, env):
+        mail.send_pending(db, mail.settings(env))
+        for kind, person in expected.items():
+            note = next(n for n in notifications.inbox(db, person) if n["kind"] == kind)
+            subject = notifications.subject(kind, note["params"], lang)
+            assert [m["Content-Language"] for m in server.to(person.email) if m["Subject"] == subject] == [lang], kind
+            assert "{" not in subject
