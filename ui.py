@@ -57,11 +57,11 @@ PAGES: dict[str, list[tuple[str, str, str]]] = {
     ],
 }
 ACCOUNT_PAGE = ("views/account.py", "nav.account", ":material/manage_accounts:")
-#: Every role's notification inbox (matching/notifications.py), listed right after Home; the
-#: router shows its unread count in the title.
+#: Every role's notification inbox (matching/notifications.py), listed after the role's own pages
+#: (their order stays what people learned); the router shows its unread count in the title.
 INBOX_PAGE = ("views/inbox.py", "nav.inbox", ":material/inbox:")
 for _pages in PAGES.values():
-    _pages.insert(1, INBOX_PAGE)
+    _pages.append(INBOX_PAGE)
 
 
 def page_files(role: str) -> list[str]:
