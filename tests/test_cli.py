@@ -1,8 +1,11 @@
+import pytest
 from click.testing import CliRunner
 
 from matching import accounts
 from matching import db as storage
 from matching.cli import main
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
 
 
 def run(*args, input=None):

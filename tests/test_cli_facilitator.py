@@ -3,12 +3,15 @@ import csv
 import io
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 
 from matching import db as storage
 from matching import terms
 from matching.accounts import SYSTEM
 from matching.cli import main
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
 
 
 def run(*args):

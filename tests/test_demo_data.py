@@ -6,6 +6,8 @@ import pytest
 from matching import demo
 from matching.models import CONTENT_LANGUAGES, ROLES
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 
 def test_demo_data_set_has_what_a_first_run_needs():
     challenges, departments = demo.read_csv("challenges.csv"), demo.read_csv("departments.csv")

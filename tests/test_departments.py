@@ -2,6 +2,7 @@
 French pages, in French exports and CLI output, found by search and accepted by imports."""
 import csv
 
+import pytest
 from click.testing import CliRunner
 
 from matching import accounts, departments, importexport, matches
@@ -9,6 +10,8 @@ from matching import db as storage
 from matching.challenges import approved_challenges
 from matching.cli import main
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
 
 OFFICIAL = {"ESDC": "EDSC", "DFO": "MPO", "CRA": "ARC", "HC": "SC", "PHAC": "ASPC", "TBS": "SCT",
             "CFIA": "ACIA", "PSPC": "SPAC", "ISC": "SAC", "SSC": "SPC", "NRCan": "RNCan", "AAFC": "AAC",

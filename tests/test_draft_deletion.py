@@ -13,6 +13,8 @@ from matching.errors import IllegalTransition, NotFound, PermissionDenied, Stale
 from tests.conftest import ACCESSIBILITY
 from tests.test_views_department import FORM, LIST, fill, open_page, rep, shown_text
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 
 def count(db, sql, params=()):
     return db.execute(sql, list(params)).fetchone()[0]

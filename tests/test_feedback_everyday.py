@@ -15,6 +15,7 @@ from tests.conftest import FISHERIES, PASSWORD
 from tests.test_feedback import active  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 SCORES = {criterion: 4 for criterion in RUBRIC}
 
 
