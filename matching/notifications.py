@@ -96,10 +96,13 @@ def mail_domain() -> str:
 # --- Rendering -------------------------------------------------------------------------------
 
 def localised(params: Mapping[str, Any], lang: str) -> dict[str, Any]:
-    """Parameters as a person reads them: dates (``*_on``) in their language, a term state as a word."""
+    """Parameters as a person reads them: dates (``*_on``) in their language, a term state as a
+    word, a department by its acronym in their language (``department_fr``: MPO for DFO)."""
     out = {}
     for key, value in params.items():
-        if key.endswith("_on") and value:
+        if key == "department" and lang == "fr" and params.get("department_fr"):
+            out[key] = params["department_fr"]
+        elif key.endswith("_on") and value:
             out[key] = format_day(str(value), lang)
         elif key == "state":
             out[key] = t("term_state." + str(value), lang)
@@ -262,7 +265,7 @@ def _term_people(db, term_id: int) -> list[int]:
 # --- The events ------------------------------------------------------------------------------
 
 def _challenge(db, challenge_id: int) -> dict:
-    return storage.one(db, "SELECT c.*, d.acronym FROM challenges c JOIN departments d ON d.id = c.department_id "
+    return storage.one(db, "SELECT c.*, d.acronym, d.acronym_fr FROM challenges c JOIN departments d ON d.id = c.department_id "
                            "WHERE c.id = ?", [challenge_id])
 
 
@@ -270,7 +273,7 @@ def challenge_moved(db: sqlite_utils.Database, actor: User, challenge_id: int, m
     """Submitted: the facilitators. Returned (with the comments) or approved: the department's
     representatives. Other moves tell nobody."""
     row = _challenge(db, challenge_id)
-    params = {"title": row["title"], "department": row["acronym"]}
+    params = {"title": row["title"], "department": row["acronym"], "department_fr": row["acronym_fr"]}
     if move == "submit":
         return notify(db, "challenge_submitted", _facilitators(db), params=params, term_id=row["term_id"], actor=actor)
     if move == "return":
@@ -294,7 +297,7 @@ def pairings_published(db: sqlite_utils.Database, actor: User, term_id: int, old
         team = storage.one(db, "SELECT name FROM teams WHERE id = ?", [team_id])
         challenge = _challenge(db, challenge_id)
         params = {"term": term["name"], "team": team["name"], "title": challenge["title"],
-                  "department": challenge["acronym"]}
+                  "department": challenge["acronym"], "department_fr": challenge["acronym_fr"]}
         created += notify(db, "pairing_published_team", _team_members(db, team_id), params=params,
                           term_id=term_id, actor=actor)
         created += notify(db, "pairing_published_department", _department_reps(db, challenge["department_id"]),
