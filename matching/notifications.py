@@ -101,7 +101,7 @@ def localised(params: Mapping[str, Any], lang: str) -> dict[str, Any]:
     out = {}
     for key, value in params.items():
         if key == "department" and lang == "fr" and params.get("department_fr"):
-            out[key] = params["department_fr"]
+            out[key] = params["department_fr"]      # the department's French acronym (EDSC, MPO...)
         elif key.endswith("_on") and value:
             out[key] = format_day(str(value), lang)
         elif key == "state":
@@ -265,15 +265,15 @@ def _term_people(db, term_id: int) -> list[int]:
 # --- The events ------------------------------------------------------------------------------
 
 def _challenge(db, challenge_id: int) -> dict:
-    return storage.one(db, "SELECT c.*, d.acronym, d.acronym_fr FROM challenges c JOIN departments d ON d.id = c.department_id "
-                           "WHERE c.id = ?", [challenge_id])
+    return storage.one(db, "SELECT c.*, d.acronym, d.acronym_fr FROM challenges c "
+                           "JOIN departments d ON d.id = c.department_id WHERE c.id = ?", [challenge_id])
 
 
 def challenge_moved(db: sqlite_utils.Database, actor: User, challenge_id: int, move: str) -> list[int]:
     """Submitted: the facilitators. Returned (with the comments) or approved: the department's
     representatives. Other moves tell nobody."""
     row = _challenge(db, challenge_id)
-    params = {"title": row["title"], "department": row["acronym"], "department_fr": row["acronym_fr"]}
+    params = {"title": row["title"], "department": row["acronym"], "department_fr": row["acronym_fr"] or ""}
     if move == "submit":
         return notify(db, "challenge_submitted", _facilitators(db), params=params, term_id=row["term_id"], actor=actor)
     if move == "return":
@@ -297,7 +297,7 @@ def pairings_published(db: sqlite_utils.Database, actor: User, term_id: int, old
         team = storage.one(db, "SELECT name FROM teams WHERE id = ?", [team_id])
         challenge = _challenge(db, challenge_id)
         params = {"term": term["name"], "team": team["name"], "title": challenge["title"],
-                  "department": challenge["acronym"], "department_fr": challenge["acronym_fr"]}
+                  "department": challenge["acronym"], "department_fr": challenge["acronym_fr"] or ""}
         created += notify(db, "pairing_published_team", _team_members(db, team_id), params=params,
                           term_id=term_id, actor=actor)
         created += notify(db, "pairing_published_department", _department_reps(db, challenge["department_id"]),
@@ -316,7 +316,7 @@ def pairings_published(db: sqlite_utils.Database, actor: User, term_id: int, old
 
 _ENTRY_SQL = ("SELECT e.id, e.state, e.expert_id, r.id AS round_id, r.name AS round_name, r.due_on, r.term_id, "
               "tm.name AS term_name, tm.state AS term_state, p.team_id, t.name AS team_name, c.title, "
-              "d.acronym AS department FROM feedback_entries e JOIN feedback_rounds r ON r.id = e.round_id "
+              "d.acronym AS department, d.acronym_fr AS department_fr FROM feedback_entries e JOIN feedback_rounds r ON r.id = e.round_id "
               "JOIN terms tm ON tm.id = r.term_id JOIN pairings p ON p.id = e.pairing_id "
               "JOIN teams t ON t.id = p.team_id JOIN challenges c ON c.id = p.challenge_id "
               "JOIN departments d ON d.id = c.department_id ")

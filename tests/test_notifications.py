@@ -195,6 +195,8 @@ def test_every_kind_has_its_words_in_both_languages(kind, lang):
     assert notifications.page_url("views/account.py") in rendered["text"]
     if lang == "fr":
         assert "1 févr. 2027" in notifications.body("round_opened", params, "fr")
+        french = notifications.body("challenge_submitted", {**params, "department_fr": "EDSC"}, "fr")
+        assert "EDSC" in french and "ESDC" not in french
 
 
 # --- Delivery choices -----------------------------------------------------------------------
