@@ -24,7 +24,7 @@ from typing import Any, Callable
 import pytest
 
 import matching
-from matching import accounts, challenges, feedback, pairings, reviews, teams, terms
+from matching import accounts, challenges, feedback, pairings, reviews, sessions, teams, terms
 from matching import db as storage
 from matching.errors import NotFound, PermissionDenied
 from tests.conftest import ACCESSIBILITY, FISHERIES, PASSWORD
@@ -181,6 +181,7 @@ CASES: dict[str, list[Case]] = {
         db, a, {"email": "new@pco.gc.ca", "name": "New", "role": "facilitator"}, "long-enough-password"), FAC)],
     "accounts.set_language": [Case(lambda db, w, a, _: accounts.set_language(db, a, "fr"), EVERYONE)],
     "accounts.sign_out": [Case(lambda db, w, a, _: accounts.sign_out(db, a), EVERYONE)],
+    "sessions.start": [Case(lambda db, w, a, _: sessions.start(db, a), EVERYONE)],  # one's own session
     # challenges
     "challenges.approve": [Case(lambda db, w, a, c: challenges.approve(db, a, c, confirm_unclassified=True), FAC, _submitted)],
     "challenges.archive": [Case(lambda db, w, a, c: challenges.archive(db, a, c), {"rep_esdc", "facilitator"}, lambda db, w: w["draft"])],
@@ -384,6 +385,14 @@ CASES.update(_optional_cases())
 
 #: Public functions that take ``db`` but no actor, and why no permission check is needed.
 ACTORLESS = {
+    "sessions.signing_key": "the server's cookie-signing key; never leaves the server",
+    "sessions.redeem": "the session route: the one-time code is the proof (no signed-in actor yet)",
+    "sessions.check": "each run re-checks its own session id (tests/test_sessions.py)",
+    "sessions.restore": "a new tab: the signed cookie is the proof (tests/test_sessions.py)",
+    "sessions.session_id_for_cookie": "the sign-out route: the signed cookie is the proof",
+    "sessions.revoke": "ends the session the signed cookie names (sign-out route, idle expiry)",
+    "sessions.revoke_sessions": "called inside password change and reset, which authorize first",
+    "sessions.open_sessions": "internal count for the account page and the tests",
     "accounts.authenticate": "signing in: there is no actor yet (timing and audit tested elsewhere)",
     "accounts.sign_in_verified_email": "single sign-on: the identity provider vouched for the e-mail",
     "accounts.find_user": "internal look-up used by sign-in, the CLI and imports",

@@ -50,8 +50,8 @@ def delivery_form(user) -> None:
         # The words are taken now, in this run's language: a format_func that asked for the language
         # later (AppTest formats options outside the run) would answer in another one.
         words = {c: ui.t("notify.delivery." + c) for c in choices}
-        choice = st.radio(ui.t("notify.delivery.label"), choices, index=choices.index(current), key="delivery_choice",
-                          format_func=words.get, help=ui.t("notify.delivery.help"))
+        choice = ui.choice(st.radio, ui.t("notify.delivery.label"), choices, index=choices.index(current),
+                           key="delivery_choice", labels=words, help=ui.t("notify.delivery.help"))
         saved = st.form_submit_button(ui.t("notify.delivery.save"))
     ui.show_notice(DELIVERY_PAGE, icon=":material/check:")
     if saved:

@@ -197,8 +197,8 @@ def remind_section(term) -> None:
             return
         by_id = {r["id"]: r for r in rounds}
         labels = {i: f"{r['name']} · {i18n.format_day(r['due_on'], ui.lang())}" for i, r in by_id.items()}
-        chosen = st.selectbox(ui.t("notify.remind.round"), list(by_id), key="rounds_remind_round",
-                              format_func=labels.get)
+        chosen = ui.choice(st.selectbox, ui.t("notify.remind.round"), list(by_id), key="rounds_remind_round",
+                           labels=labels)
         last = notifications.last_reminder(db, chosen)
         st.caption(ui.t("notify.remind.last", at=i18n.format_date(last, ui.lang(), fmt="short")) if last
                    else ui.t("notify.remind.none_yet"))
