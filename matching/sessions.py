@@ -117,6 +117,10 @@ def start(db: sqlite_utils.Database, user: User, *, now: datetime | None = None)
             "handoff_hash": _digest(code),
             "handoff_expires_at": _iso(now + timedelta(seconds=HANDOFF_SECONDS)),
         })
+        # A session is a state change of its own (sign-in may come from a password, SSO or a
+        # reset link); its event names the session so an ended one can be traced to its start.
+        audit.record(db, user, "auth.session_started", target_type="user", target_id=user.id,
+                     detail={"session": session_id})
     return Started(session_id, code)
 
 
