@@ -239,6 +239,8 @@ def update_round(db: sqlite_utils.Database, actor: User, round_id: int, name: st
         audit.record(db, actor, "feedback.round_update", target_type="feedback_round", target_id=round_id,
                      detail={"term_id": term.id, "from": {"name": before["name"], "due_on": before["due_on"]},
                              "to": {"name": name, "due_on": due.isoformat()}})
+        if due.isoformat() != before["due_on"]:
+            notifications.round_due_moved(db, actor, round_id, before["due_on"])
     return _round(db, round_id)
 
 
@@ -496,6 +498,7 @@ def post_message(db: sqlite_utils.Database, actor: User, entry_id: int, text: st
         # The text stays out of the log (a purge erases it from the thread, not from every event).
         audit.record(db, actor, "feedback.message", target_type="feedback_entry", target_id=entry_id,
                      detail={"message_id": message_id, "side": side, "length": len(text)})
+        notifications.thread_message(db, actor, entry_id, side)
     return storage.one(db, "SELECT m.*, u.name AS author_name FROM feedback_messages m "
                            "LEFT JOIN users u ON u.id = m.author_id WHERE m.id = ?", [message_id])
 

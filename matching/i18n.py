@@ -131,8 +131,18 @@ def format_date(value: date | datetime | str | None, lang: str, *, fmt: str = "m
         except ValueError:
             return value
     if isinstance(value, datetime):
-        return _babel_datetime(value, format=fmt, locale=locale(lang))
-    return _babel_date(value, format=fmt, locale=locale(lang))
+        text = _babel_datetime(value, format=fmt, locale=locale(lang))
+    else:
+        text = _babel_date(value, format=fmt, locale=locale(lang))
+    return _first_of_month(text, value.day, lang)
+
+
+def _first_of_month(text: str, day: int, lang: str) -> str:
+    """French writes the first day of a month as an ordinal: « le 1er mars », not « le 1 mars »
+    (CLDR's patterns give the cardinal)."""
+    if lang == "fr" and day == 1 and text.startswith("1 "):
+        return "1er" + text[1:]
+    return text
 
 
 def format_day(value: date | datetime | str | None, lang: str) -> str:

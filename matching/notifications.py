@@ -1,7 +1,8 @@
 """Notifications: each event that needs someone reaches exactly the people concerned.
 
 An event (a challenge submitted, returned or approved, pairings published, a feedback round
-opened, feedback submitted, a team's reply, a term moved, a due or overdue entry) becomes one
+opened or its due date moved, feedback submitted, a team's reply, a message in an entry's
+thread, a term moved, a due or overdue entry) becomes one
 *notification* per person concerned: a row of ``notifications`` naming the person, the kind of
 event, its parameters (titles, names, dates: the words of the message are in the catalogue,
 ``matching/messages/notifications.toml``, so each person reads it in their own language, at the
@@ -63,6 +64,9 @@ KINDS: dict[str, str] = {
     "overdue_digest": "views/fac_feedback.py",
     "feedback_submitted": "views/student_feedback.py",
     "team_replied": "views/expert_teams.py",
+    "thread_message_team": "views/student_feedback.py",
+    "thread_message_expert": "views/expert_teams.py",
+    "round_due_moved": "views/expert_teams.py",
     "term_moved": "views/home.py",
 }
 INBOX_PAGE = "views/inbox.py"
@@ -359,6 +363,36 @@ def team_replied(db: sqlite_utils.Database, actor: User, entry_id: int) -> list[
     row = _entry(db, entry_id)
     return notify(db, "team_replied", [row["expert_id"]], params=_entry_params(row), term_id=row["term_id"],
                   actor=actor)
+
+
+def thread_message(db: sqlite_utils.Database, actor: User, entry_id: int, side: str) -> list[int]:
+    """A message in an entry's thread reaches the other side only: the team's members when the
+    expert wrote (``side == "expert"``), the entry's expert when the team did."""
+    row = _entry(db, entry_id)
+    if side == "expert":
+        return notify(db, "thread_message_team", _team_members(db, row["team_id"]), params=_entry_params(row),
+                      term_id=row["term_id"], actor=actor)
+    return notify(db, "thread_message_expert", [row["expert_id"]], params=_entry_params(row),
+                  term_id=row["term_id"], actor=actor)
+
+
+def round_due_moved(db: sqlite_utils.Database, actor: User, round_id: int, old_due_on: str) -> list[int]:
+    """The experts who still owe an entry of a round whose due date moved, with the old and new
+    dates (entries already given need nobody told)."""
+    live, states = states_sql("p.state", PAIRING_LIVE_STATES)
+    owed, owed_states = states_sql("e.state", FEEDBACK_OWED_STATES)
+    rows = list(db.query(_ENTRY_SQL + f"WHERE r.id = ? AND e.expert_id IS NOT NULL AND {live} AND {owed}",
+                         [round_id, *states, *owed_states]))
+    by_expert: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_expert[row["expert_id"]].append(row)
+    created = []
+    for expert_id, entries in sorted(by_expert.items()):
+        first = entries[0]
+        created += notify(db, "round_due_moved", [expert_id], params={
+            "round": first["round_name"], "term": first["term_name"], "due_on": first["due_on"],
+            "old_due_on": old_due_on, "count": len(entries)}, term_id=first["term_id"], actor=actor)
+    return created
 
 
 def term_moved(db: sqlite_utils.Database, actor: User, term_id: int, new_state: str) -> list[int]:

@@ -450,7 +450,8 @@ NOT_SERVICES = {"audit.record",
                 # their transactions, after those services checked the actor (like audit.record).
                 "notifications.challenge_moved", "notifications.pairings_published",
                 "notifications.round_opened", "notifications.feedback_submitted",
-                "notifications.team_replied", "notifications.term_moved"}
+                "notifications.team_replied", "notifications.term_moved",
+                "notifications.thread_message", "notifications.round_due_moved"}
 
 
 def _public_db_functions():

@@ -55,6 +55,10 @@ def test_numbers_follow_the_language(lang, expected):
 def test_dates_follow_the_language():
     assert i18n.format_day("2027-01-11", "en") == "Jan 11, 2027"
     assert "janv." in i18n.format_day("2027-01-11", "fr")
+    # The first of a month is an ordinal in French (CLDR gives "1 mars 2027").
+    assert i18n.format_day("2027-03-01", "fr") == "1er mars 2027"
+    assert i18n.format_day("2027-03-11", "fr") == "11 mars 2027"
+    assert i18n.format_day("2027-03-01", "en") == "Mar 1, 2027"
 
 
 def test_missing_key_falls_back_to_the_key():

@@ -184,7 +184,7 @@ def test_user_text_is_escaped_in_the_html_and_kept_verbatim_in_the_text(db, worl
 @pytest.mark.parametrize("kind", sorted(notifications.KINDS))
 def test_every_kind_has_its_words_in_both_languages(kind, lang):
     params = {"title": "T", "department": "ESDC", "comments": "C", "term": "Winter 2027", "team": "Access Crew",
-              "round": "Discovery", "due_on": "2027-02-01", "count": 2, "teams": "A, B", "rounds": "Discovery",
+              "round": "Discovery", "due_on": "2027-02-01", "old_due_on": "2027-01-25", "count": 2, "teams": "A, B", "rounds": "Discovery",
               "state": "active"}
     for part in ("subject", "body"):
         text = t(f"notify.{kind}.{part}", lang, **notifications.localised(params, lang))
@@ -194,7 +194,7 @@ def test_every_kind_has_its_words_in_both_languages(kind, lang):
     assert notifications.page_url(notifications.KINDS[kind]) in rendered["text"]
     assert notifications.page_url("views/account.py") in rendered["text"]
     if lang == "fr":
-        assert "1 févr. 2027" in notifications.body("round_opened", params, "fr")
+        assert "1er févr. 2027" in notifications.body("round_opened", params, "fr")
         french = notifications.body("challenge_submitted", {**params, "department_fr": "EDSC"}, "fr")
         assert "EDSC" in french and "ESDC" not in french
 
@@ -430,3 +430,52 @@ def test_reminders_withdrawals_and_digests_are_mailed_in_both_languages(db, worl
             subject = notifications.subject(kind, note["params"], lang)
             assert [m["Content-Language"] for m in server.to(person.email) if m["Subject"] == subject] == [lang], kind
             assert "{" not in subject
+
+
+# --- Threads and moved due dates (issue 13: the words after the reply) ------------------------
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_a_thread_message_reaches_the_other_side_only_in_its_language(db, world, approved, lang):
+    w = world
+    flow = run_term(db, w, approved)
+    set_language(db, everyone(w), lang)
+    before = {u.id: kinds_for(db, u) for u in everyone(w)}
+    feedback.post_message(db, w["expert"], flow["entry"], "Which five? " + HOSTILE)
+    feedback.post_message(db, w["student_a"], flow["entry"], "Two were screen-reader users.")
+    added = {u.id: kinds_for(db, u)[len(before[u.id]):] for u in everyone(w)}
+    assert added[w["student_a"].id] == ["thread_message_team"]
+    assert added[w["expert"].id] == ["thread_message_expert"]
+    assert not any(added[u.id] for u in (w["student_b"], w["rep_esdc"], w["rep_dfo"], w["facilitator"]))
+    with smtp_server() as (server, env):
+        mail.send_pending(db, mail.settings(env))
+        to_team = server.to(w["student_a"].email)[-1]
+        assert to_team["Subject"] == t("notify.thread_message_team.subject", lang, team="Access Crew",
+                                       round="Discovery")
+        assert notifications.page_url("views/student_feedback.py") in text_of(to_team)
+        assert "evil.example" not in text_of(to_team)        # the message text itself is not mailed
+        to_expert = server.to(w["expert"].email)[-1]
+        assert to_expert["Subject"] == t("notify.thread_message_expert.subject", lang, team="Access Crew",
+                                         round="Discovery")
+        assert notifications.page_url("views/expert_teams.py") in text_of(to_expert)
+
+
+def test_a_moved_due_date_reaches_the_experts_who_still_owe_an_entry(db, world, approved):
+    w = world
+    fac = w["facilitator"]
+    flow = run_term(db, w, approved)                  # the expert has given the Discovery entry
+    rnd = feedback.create_round(db, fac, w["term"], "Prototype", "2027-03-01")
+    renamed = feedback.update_round(db, fac, rnd["id"], "Prototype test", "2027-03-01",
+                                    expected_version=rnd["version"])
+    assert kinds_for(db, w["expert"]).count("round_due_moved") == 0      # a new name alone tells nobody
+    feedback.update_round(db, fac, rnd["id"], "Prototype test", "2027-03-08", expected_version=renamed["version"])
+    moved = [n for n in notifications.inbox(db, w["expert"]) if n["kind"] == "round_due_moved"]
+    assert len(moved) == 1 and moved[0]["params"]["old_due_on"] == "2027-03-01"
+    assert moved[0]["params"]["due_on"] == "2027-03-08"
+    french = notifications.body("round_due_moved", moved[0]["params"], "fr")
+    assert "dû le 8 mars 2027 (il était dû le 1er mars 2027)" in french
+    # The round the expert already answered: moving it tells nobody.
+    discovery = storage.one(db, "SELECT * FROM feedback_rounds WHERE name = 'Discovery'")
+    feedback.update_round(db, fac, discovery["id"], "Discovery", "2027-02-03", expected_version=discovery["version"])
+    assert kinds_for(db, w["expert"]).count("round_due_moved") == 1
+    assert not [n for n in notifications.inbox(db, w["student_a"]) if n["kind"] == "round_due_moved"]
+    assert flow["entry"]
