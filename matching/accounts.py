@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -73,16 +74,26 @@ _DUMMY_HASH = hash_password(secrets.token_hex(16))
 
 # --- Users ---------------------------------------------------------------------------------
 
+def load_user(db: sqlite_utils.Database, row: dict) -> User:
+    """A user from its row, with what :mod:`matching.permissions` needs to know about it: a
+    facilitator's programmes (None: every programme)."""
+    user = User.from_row(row)
+    if user.role == "facilitator":
+        from .programmes import facilitator_programme_ids
+        user = replace(user, programme_ids=facilitator_programme_ids(db, user.id))
+    return user
+
+
 def get_user(db: sqlite_utils.Database, user_id: int) -> User:
     row = storage.one(db, "SELECT * FROM users WHERE id = ?", [user_id])
     if row is None:
         raise NotFound("error.not_found", f"user {user_id}")
-    return User.from_row(row)
+    return load_user(db, row)
 
 
 def find_user(db: sqlite_utils.Database, email: str) -> User | None:
     row = storage.one(db, "SELECT * FROM users WHERE email = ? COLLATE NOCASE", [email.strip()])
-    return User.from_row(row) if row else None
+    return load_user(db, row) if row else None
 
 
 def create_user(db: sqlite_utils.Database, actor: User, data: dict[str, Any], password: str | None = None, *,
@@ -93,6 +104,9 @@ def create_user(db: sqlite_utils.Database, actor: User, data: dict[str, Any], pa
     before it takes the write lock.
     """
     authorize(actor, "user.create")
+    if data.get("role") == "facilitator":
+        # A facilitator limited to some programmes must not make one who acts on all of them.
+        authorize(actor, "programme.manage")
     data = {**data, "email": str(data.get("email", "")).strip().lower()}
     errors = validate_user(data)
     if password_hash is None:
@@ -155,7 +169,7 @@ def _record_attempt(db, row, password_ok: bool, now: datetime, email: str) -> Us
         audit.record(db, None, "auth.sign_in_failed", target_type="user", actor_email=_typed_email(email),
                      detail={"reason": "unknown"})
         return None
-    user = User.from_row(row)
+    user = load_user(db, row)
     locked_until = row.get("locked_until")
     if locked_until and datetime.fromisoformat(locked_until) > now:
         audit.record(db, user, "auth.sign_in_failed", target_type="user", target_id=user.id,
@@ -269,7 +283,7 @@ def sign_in_verified_email(db: sqlite_utils.Database, email: str | None, *,
             audit.record(db, User.from_row(row), "auth.sign_in_failed", target_type="user",
                          target_id=row["id"], detail={"reason": "locked", "method": "sso"})
         else:
-            user = User.from_row(row)
+            user = load_user(db, row)
             audit.record(db, user, "auth.sign_in", target_type="user", target_id=user.id,
                          detail={"method": "sso"})
     if user is None:

@@ -412,6 +412,48 @@ UPDATE departments SET acronym_fr = (SELECT o.acronym_fr FROM official o WHERE o
 WHERE acronym IN (SELECT acronym FROM official);
 """))
 
+# --- Migration 11: programmes, organisation types, challenges offered to several programmes ---
+#: The default programme, created by migration 11 (its first row): every existing term belongs to
+#: it, and a term inserted without a programme gets it (the trigger ``terms_default_programme``).
+DEFAULT_PROGRAMME_CODE = "sheridan-bid"
+
+MIGRATIONS.append((11, "programmes (a term belongs to one), organisation types, challenges offered to several programmes", """
+CREATE TABLE programmes (
+    id INTEGER PRIMARY KEY,
+    code TEXT NOT NULL UNIQUE,
+    institution_en TEXT NOT NULL,
+    institution_fr TEXT NOT NULL,
+    name_en TEXT NOT NULL,
+    name_fr TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+INSERT INTO programmes (code, institution_en, institution_fr, name_en, name_fr, created_at)
+VALUES ('sheridan-bid', 'Sheridan College', 'Collège Sheridan', 'Bachelor of Interaction Design',
+        'Baccalauréat en design d’interaction', strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'));
+ALTER TABLE terms ADD COLUMN programme_id INTEGER REFERENCES programmes(id);
+UPDATE terms SET programme_id = (SELECT MIN(id) FROM programmes);
+CREATE INDEX terms_programme ON terms(programme_id, state);
+-- SQLite cannot make an added column NOT NULL (nor give a REFERENCES column a default): these
+-- two triggers keep it so. A term inserted without a programme gets the default (first) one;
+-- no update may clear it. (PostgreSQL: a real NOT NULL, and the same two triggers.)
+CREATE TRIGGER terms_default_programme AFTER INSERT ON terms WHEN NEW.programme_id IS NULL
+BEGIN
+    UPDATE terms SET programme_id = (SELECT MIN(id) FROM programmes) WHERE id = NEW.id;
+END;
+CREATE TRIGGER terms_programme_required BEFORE UPDATE OF programme_id ON terms WHEN NEW.programme_id IS NULL
+BEGIN
+    SELECT RAISE(ABORT, 'NOT NULL constraint failed: terms.programme_id');
+END;
+CREATE TABLE facilitator_programmes (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    programme_id INTEGER NOT NULL REFERENCES programmes(id),
+    PRIMARY KEY (user_id, programme_id)
+);
+ALTER TABLE departments ADD COLUMN kind TEXT NOT NULL DEFAULT 'federal';
+ALTER TABLE challenges ADD COLUMN offered_from INTEGER REFERENCES challenges(id);
+CREATE INDEX challenges_offered_from ON challenges(offered_from);
+"""))
+
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

@@ -1,4 +1,5 @@
-"""Bundled demo data (``data/*.csv``): real GC departments, sample challenges and teams.
+"""Bundled demo data (``data/*.csv``): real federal departments and provincial and municipal
+governments, two programmes with their terms, sample challenges and teams.
 
 :func:`load_demo` writes it all in one transaction (all or nothing). :func:`ensure_ready`
 is what the app calls on start: an empty database is filled from it when demo mode is on
@@ -16,7 +17,9 @@ import sqlite_utils
 from . import DATA_DIR, audit
 from . import db as storage
 from .accounts import SYSTEM, hash_password
+from .db import DEFAULT_PROGRAMME_CODE
 from .models import as_list
+from .organisations import DEFAULT_KIND
 
 #: Every demo account signs in with this password (demo mode only; shown on the sign-in page).
 DEMO_PASSWORD = "demo-portal-2027"
@@ -55,17 +58,28 @@ def load_demo(db: sqlite_utils.Database, folder: Path = DATA_DIR) -> dict[str, i
         hashes = list(pool.map(lambda _: hash_password(DEMO_PASSWORD), users))
     now = storage.now_iso()
     counts: dict[str, int] = {}
+    programmes = read_csv("programmes.csv", folder) if (folder / "programmes.csv").exists() else []
     with storage.transaction(db):
+        programme_ids = {row["code"]: row["id"] for row in db.query("SELECT id, code FROM programmes")}
+        for p in programmes:
+            if p["code"] not in programme_ids:
+                programme_ids[p["code"]] = storage.insert(db, "programmes", {**p, "created_at": now})
         dept_ids = {d["acronym"]: storage.insert(db, "departments", {
             "acronym": d["acronym"], "acronym_fr": d.get("acronym_fr") or d["acronym"], "name_en": d["name_en"],
-            "name_fr": d["name_fr"]}) for d in departments}
-        term_id = None
+            "name_fr": d["name_fr"], "kind": d.get("kind") or DEFAULT_KIND}) for d in departments}
+        # Each term names its programme (the default one when blank); teams and challenges name
+        # their term (the first term of terms.csv when blank).
+        term_ids: dict[str, int] = {}
         for term in read_csv("terms.csv", folder):
-            term_id = storage.insert(db, "terms", {**term, "created_at": now})
+            code = term.pop("programme", "") or DEFAULT_PROGRAMME_CODE
+            term_ids[term["name"]] = storage.insert(db, "terms", {**term, "programme_id": programme_ids[code],
+                                                                  "created_at": now})
+        first_term = next(iter(term_ids.values()))
         team_ids = {}
         for t in read_csv("teams.csv", folder):
             team_ids[t["name"]] = storage.insert(db, "teams", {
-                "term_id": term_id, "name": t["name"], "program": t["program"],
+                "term_id": term_ids[t["term"]] if t.get("term") else first_term,
+                "name": t["name"], "program": t["program"],
                 "year": int(t["year"]) if t["year"] else None, "skills": as_list(t["skills"]),
                 "interests": as_list(t["interests"]), "past_work": t["past_work"],
                 "language": t["language"] or "en", "updated_at": now})
@@ -81,13 +95,17 @@ def load_demo(db: sqlite_utils.Database, folder: Path = DATA_DIR) -> dict[str, i
                 "team_id": team_ids.get(u["team_name"]), "password_hash": password_hash,
                 "language": u["language"] or "en", "created_at": now,
                 "demo": 1})  # the only accounts the sign-in page may list (accounts.first_account_per_role)
+            for code in as_list(u.get("programmes")):  # a facilitator limited to some programmes
+                storage.insert(db, "facilitator_programmes", {"user_id": user_ids[u["email"].lower()],
+                                                              "programme_id": programme_ids[code]})
         challenges = read_csv("challenges.csv", folder)
         for c in challenges:
             dept_id = dept_ids[c["dept_acronym"]]
             rep = storage.one(db, "SELECT id FROM users WHERE role = 'department_rep' AND department_id = ?",
                               [dept_id])
             storage.insert(db, "challenges", {
-                "term_id": term_id, "department_id": dept_id, "title": c["title"],
+                "term_id": term_ids[c["term"]] if c.get("term") else first_term,
+                "department_id": dept_id, "title": c["title"],
                 "problem": c["problem"], "outcomes": c["outcomes"], "themes": as_list(c["themes"]),
                 "language": c["language"], "capacity": int(c["capacity"]), "sme_name": c["sme_name"],
                 "sme_email": c["sme_email"].lower(), "unclassified": c["status"] != "draft",
@@ -102,7 +120,8 @@ def load_demo(db: sqlite_utils.Database, folder: Path = DATA_DIR) -> dict[str, i
             storage.insert(db, "preferences", {"team_id": team_ids[p["team_name"]], "rank": int(p["rank"]),
                                                "challenge_id": challenge_ids[p["challenge_title"]],
                                                "reason": p["reason"]})
-        counts = {"departments": len(departments), "teams": len(team_ids), "members": len(members),
+        counts = {"programmes": len(programmes), "terms": len(term_ids),
+                  "departments": len(departments), "teams": len(team_ids), "members": len(members),
                   "users": len(users), "challenges": len(challenges), "preferences": len(preferences)}
         audit.record(db, SYSTEM, "demo.load", detail=counts)
     return counts

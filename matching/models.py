@@ -411,14 +411,41 @@ class Term(_Row):
     ends_on: str | None = None
     version: int = 1
     plan_version: int = 1
+    programme_id: int | None = None
+
+
+@dataclass
+class Programme(_Row):
+    """An academic programme: an institution and a programme name, in English and French."""
+    id: int
+    code: str
+    institution_en: str
+    institution_fr: str
+    name_en: str
+    name_fr: str
+
+    def institution(self, lang: str) -> str:
+        return self.institution_fr if lang == "fr" else self.institution_en
+
+    def name(self, lang: str) -> str:
+        return self.name_fr if lang == "fr" else self.name_en
+
+    def label(self, lang: str) -> str:
+        """"Sheridan College · Bachelor of Interaction Design", as a person reads it."""
+        return f"{self.institution(lang)} · {self.name(lang)}"
 
 
 @dataclass
 class Department(_Row):
+    """An organisation that brings challenges (the table keeps its first name, ``departments``):
+    a federal department or agency, a provincial or territorial government or a municipal
+    government (``kind``, see :mod:`matching.organisations`)."""
     id: int
     acronym: str
     name_en: str
     name_fr: str
+    kind: str = "federal"
+    acronym_fr: str = ""
 
     def name(self, lang: str) -> str:
         return self.name_fr if lang == "fr" else self.name_en
@@ -433,6 +460,9 @@ class User(_Row):
     department_id: int | None = None
     team_id: int | None = None
     language: str = "en"
+    #: The programmes a facilitator may act on: None for all of them (no row in
+    #: ``facilitator_programmes``). Filled by :func:`matching.accounts.load_user`.
+    programme_ids: frozenset[int] | None = None
 
 
 @dataclass
@@ -452,6 +482,8 @@ class Challenge(_Row):
     comments: str = ""
     version: int = 1
     term_id: int | None = None
+    #: The challenge this one was offered from (another programme's copy), else None.
+    offered_from: int | None = None
 
 
 @dataclass

@@ -9,62 +9,76 @@ from .errors import PermissionDenied
 from .models import User
 
 #: action -> {role: scope}. Scope "any": every record; "department": the actor's department;
-#: "team": the actor's team; "self": records naming the actor (an expert's own entries).
+#: "team": the actor's team; "self": records naming the actor (an expert's own entries);
+#: "programme": records of a term of a programme the facilitator may act on (every programme
+#: when the facilitator is not limited to some, see ``facilitator_programmes``; a limited
+#: facilitator is refused when the record's programme is not given); "all_programmes": only a
+#: facilitator limited to no programme. The actions with a "programme" scope are the
+#: programme-scoped ones (:data:`PROGRAMME_SCOPED`).
 PERMISSIONS: dict[str, dict[str, str]] = {
     "challenge.create": {"department_rep": "department"},
     "challenge.edit": {"department_rep": "department"},
     "challenge.submit": {"department_rep": "department"},
-    "challenge.reopen": {"department_rep": "department", "facilitator": "any"},
-    "challenge.archive": {"department_rep": "department", "facilitator": "any"},
+    "challenge.reopen": {"department_rep": "department", "facilitator": "programme"},
+    "challenge.archive": {"department_rep": "department", "facilitator": "programme"},
     # A never-submitted draft only, by its own department (matching.challenges.delete_draft).
     "challenge.delete_draft": {"department_rep": "department"},
-    "challenge.view_unapproved": {"department_rep": "department", "facilitator": "any"},
-    "challenge.approve": {"facilitator": "any"},
-    "challenge.return": {"facilitator": "any"},
+    "challenge.view_unapproved": {"department_rep": "department", "facilitator": "programme"},
+    "challenge.approve": {"facilitator": "programme"},
+    "challenge.return": {"facilitator": "programme"},
     # A paired challenge changes through a revision its department proposes and a facilitator
     # decides; its SME is changed by a facilitator only (the feedback entries move with it).
     "challenge.revise": {"department_rep": "department"},
-    "challenge.decide_revision": {"facilitator": "any"},
-    "challenge.change_sme": {"facilitator": "any"},
-    "challenge.rank_teams": {"department_rep": "department", "facilitator": "any"},
-    "term.manage": {"facilitator": "any"},
-    "team.edit": {"student": "team", "facilitator": "any"},
-    "team.create": {"facilitator": "any"},
-    "team.view_private": {"student": "team", "facilitator": "any"},
-    "team.rank_challenges": {"student": "team", "facilitator": "any"},
+    "challenge.decide_revision": {"facilitator": "programme"},
+    "challenge.change_sme": {"facilitator": "programme"},
+    "challenge.rank_teams": {"department_rep": "department", "facilitator": "programme"},
+    "term.manage": {"facilitator": "programme"},
+    # Programmes themselves (create one, limit a facilitator to some): facilitators of every programme.
+    "programme.manage": {"facilitator": "all_programmes"},
+    # A department offers its challenge to another programme (a copy that programme's facilitators confirm).
+    "challenge.offer": {"department_rep": "department"},
+    "team.edit": {"student": "team", "facilitator": "programme"},
+    "team.create": {"facilitator": "programme"},
+    "team.view_private": {"student": "team", "facilitator": "programme"},
+    "team.rank_challenges": {"student": "team", "facilitator": "programme"},
     "preferences.edit": {"student": "team"},
-    "preferences.view": {"student": "team", "facilitator": "any"},
-    "pairing.manage": {"facilitator": "any"},
-    "pairing.view_all": {"facilitator": "any"},
-    "feedback.manage": {"facilitator": "any"},
+    "preferences.view": {"student": "team", "facilitator": "programme"},
+    "pairing.manage": {"facilitator": "programme"},
+    "pairing.view_all": {"facilitator": "programme"},
+    "feedback.manage": {"facilitator": "programme"},
     "feedback.write": {"expert": "self"},
     "feedback.reply": {"student": "team"},
-    "feedback.view_all": {"facilitator": "any"},
+    "feedback.view_all": {"facilitator": "programme"},
+    # Accounts are not in a programme; a new facilitator account also needs "programme.manage".
     "user.create": {"facilitator": "any"},
-    "audit.view": {"facilitator": "any"},
-    "data.import": {"facilitator": "any"},
-    "data.export": {"facilitator": "any"},
+    # The whole log names every programme's records: facilitators of every programme.
+    "audit.view": {"facilitator": "all_programmes"},
+    "data.import": {"facilitator": "programme"},
+    "data.export": {"facilitator": "programme"},
     # Whole-database copies hold every password hash: the operator (system) only, from the CLI.
     "db.backup": {},
     "db.restore": {},
-    "term.purge": {"facilitator": "any"},
+    "term.purge": {"facilitator": "programme"},
     # Published pairings, seen from each side (matching/pairings.py).
-    "pairing.view_team": {"student": "team", "facilitator": "any"},
-    "pairing.view_department": {"department_rep": "department", "facilitator": "any"},
-    "pairing.view_expert": {"expert": "self", "facilitator": "any"},
-    "feedback.view_team": {"student": "team", "facilitator": "any"},
+    "pairing.view_team": {"student": "team", "facilitator": "programme"},
+    "pairing.view_department": {"department_rep": "department", "facilitator": "programme"},
+    "pairing.view_expert": {"expert": "self", "facilitator": "programme"},
+    "feedback.view_team": {"student": "team", "facilitator": "programme"},
     # The thread of one feedback entry: its expert and the paired team talk; facilitators read.
-    "feedback.thread_read": {"expert": "self", "student": "team", "facilitator": "any"},
+    "feedback.thread_read": {"expert": "self", "student": "team", "facilitator": "programme"},
     "feedback.thread_write": {"expert": "self", "student": "team"},
-    "dashboard.view": {"facilitator": "any"},
+    "dashboard.view": {"facilitator": "programme"},
     # Each person reads and marks only their own notifications (matching/notifications.py).
     "notification.read": {"department_rep": "self", "student": "self", "facilitator": "self", "expert": "self"},
 }
 
+#: The actions a facilitator may be limited to some programmes for.
+PROGRAMME_SCOPED = frozenset(action for action, roles in PERMISSIONS.items() if "programme" in roles.values())
+
 
 def can(actor: User | None, action: str, *, department_id: int | None = None,
-        team_id: int | None = None, user_id: int | None = None) -> bool:
-    """Whether ``actor`` may do ``action`` on a record of that department, team or user."""
+        team_id: int | None = None, user_id: int | None = None, programme_id: int | None = None) -> bool:
+    """Whether ``actor`` may do ``action`` on a record of that department, team, user or programme."""
     if actor is None:
         return False
     if actor.role == "system":
@@ -72,6 +86,11 @@ def can(actor: User | None, action: str, *, department_id: int | None = None,
     scope = PERMISSIONS.get(action, {}).get(actor.role)
     if scope == "any":
         return True
+    limited = getattr(actor, "programme_ids", None)
+    if scope == "programme":
+        return limited is None or (programme_id is not None and programme_id in limited)
+    if scope == "all_programmes":
+        return limited is None
     if scope == "department":
         return department_id is not None and department_id == actor.department_id
     if scope == "team":

@@ -326,12 +326,43 @@ def _team_name_key(version: int, statements: list[str]) -> list[str]:
     return out
 
 
+def _programmes(version: int, statements: list[str]) -> list[str]:
+    """Migration 11: the default programme's time in PostgreSQL's functions, ``terms.programme_id``
+    a real NOT NULL, and the two triggers of the SQLite form (same names and rules) in PL/pgSQL."""
+    out = []
+    for statement in statements:
+        if re.match(r"(\s*--[^\n]*\n)*\s*CREATE\s+TRIGGER", statement, re.I):  # comments first
+            continue
+        if statement.lstrip().upper().startswith("INSERT INTO PROGRAMMES"):
+            out.append(translate(statement.replace(
+                "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')",
+                "to_char(timezone('UTC', now()), 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"')")))
+            continue
+        out.append(translate_ddl(version, statement))
+        if statement.lstrip().upper().startswith("UPDATE TERMS SET PROGRAMME_ID"):
+            out.append("ALTER TABLE terms ALTER COLUMN programme_id SET NOT NULL")
+    out += [
+        "CREATE FUNCTION terms_fill_programme() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.programme_id IS NULL THEN NEW.programme_id := (SELECT MIN(id) FROM programmes); END IF; "
+        "RETURN NEW; END $$",
+        "CREATE FUNCTION terms_refuse_no_programme() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.programme_id IS NULL THEN RAISE EXCEPTION 'NOT NULL constraint failed: terms.programme_id' "
+        "USING ERRCODE = 'not_null_violation'; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER terms_default_programme BEFORE INSERT ON terms "
+        "FOR EACH ROW EXECUTE FUNCTION terms_fill_programme()",
+        "CREATE TRIGGER terms_programme_required BEFORE UPDATE OF programme_id ON terms "
+        "FOR EACH ROW EXECUTE FUNCTION terms_refuse_no_programme()",
+    ]
+    return out
+
+
 #: Migrations whose SQLite form cannot be translated statement by statement: their PostgreSQL
 #: form, made from the SQLite statements and the same Python data.
 _OVERRIDES: dict[int, Callable[[int, list[str]], list[str]]] = {
     4: _audit_append_only,
     5: _data_version_triggers,
     6: _team_name_key,
+    11: _programmes,
 }
 
 

@@ -187,7 +187,8 @@ def check(db: sqlite_utils.Database, session_id: int, *, now: datetime | None = 
         with storage.transaction(db):
             db.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ? AND revoked_at IS NULL",
                        [_iso(now), session_id])
-    return User.from_row(storage.one(db, "SELECT * FROM users WHERE id = ?", [row["user_id"]])), ""
+    from .accounts import load_user
+    return load_user(db, storage.one(db, "SELECT * FROM users WHERE id = ?", [row["user_id"]])), ""
 
 
 def restore(db: sqlite_utils.Database, cookie: str | None, *, now: datetime | None = None) -> tuple[Restored | None, str]:

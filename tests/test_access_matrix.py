@@ -24,7 +24,7 @@ from typing import Any, Callable
 import pytest
 
 import matching
-from matching import accounts, challenges, feedback, pairings, reviews, sessions, teams, terms
+from matching import accounts, challenges, feedback, pairings, programmes, reviews, sessions, teams, terms
 from matching import db as storage
 from matching.errors import NotFound, PermissionDenied
 from tests.conftest import ACCESSIBILITY, FISHERIES, PASSWORD
@@ -332,6 +332,13 @@ CASES: dict[str, list[Case]] = {
     "notifications.mark_all_read": [Case(lambda db, w, a, _: notifications_module().mark_all_read(db, a), EVERYONE)],
     "notifications.delivery": [Case(lambda db, w, a, _: notifications_module().delivery(db, a), EVERYONE)],
     "notifications.set_delivery": [Case(lambda db, w, a, _: notifications_module().set_delivery(db, a, "digest"), EVERYONE)],
+    # programmes (issue 17.1): facilitators of every programme create programmes and limit others
+    "programmes.create_programme": [Case(lambda db, w, a, _: programmes.create_programme(db, a, {
+        "code": "queens-mpa", "institution_en": "Queen's University", "institution_fr": "Université Queen's",
+        "name_en": "Master of Public Administration", "name_fr": "Maîtrise en administration publique"}), FAC)],
+    "programmes.limit_facilitator": [Case(lambda db, w, a, _: programmes.limit_facilitator(
+        db, a, w["facilitator"], [programmes.default_programme(db).id]), FAC)],
+    "programmes.visible_programmes": [Case(lambda db, w, a, _: programmes.visible_programmes(db, a), EVERYONE)],
     "notifications.remind_round": [Case(lambda db, w, a, r: notifications_module().remind_round(db, a, r), FAC,
                                         lambda db, w: (_open_entry(db, w), db.execute(
                                             "SELECT id FROM feedback_rounds WHERE name = 'Final'").fetchone()[0])[1])],
@@ -397,6 +404,23 @@ ACTORLESS = {
     "accounts.sign_in_verified_email": "single sign-on: the identity provider vouched for the e-mail",
     "accounts.find_user": "internal look-up used by sign-in, the CLI and imports",
     "accounts.get_user": "loads the signed-in user from the session's id",
+    "accounts.load_user": "builds a user from its row (with a facilitator's programmes) for sign-in and sessions",
+    "programmes.list_programmes": "programme names are public",
+    "programmes.get_programme": "programme names are public",
+    "programmes.default_programme": "programme names are public",
+    "programmes.find_programme": "programme names are public (CLI and import look-up)",
+    "programmes.require_programme": "programme names are public (CLI and import look-up)",
+    "programmes.labels": "programme names are public",
+    "programmes.of_term": "which programme a record belongs to: the input of authorize()",
+    "programmes.of_challenge": "which programme a record belongs to: the input of authorize()",
+    "programmes.of_team": "which programme a record belongs to: the input of authorize()",
+    "programmes.of_pairing": "which programme a record belongs to: the input of authorize()",
+    "programmes.facilitator_programme_ids": "loads a facilitator's limits into the signed-in user",
+    "organisations.kind_of": "organisation types are public",
+    "organisations.kinds_of": "organisation types are public",
+    "organisations.noun_for": "the word for an organisation type (public)",
+    "organisations.nouns_for": "the word for an organisation type (public)",
+    "organisations.all_kinds_noun": "the word for an organisation type (public)",
     "accounts.first_account_per_role": "demo sign-in list (demo accounts only)",
     "audit.events": "internal reader; facilitators read the log through maintenance.audit_log",
     "challenges.approved_challenges": "approved challenges are public to every signed-in role",
