@@ -30,7 +30,7 @@ import ui  # noqa: E402
 from views import password_reset  # noqa: E402
 from matching import accounts, demo, notifications, sessions  # noqa: E402
 from matching import db as storage  # noqa: E402
-from matching.errors import AuthenticationFailed  # noqa: E402
+from matching.errors import AuthenticationFailed, Busy  # noqa: E402
 from matching.i18n import label_value, t  # noqa: E402
 
 try:  # st.rerun, st.stop and st.switch_page raise these: they are not errors
@@ -220,7 +220,7 @@ def sign_in_page() -> None:
         submitted = st.form_submit_button(t("signin.submit", lang), type="primary")
     if submitted:
         try:
-            user = accounts.authenticate(ui.db(), email, password)
+            user = storage.retrying(ui.db(), lambda: accounts.authenticate(ui.db(), email, password))
         except AuthenticationFailed as err:
             st.error(t(err.key, lang, minutes=accounts.lock_minutes()), icon=":material/error:")
         else:
@@ -365,6 +365,8 @@ def main() -> None:
         page.run()
     except _ControlFlow:
         raise
+    except Busy as err:  # the database stayed busy outside a form's call (ui.act says it there)
+        ui.show_error(err)
     except Exception as err:  # noqa: BLE001 - the error boundary of every page
         unexpected_error(err)
     finally:

@@ -14,6 +14,7 @@ from typing import Any
 
 import streamlit as st
 
+from matching import db as storage
 from matching import i18n
 from matching.errors import PortalError, StaleRecord, ValidationFailed
 from matching.models import User
@@ -277,9 +278,10 @@ def attempt(call: Callable[[], Any], *, errors_key: str | None = None,
     named otherwise) for ``field_error``, then the page reruns: the fields are already drawn.
     A StaleRecord's current version is kept under ``stale_key`` for the page's comparison, then
     rerun. Anything else (and those, when no key is given) goes to ``on_error``. Typed input lives
-    in keyed widgets, so none of this loses it."""
+    in keyed widgets, so none of this loses it. A call that failed on a database conflict is rerun
+    a few times first (``storage.retrying``); after that its Busy refusal is one more sentence."""
     try:
-        result = call()
+        result = storage.retrying(st.session_state.get("_db"), call)
     except ValidationFailed as err:
         if errors_key is None:
             on_error(err)

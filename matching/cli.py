@@ -13,13 +13,13 @@ import click
 
 from . import accounts, cli_facilitator, cli_maintenance, cli_notify, demo
 from . import db as storage
-from .cli_common import fail, open_db
+from .cli_common import PortalGroup, fail, open_db
 from .errors import PortalError
 from .i18n import t
 from .models import ROLES
 
 
-@click.group()
+@click.group(cls=PortalGroup)
 @click.option("--db", "db_path", envvar="PORTAL_DB", type=click.Path(dir_okay=False),
               help="Database file, or a postgresql:// URI (default: $PORTAL_DB or data/portal.db).")
 @click.pass_context

@@ -12,10 +12,10 @@ import click
 import sqlite_utils
 
 from . import db as storage
-from .errors import PortalError, ValidationFailed
+from .errors import Busy, PortalError, ValidationFailed
 from .i18n import t
 
-__all__ = ["TERM", "cli_term", "fail", "open_db"]
+__all__ = ["TERM", "PortalGroup", "cli_term", "fail", "open_db"]
 
 #: ``--term NAME``: the term a command acts on. Left out, the command takes the single term in
 #: the state it needs and refuses to guess when there are several.
@@ -34,6 +34,18 @@ def fail(err: PortalError) -> NoReturn:
         details = "; ".join(f"{field}: {t(key)}" for field, key in sorted(err.errors.items()))
         raise click.ClickException(details)
     raise click.ClickException(t(err.key, **err.params))
+
+
+class PortalGroup(click.Group):
+    """The ``portal`` group: a command whose database stayed busy through every retry (another
+    writer held the write lock, see :func:`matching.db.transaction`) ends with the busy
+    sentence and exit status 1, never a traceback, whichever command it was."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Busy as err:
+            fail(err)
 
 
 def cli_term(database: sqlite_utils.Database, name: str | None, states=None, move: str = ""):

@@ -14,21 +14,28 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import sqlite3
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import sqlite_utils
 
 from . import DATA_DIR
+from .errors import Busy
+
+T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 10_000
+#: Waits for the write lock (each up to the busy timeout / ``lock_timeout``) before Busy.
 LOCK_RETRIES = 8
+#: Runs of a whole service call that failed on a PostgreSQL deadlock or conflict (:func:`retrying`).
+CALL_ATTEMPTS = 4
 
 #: Tables whose rows feed the ranker (text, approval, term) -> the columns whose update matters
 #: (None: any). A trigger on each bumps the data version in the same transaction as the write,
@@ -606,16 +613,16 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     if conn.in_transaction:
         yield db
         return
-    for attempt in range(LOCK_RETRIES):
+    for attempt in range(LOCK_RETRIES + 1):
         try:
             conn.execute("BEGIN IMMEDIATE")
             break
         except sqlite3.OperationalError as err:
             if "locked" not in str(err) and "busy" not in str(err):
                 raise
-            time.sleep(0.05 * (2 ** attempt))
-    else:
-        conn.execute("BEGIN IMMEDIATE")
+            if attempt == LOCK_RETRIES:
+                raise Busy() from err  # every wait already took the busy timeout: not retryable
+            time.sleep(back_off(attempt))
     try:
         yield db
     except BaseException:
@@ -626,22 +633,67 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         raise
     else:
         conn.execute("COMMIT")
+        _committed(db)
+
+
+def _committed(db) -> None:
+    """Count a commit on this connection (:func:`retrying` never reruns a call past one)."""
+    db.commits = getattr(db, "commits", 0) + 1
 
 
 def _postgres_transaction(db) -> Iterator:
     """PostgreSQL's :func:`transaction`: ``BEGIN`` and the portal's write lock (one writer at a
-    time, as ``BEGIN IMMEDIATE`` on SQLite), waits retried with the same back-off."""
+    time, as ``BEGIN IMMEDIATE`` on SQLite), waits retried with the same back-off. A deadlock,
+    a serialization failure or a lock wait past ``lock_timeout`` in the middle rolls back and
+    raises :class:`~matching.errors.Busy` (retryable: :func:`retrying` reruns the whole call)."""
+    from .pg import TRANSIENT_ERRORS
     if db.in_transaction:
         yield db
         return
-    db.begin_write(LOCK_RETRIES, lambda attempt: 0.05 * (2 ** attempt))
+    try:
+        db.begin_write(LOCK_RETRIES, back_off)
+    except TRANSIENT_ERRORS as err:
+        raise Busy() from err  # the write lock was waited for through every retry
     try:
         yield db
+    except TRANSIENT_ERRORS as err:
+        db.rollback()
+        raise Busy(retryable=True) from err
     except BaseException:
         db.rollback()
         raise
     else:
-        db.commit()
+        try:
+            db.commit()
+        except TRANSIENT_ERRORS as err:  # a conflict found at commit time (deferred checks)
+            db.rollback()
+            raise Busy(retryable=True) from err
+        _committed(db)
+
+
+def back_off(attempt: int) -> float:
+    """Seconds to wait before retry ``attempt`` + 1 (0, 1, ...): doubling from 50 ms, with
+    jitter so that app servers that failed together do not retry together."""
+    return 0.05 * (2 ** attempt) * random.uniform(0.5, 1.5)
+
+
+def retrying(db, call: Callable[[], T], *, attempts: int = CALL_ATTEMPTS) -> T:
+    """``call()``, rerun (with :func:`back_off`) while it fails with a retryable
+    :class:`~matching.errors.Busy`, at most ``attempts`` times in all; then the ``Busy`` goes
+    up: one clear "the portal is busy" sentence for the person, never a traceback.
+
+    A call is rerun only when the failed transaction was its first to write: a call that had
+    already committed a transaction is not repeated (its first part would be done twice).
+    Pages call services through ``ui.attempt``, which goes through here."""
+    for attempt in range(attempts):
+        before = getattr(db, "commits", 0)
+        try:
+            return call()
+        except Busy as err:
+            if not err.retryable or getattr(db, "commits", 0) != before or attempt + 1 == attempts:
+                raise
+            time.sleep(back_off(attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def insert(db: sqlite_utils.Database, table: str, record: dict[str, Any]) -> int:

@@ -51,5 +51,22 @@ class StaleRecord(PortalError):
         super().__init__(self.key, **params)
 
 
+class Busy(PortalError):
+    """The database stayed busy after bounded retries (other writers held the write lock past
+    the timeout, or PostgreSQL broke a deadlock or a serialization conflict): nothing was
+    changed, and trying again in a moment will most likely work.
+
+    ``retryable``: the failed transaction was rolled back and a rerun of the whole call may
+    succeed (a deadlock, a serialization failure, a row lock wait); False once the write lock
+    itself was waited for through every retry (:func:`matching.db.retrying` does not wait again).
+    """
+
+    key = "error.busy"
+
+    def __init__(self, *, retryable: bool = False, **params):
+        self.retryable = retryable
+        super().__init__(self.key, **params)
+
+
 class AuthenticationFailed(PortalError):
     key = "auth.failed"

@@ -28,6 +28,14 @@ from psycopg.rows import dict_row
 #: constant ("portal" in ASCII), never a value from a user. Advisory locks are per database.
 WRITE_LOCK_KEY = 0x706F7274616C
 
+#: Errors that a rerun of the failed transaction may cure, raised by PostgreSQL in the middle of
+#: one: another transaction won a serialization conflict, PostgreSQL broke a deadlock by
+#: cancelling this one, or a lock wait ran past ``lock_timeout``. :func:`matching.db.transaction`
+#: rolls back and turns them into :class:`matching.errors.Busy` (``retryable``), which
+#: :func:`matching.db.retrying` reruns a bounded number of times.
+TRANSIENT_ERRORS = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected,
+                    psycopg.errors.LockNotAvailable)
+
 #: The collation that ``COLLATE NOCASE`` names on PostgreSQL: ICU, case-insensitive,
 #: accent-sensitive (level 2), nondeterministic so that equality and unique indexes use it.
 NOCASE_COLLATION = ("CREATE COLLATION IF NOT EXISTS nocase "
