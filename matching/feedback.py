@@ -466,6 +466,18 @@ def _thread_refusal(row: Mapping) -> IllegalTransition:
                              term=row["term_name"], state=row["state"], move="message")
 
 
+def _open_thread(db, actor: User, entry_id: int) -> dict:
+    """The entry whose thread ``actor`` may write in now (inside the caller's transaction):
+    unknown to those who may not read it, refused in words when the thread is closed."""
+    row = _entry(db, entry_id)
+    if not _thread_allowed(actor, row, "feedback.thread_read"):
+        raise NotFound("error.not_found", f"feedback entry {entry_id}")
+    authorize(actor, "feedback.thread_write", user_id=row["expert_id"], team_id=row["team_id"])
+    if not feedback_thread_open(row["term_state"], row["state"]):
+        raise _thread_refusal(row)
+    return row
+
+
 def post_message(db: sqlite_utils.Database, actor: User, entry_id: int, text: str) -> dict:
     """Add one message to the entry's thread, on the actor's side (expert or team).
 
@@ -481,12 +493,7 @@ def post_message(db: sqlite_utils.Database, actor: User, entry_id: int, text: st
     if text_problems(multiline=True, message=text):
         raise ValidationFailed(text_problems(multiline=True, message=text))
     with storage.transaction(db):
-        row = _entry(db, entry_id)
-        if not _thread_allowed(actor, row, "feedback.thread_read"):
-            raise NotFound("error.not_found", f"feedback entry {entry_id}")
-        authorize(actor, "feedback.thread_write", user_id=row["expert_id"], team_id=row["team_id"])
-        if not feedback_thread_open(row["term_state"], row["state"]):
-            raise _thread_refusal(row)
+        row = _open_thread(db, actor, entry_id)
         if row["message_count"] >= THREAD_MAX_MESSAGES:
             raise IllegalTransition("feedback.thread_full", f"entry {entry_id} has {row['message_count']} messages",
                                     count=THREAD_MAX_MESSAGES)
@@ -511,12 +518,7 @@ def mark_read(db: sqlite_utils.Database, actor: User, entry_id: int) -> dict:
     """The expert (or a team member) has read the other side's last word and has nothing to add:
     the entry stops waiting for them. Refused like :func:`post_message` on a closed thread."""
     with storage.transaction(db):
-        row = _entry(db, entry_id)
-        if not _thread_allowed(actor, row, "feedback.thread_read"):
-            raise NotFound("error.not_found", f"feedback entry {entry_id}")
-        authorize(actor, "feedback.thread_write", user_id=row["expert_id"], team_id=row["team_id"])
-        if not feedback_thread_open(row["term_state"], row["state"]):
-            raise _thread_refusal(row)
+        row = _open_thread(db, actor, entry_id)
         side = THREAD_SIDES[actor.role]
         if row["waiting_on"] == side:
             storage.update(db, "feedback_entries", entry_id, {"waiting_on": None})
