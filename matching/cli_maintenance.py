@@ -18,7 +18,7 @@ from .i18n import t
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
 @click.pass_context
 def backup_command(ctx, path, force):
-    """Copy the database to PATH (safe while the app runs)."""
+    """Copy the database to PATH (safe while the app runs; pg_dump's custom format on PostgreSQL)."""
     try:
         result = maintenance.backup(open_db(ctx.obj["db_path"]), accounts.SYSTEM, path, overwrite=force)
     except PortalError as err:
@@ -32,8 +32,9 @@ def backup_command(ctx, path, force):
 @click.pass_context
 def restore_command(ctx, path, yes):
     """Replace the database's content with the backup at PATH (the current one is kept aside)."""
+    database = open_db(ctx.obj["db_path"])
     try:
-        found = maintenance.inspect_backup(path)
+        found = maintenance.inspect_backup(path, database)
     except PortalError as err:
         fail(err)
     rows = sum(n for name, n in found["tables"].items() if name != "schema_migrations")
@@ -41,7 +42,7 @@ def restore_command(ctx, path, yes):
     if not yes:
         click.confirm("Replace the current database with it?", abort=True)
     try:
-        result = maintenance.restore(open_db(ctx.obj["db_path"]), accounts.SYSTEM, path)
+        result = maintenance.restore(database, accounts.SYSTEM, path)
     except PortalError as err:
         fail(err)
     click.echo(t("db.restored", path=path, version=result["schema_version"], previous=result["previous"]))

@@ -53,13 +53,18 @@ def backup(db: sqlite_utils.Database, actor: User, path: str | os.PathLike, *,
            overwrite: bool = False) -> dict[str, Any]:
     """Write a consistent copy of the live database to ``path``; return what was written."""
     authorize(actor, "db.backup")
-    _refuse_postgresql(db)
     target = Path(path)
     if target.exists() and not overwrite:
         raise PortalError("db.backup_exists", f"{target} exists", path=str(target))
-    _copy_database(db.conn, target)
+    if storage.dialect(db) == "postgresql":
+        from . import pg_backup
+        pg_backup.dump(db, target)  # pg_dump --format=custom (matching/pg_backup.py)
+        detail = {"path": str(target), "format": "pg_dump custom"}
+    else:
+        _copy_database(db.conn, target)
+        detail = {"path": str(target)}
     with storage.transaction(db):
-        audit.record(db, actor, "db.backup", target_type="database", detail={"path": str(target)})
+        audit.record(db, actor, "db.backup", target_type="database", detail=detail)
     return {"path": str(target), "bytes": target.stat().st_size, "schema_version": storage.schema_version(db)}
 
 
@@ -93,13 +98,18 @@ def _create_private(path: Path) -> None:
 
 # --- Restore -------------------------------------------------------------------------------
 
-def inspect_backup(path: str | os.PathLike) -> dict[str, Any]:
+def inspect_backup(path: str | os.PathLike, db=None) -> dict[str, Any]:
     """Check a would-be backup without changing it: ``{"schema_version", "tables"}`` or raise.
 
     Refused: a missing file or one that is not SQLite (``db.not_a_database``), an SQLite file
     without the portal's tables (``db.not_portal``), a damaged one (``db.corrupt``), one from a
-    newer portal (``db.newer_schema``).
+    newer portal (``db.newer_schema``). When ``db`` (the database it would be restored into) is
+    PostgreSQL, the file must be a pg_dump custom-format archive of a portal database, checked by
+    :func:`matching.pg_backup.inspect`.
     """
+    if db is not None and storage.dialect(db) == "postgresql":
+        from . import pg_backup
+        return pg_backup.inspect(db, path)[0]
     path = Path(path)
     try:
         with open(path, "rb") as f:
@@ -225,7 +235,8 @@ def restore(db: sqlite_utils.Database, actor: User, path: str | os.PathLike, *,
     ``<name>.before-restore-<timestamp>``), so a restore can itself be undone.
     """
     authorize(actor, "db.restore")
-    _refuse_postgresql(db)
+    if storage.dialect(db) == "postgresql":
+        return _restore_postgresql(db, actor, Path(path), previous_copy)
     found = inspect_backup(path)
     live = Path(_database_file(db))
     staged_path = live.with_name(f".{live.name}.{os.getpid()}.restore")
@@ -263,10 +274,23 @@ def restore(db: sqlite_utils.Database, actor: User, path: str | os.PathLike, *,
             "previous": str(previous)}
 
 
-def _refuse_postgresql(db) -> None:
-    """Backup and restore copy SQLite files; on PostgreSQL they say which tools to use instead."""
-    if storage.dialect(db) == "postgresql":
-        raise PortalError("db.backup_postgresql", "backup/restore of a PostgreSQL database: use pg_dump/pg_restore")
+def _restore_postgresql(db, actor: User, path: Path, previous_copy) -> dict[str, Any]:
+    """:func:`restore` on PostgreSQL (matching/pg_backup.py): the same refusals, the replaced
+    content kept as a pg_dump archive (default: next to the backup), audited in the same transaction."""
+    from . import pg_backup
+    stamp = storage.now_iso().replace(":", "").replace("-", "")[:15]
+    dbname = db.conn.info.dbname
+    previous = Path(previous_copy) if previous_copy else \
+        path.resolve().with_name(f"{dbname}.before-restore-{stamp}.dump")
+
+    def record(version: int, applied: list[int]) -> None:
+        audit.record(db, actor, "db.restore", target_type="database",
+                     detail={"from": str(path), "schema_version": version, "migrated": applied,
+                             "previous": str(previous), "format": "pg_dump custom"})
+
+    result = pg_backup.restore(db, path, previous, record)
+    return {"path": str(path), "schema_version": storage.schema_version(db), "migrated": result["migrated"],
+            "previous": str(previous)}
 
 
 def _database_file(db: sqlite_utils.Database) -> str:

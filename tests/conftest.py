@@ -42,8 +42,13 @@ def pytest_generate_tests(metafunc):
         names = list(marker.args)  # a test of a marked module that touches no database runs once
     else:
         return
+    reason = "not for these backends"
+    sqlite_only = metafunc.definition.get_closest_marker("sqlite_only")
+    if sqlite_only is not None:  # SQLite by nature (its files, pragmas, trace hooks): never on PostgreSQL
+        names = [name for name in names if name == "sqlite"]
+        reason = "SQLite only: " + (sqlite_only.args[0] if sqlite_only.args else sqlite_only.kwargs.get("reason", ""))
     metafunc.parametrize("backend", [pytest.param(name, marks=[getattr(pytest.mark, name)]) for name in names]
-                         or [pytest.param("sqlite", marks=pytest.mark.skip(reason="not for these backends"))],
+                         or [pytest.param("sqlite", marks=pytest.mark.skip(reason=reason))],
                          indirect=True)
 
 

@@ -466,8 +466,9 @@ ACTORLESS = {
     "password_reset.token_is_valid": "the reset link itself is the credential (hashed, single-use, 30 minutes)",
     "password_reset.reset_password": "the reset link itself is the credential (hashed, single-use, 30 minutes)",
 }
-#: Modules whose db-first functions are storage primitives, not services.
-PRIMITIVE_MODULES = {"db"}
+#: Modules whose db-first functions are storage primitives, not services (pg_backup: the
+#: PostgreSQL steps of maintenance.backup / restore, which authorize first).
+PRIMITIVE_MODULES = {"db", "pg_backup"}
 #: ``audit.record`` takes (db, actor) but is the recorder every service calls inside its transaction.
 NOT_SERVICES = {"audit.record",
                 # The events of matching.notifications are written by the services above, inside

@@ -1,10 +1,12 @@
 """``portal backup`` / ``portal restore``: a restored backup equals the original table by table,
 and anything that is not a healthy portal database of this or an older schema is refused
-without touching the live database."""
+without touching the live database. On both backends (issue 15.4): an SQLite file copy, or
+pg_dump's custom format checked and restored as matching/pg_backup.py describes."""
 from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -17,7 +19,55 @@ from matching.cli import main
 from matching.errors import PermissionDenied, PortalError
 from tests.conftest import ACCESSIBILITY
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 SYSTEM = accounts.SYSTEM
+
+
+def postgres(db) -> bool:
+    return storage.dialect(db) == "postgresql"
+
+
+def pg_restore_into(db, path, uri: str) -> None:
+    """``pg_restore`` of the archive at ``path`` into the (empty) database ``uri``, as an operator would."""
+    from matching import pg_backup
+    target = storage.connect(uri, migrate_schema=False)
+    try:
+        command, env = pg_backup.tool_command(target, "pg_restore", "--no-owner", "--no-privileges",
+                                              "--exit-on-error", str(path))
+        subprocess.run(command, env=env, check=True, capture_output=True)
+    finally:
+        target.close()
+
+
+def backup_contents(db, path, new_database) -> dict:
+    """:func:`table_dump` of what a backup file holds (on PostgreSQL: restored into a new database)."""
+    if not postgres(db):
+        return table_dump(path)
+    uri = new_database()
+    pg_restore_into(db, path, uri)
+    return table_dump(uri)
+
+
+def altered_pg_backup(db, new_database, path, *statements) -> Path:
+    """A real backup of the live PostgreSQL database, then altered as an attacker would: restored
+    into a database of their own, changed with plain SQL (as a superuser), dumped again."""
+    import psycopg
+
+    from matching import pg_backup
+    maintenance.backup(db, SYSTEM, path, overwrite=True)
+    uri = new_database()
+    pg_restore_into(db, path, uri)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+    own = storage.connect(uri, migrate_schema=False)
+    try:
+        command, env = pg_backup.tool_command(own, "pg_dump", "--format=custom", f"--file={path}")
+        subprocess.run(command, env=env, check=True, capture_output=True)
+    finally:
+        own.close()
+    return Path(path)
 
 
 def table_dump(source) -> dict[str, list[tuple]]:
@@ -77,14 +127,16 @@ def _busy_world(db, world, approved):
     return draft.id
 
 
-def test_restored_backup_equals_the_original_table_by_table(db, world, approved, tmp_path):
+def test_restored_backup_equals_the_original_table_by_table(db, world, approved, tmp_path, new_database):
     _busy_world(db, world, approved)
     before = table_dump(db)
     assert all(len(rows) > 1 for name, rows in before.items() if name in ("challenges", "preferences", "members",
                                                                           "users", "audit_events"))
     result = maintenance.backup(db, SYSTEM, tmp_path / "backup.db")
     assert result["bytes"] > 0 and result["schema_version"] == storage.SCHEMA_VERSION
-    assert table_dump(tmp_path / "backup.db") == before
+    assert backup_contents(db, tmp_path / "backup.db", new_database) == before
+    if postgres(db):
+        assert (tmp_path / "backup.db").read_bytes().startswith(b"PGDMP")  # pg_dump's custom format
     # Work continues after the backup, then the backup is restored.
     challenges.save_draft(db, world["rep_dfo"], {"title": "Written after the backup"})
     teams.save_preferences(db, world["student_a"], world["team_a"], [])
@@ -96,37 +148,51 @@ def test_restored_backup_equals_the_original_table_by_table(db, world, approved,
     # replaced data is ever hit again; everything else is the backup's, exactly.
     assert storage.data_version(db) > version_before_restore
     assert without_last_audit_events(_without_data_version(after), 1) == _without_data_version(before)
+    # Ids continue after the restored rows (identity sequences as the backup had them).
+    later = challenges.save_draft(db, world["rep_esdc"], {"title": "After the restore"}).id
+    assert later == max(row[0] for row in before["challenges"][1:]) + 1
 
 
 def _without_data_version(dump: dict) -> dict:
     return {**dump, "meta": [row for row in dump["meta"] if not (isinstance(row, tuple) and row[0] == "data_version")]}
 
 
-def test_restore_is_seen_by_connections_already_open(db, world, approved, tmp_path):
-    other = storage.connect(tmp_path / "portal.db")  # the app's connection, open throughout
+def test_restore_is_seen_by_connections_already_open(db, world, approved, tmp_path, db_target):
+    other = storage.connect(db_target)  # the app's connection, open throughout
     maintenance.backup(db, SYSTEM, tmp_path / "backup.db")
     cid = challenges.save_draft(db, world["rep_esdc"], {"title": "Only after the backup"}).id
     assert other.execute("SELECT COUNT(*) FROM challenges WHERE id = ?", [cid]).fetchone()[0] == 1
     maintenance.restore(db, SYSTEM, tmp_path / "backup.db")
     assert other.execute("SELECT COUNT(*) FROM challenges WHERE id = ?", [cid]).fetchone()[0] == 0
-    assert other.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    if not postgres(db):
+        assert other.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     other.close()
 
 
-def test_restore_keeps_the_replaced_database_aside(db, world, approved, tmp_path):
+def test_restore_keeps_the_replaced_database_aside(db, world, approved, tmp_path, new_database):
     maintenance.backup(db, SYSTEM, tmp_path / "backup.db")
     challenges.save_draft(db, world["rep_esdc"], {"title": "Kept aside"})
     current = table_dump(db)
     result = maintenance.restore(db, SYSTEM, tmp_path / "backup.db", previous_copy=tmp_path / "previous.db")
     assert result["previous"] == str(tmp_path / "previous.db")
-    assert table_dump(tmp_path / "previous.db") == current
+    assert backup_contents(db, tmp_path / "previous.db", new_database) == current
+
+
+def test_restore_keeps_the_replaced_database_next_to_the_backup_by_default(db, world, tmp_path):
+    maintenance.backup(db, SYSTEM, tmp_path / "backup.db")
+    result = maintenance.restore(db, SYSTEM, tmp_path / "backup.db")
+    kept = Path(result["previous"])
+    assert kept.exists() and ".before-restore-" in kept.name
+    event = list(db.query("SELECT detail FROM audit_events WHERE action = 'db.restore'"))
+    assert len(event) == 1 and str(kept) in event[0]["detail"]
 
 
 def test_backup_is_self_contained_and_never_overwrites_by_accident(db, world, tmp_path):
     target = tmp_path / "nested" / "folder" / "backup.db"
     maintenance.backup(db, SYSTEM, target)
     assert not Path(str(target) + "-wal").exists()
-    assert sqlite3.connect(target).execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    if not postgres(db):
+        assert sqlite3.connect(target).execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     with pytest.raises(PortalError) as info:
         maintenance.backup(db, SYSTEM, target)
     assert info.value.key == "db.backup_exists"
@@ -149,24 +215,29 @@ def _write_continuously(path: str, stop_after: int) -> None:
         challenges.save_draft(database, rep, {"title": f"busy {i}"})
 
 
-def test_backup_while_another_process_writes_is_one_consistent_snapshot(db, world, tmp_path, plain_main):
+def test_backup_while_another_process_writes_is_one_consistent_snapshot(db, world, tmp_path, plain_main, db_target,
+                                                                        new_database):
     rep_id = world["rep_esdc"].id
     assert rep_id == 1  # the writer signs in as this account
-    writer = multiprocessing.get_context("spawn").Process(
-        target=_write_continuously, args=(str(tmp_path / "portal.db"), 400))
+    writer = multiprocessing.get_context("spawn").Process(target=_write_continuously, args=(str(db_target), 400))
     writer.start()
     copies = []
     try:
-        while writer.is_alive() and len(copies) < 5:
+        while writer.is_alive() and len(copies) < (2 if postgres(db) else 5):
             copy = tmp_path / f"copy{len(copies)}.db"
             maintenance.backup(db, SYSTEM, copy)
             copies.append(copy)
     finally:
-        writer.join(60)
+        writer.join(120)
     assert writer.exitcode == 0 and copies
     for copy in copies:
-        conn = sqlite3.connect(copy)
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        if postgres(db):
+            uri = new_database()
+            pg_restore_into(db, copy, uri)
+            conn = storage.connect(uri, migrate_schema=False)
+        else:
+            conn = sqlite3.connect(copy)
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         # Each challenge row and its audit event were committed together: a snapshot has both or neither.
         n_rows = conn.execute("SELECT COUNT(*) FROM challenges").fetchone()[0]
         n_events = conn.execute("SELECT COUNT(*) FROM audit_events WHERE action = 'challenge.create'").fetchone()[0]
@@ -178,9 +249,12 @@ def _refused(db, tmp_path, path, key):
     before = table_dump(db)
     with pytest.raises(PortalError) as info:
         maintenance.restore(db, SYSTEM, path)
-    assert info.value.key == key
+    assert info.value.key == key, (info.value.key, info.value.params)
     assert table_dump(db) == before
     assert not list(tmp_path.glob("*.before-restore-*"))
+    if postgres(db):  # no scratch database left behind
+        assert not db.execute("SELECT datname FROM pg_database WHERE datname LIKE 'portal\\_%\\_%'").fetchall()
+    return info.value
 
 
 def test_restore_refuses_files_that_are_not_databases(db, world, tmp_path):
@@ -191,8 +265,9 @@ def test_restore_refuses_files_that_are_not_databases(db, world, tmp_path):
     archive = tmp_path / "backup.zip"
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("portal.db", "x" * 1000)
+    refusal = "db.pg_not_a_dump" if postgres(db) else "db.not_a_database"
     for path in (text, empty, archive, tmp_path / "missing.db", tmp_path):
-        _refused(db, tmp_path, path, "db.not_a_database")
+        _refused(db, tmp_path, path, refusal)
 
 
 def test_restore_refuses_an_sqlite_file_of_another_application(db, world, tmp_path):
@@ -201,19 +276,63 @@ def test_restore_refuses_an_sqlite_file_of_another_application(db, world, tmp_pa
     conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")
     conn.commit()
     conn.close()
-    _refused(db, tmp_path, other, "db.not_portal")
+    _refused(db, tmp_path, other, "db.pg_sqlite_backup" if postgres(db) else "db.not_portal")
 
 
-def test_restore_refuses_a_newer_schema(db, world, tmp_path):
-    maintenance.backup(db, SYSTEM, tmp_path / "newer.db")
-    conn = sqlite3.connect(tmp_path / "newer.db")
-    conn.execute("INSERT INTO schema_migrations VALUES (?, 'from the future', '2099-01-01')",
-                 [storage.SCHEMA_VERSION + 1])
-    conn.commit()
-    conn.close()
+@pytest.mark.backends("postgresql")
+def test_restore_refuses_a_plain_sql_dump_renamed(db, world, tmp_path):
+    """``pg_dump`` without ``--format=custom`` writes SQL text: never run, refused by its first bytes."""
+    from matching import pg_backup
+    command, env = pg_backup.tool_command(db, "pg_dump", f"--file={tmp_path / 'plain.dump'}")
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    assert b"CREATE TABLE" in (tmp_path / "plain.dump").read_bytes()
+    _refused(db, tmp_path, tmp_path / "plain.dump", "db.pg_not_a_dump")
+
+
+@pytest.mark.backends("postgresql")
+def test_restore_refuses_a_dump_of_another_database(db, world, tmp_path, new_database):
+    import psycopg
+
+    from matching import pg_backup
+    uri = new_database()
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")
+        conn.execute("INSERT INTO users VALUES (1, 'x@example.com')")
+    other = storage.connect(uri, migrate_schema=False)
+    command, env = pg_backup.tool_command(other, "pg_dump", "--format=custom", f"--file={tmp_path / 'other.dump'}")
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    other.close()
+    err = _refused(db, tmp_path, tmp_path / "other.dump", "db.pg_not_portal")
+    assert "schema_migrations" in err.params["missing"]
+
+
+def test_restore_refuses_a_newer_schema(db, world, tmp_path, new_database):
+    future = ("INSERT INTO schema_migrations VALUES ({}, 'from the future', '2099-01-01')"
+              .format(storage.SCHEMA_VERSION + 1))
+    if postgres(db):
+        altered_pg_backup(db, new_database, tmp_path / "newer.db", future)
+    else:
+        maintenance.backup(db, SYSTEM, tmp_path / "newer.db")
+        conn = sqlite3.connect(tmp_path / "newer.db")
+        conn.execute(future)
+        conn.commit()
+        conn.close()
     _refused(db, tmp_path, tmp_path / "newer.db", "db.newer_schema")
 
 
+@pytest.mark.backends("postgresql")
+def test_restore_refuses_a_truncated_or_scribbled_dump(db, world, approved, tmp_path):
+    maintenance.backup(db, SYSTEM, tmp_path / "whole.dump")
+    data = (tmp_path / "whole.dump").read_bytes()
+    for name, damaged in (("truncated.dump", data[:len(data) * 2 // 3]), ("half.dump", data[:len(data) // 2]),
+                          ("scribbled.dump", data[:4000] + b"\xff" * 2000 + data[6000:])):
+        (tmp_path / name).write_bytes(damaged)
+        err = _refused(db, tmp_path, tmp_path / name, "db.pg_dump_damaged")
+        assert err.params["detail"]
+
+
+@pytest.mark.sqlite_only("SQLite's page format and integrity check; PostgreSQL's damaged archives: "
+                        "test_restore_refuses_a_truncated_or_scribbled_dump")
 def test_restore_refuses_a_damaged_file(db, world, approved, tmp_path):
     maintenance.backup(db, SYSTEM, tmp_path / "damaged.db")
     data = bytearray((tmp_path / "damaged.db").read_bytes())
@@ -224,20 +343,36 @@ def test_restore_refuses_a_damaged_file(db, world, approved, tmp_path):
     _refused(db, tmp_path, tmp_path / "damaged.db", "db.corrupt")
 
 
-def test_restore_migrates_an_older_schema(db, world, tmp_path):
-    old = storage.connect(tmp_path / "old.db", migrate_schema=False)
-    storage.migrate(old, target=2)
-    with storage.transaction(old):
-        dept = storage.insert(old, "departments", {"acronym": "CRA", "name_en": "Canada Revenue Agency",
-                                                   "name_fr": "Agence du revenu du Canada"})
+def old_backup(db, tmp_path, new_database, *statements, version: int = 2) -> Path:
+    """A backup made by an older portal (schema ``version``), with ``statements`` run in it."""
+    if postgres(db):
+        from matching import pg_backup
+        uri = new_database()
+        old = storage.connect(uri, migrate_schema=False)
+        storage.migrate(old, target=version)
+        for statement in statements:
+            old.execute(statement)
+        command, env = pg_backup.tool_command(old, "pg_dump", "--format=custom", f"--file={tmp_path / 'old.db'}")
+        subprocess.run(command, env=env, check=True, capture_output=True)
+    else:
+        old = storage.connect(tmp_path / "old.db", migrate_schema=False)
+        storage.migrate(old, target=version)
+        for statement in statements:
+            old.execute(statement)
     old.close()
-    assert maintenance.inspect_backup(tmp_path / "old.db")["schema_version"] == 2
-    result = maintenance.restore(db, SYSTEM, tmp_path / "old.db")
+    return tmp_path / "old.db"
+
+
+def test_restore_migrates_an_older_schema(db, world, tmp_path, new_database):
+    path = old_backup(db, tmp_path, new_database, "INSERT INTO departments (acronym, name_en, name_fr) "
+                      "VALUES ('CRA', 'Canada Revenue Agency', 'Agence du revenu du Canada')")
+    assert maintenance.inspect_backup(path, db)["schema_version"] == 2
+    result = maintenance.restore(db, SYSTEM, path)
     assert result["migrated"] == [m[0] for m in storage.MIGRATIONS if m[0] > 2]
     assert storage.schema_version(db) == storage.SCHEMA_VERSION
     assert [r["acronym"] for r in db.query("SELECT acronym FROM departments")] == ["CRA"]
-    assert dept == 1
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    assert [r["id"] for r in db.query("SELECT id FROM departments")] == [1]
+    with pytest.raises(storage.driver(db).DatabaseError, match="append-only"):
         db.execute("DELETE FROM audit_events")
 
 
@@ -250,12 +385,12 @@ def test_only_the_operator_backs_up_and_restores(db, world, tmp_path, role):
         maintenance.restore(db, world[role], tmp_path / "b.db")
 
 
-def test_cli_backup_and_restore(db, world, approved, tmp_path):
-    live = str(tmp_path / "portal.db")
+def test_cli_backup_and_restore(db, world, approved, tmp_path, db_target, new_database):
+    live = str(db_target)
     runner = CliRunner()
     result = runner.invoke(main, ["--db", live, "backup", str(tmp_path / "b.db")])
     assert result.exit_code == 0, result.output
-    before = table_dump(tmp_path / "b.db")
+    before = backup_contents(db, tmp_path / "b.db", new_database)
     challenges.save_draft(db, world["rep_esdc"], {"title": "After"})
     result = runner.invoke(main, ["--db", live, "restore", str(tmp_path / "b.db")], input="n\n")
     assert result.exit_code != 0 and "Aborted" in result.output
@@ -265,4 +400,42 @@ def test_cli_backup_and_restore(db, world, approved, tmp_path):
     assert without_last_audit_events(_without_data_version(table_dump(db)), 1) == _without_data_version(before)
     (tmp_path / "junk.db").write_text("junk")
     result = runner.invoke(main, ["--db", live, "restore", "--yes", str(tmp_path / "junk.db")])
-    assert result.exit_code == 1 and "not an SQLite database" in result.output
+    assert result.exit_code == 1 and ("not a pg_dump custom-format archive" if postgres(db)
+                                      else "not an SQLite database") in result.output
+
+
+@pytest.mark.backends("postgresql")
+def test_a_missing_tool_is_named_in_one_sentence(db, world, tmp_path, monkeypatch):
+    from matching import pg_backup
+    from matching.i18n import t
+    monkeypatch.setattr(pg_backup, "DEBIAN_BIN", str(tmp_path / "nowhere" / "{major}"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    major = pg_backup.server_major(db)
+    (tmp_path / "b.dump").write_bytes(b"PGDMP")  # looks like an archive: the restore needs its tool
+    for call, tool in ((lambda: maintenance.backup(db, SYSTEM, tmp_path / "new.dump"), "pg_dump"),
+                       (lambda: maintenance.restore(db, SYSTEM, tmp_path / "b.dump"), "pg_restore")):
+        with pytest.raises(PortalError) as info:
+            call()
+        assert info.value.key == "db.pg_tool_missing" and info.value.params["tool"] == tool
+        for lang in ("en", "fr"):
+            sentence = t(info.value.key, lang, **info.value.params)
+            assert tool in sentence and f"postgresql-client-{major}" in sentence and "\n" not in sentence
+    result = CliRunner().invoke(main, ["--db", db.uri, "backup", str(tmp_path / "c.dump")])
+    assert result.exit_code == 1 and "pg_dump for PostgreSQL" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "c.dump").exists()
+
+
+@pytest.mark.backends("postgresql")
+def test_the_password_never_reaches_a_command_line(db, world, tmp_path):
+    from matching import pg, pg_backup
+    secret = "s3cret-Word"  # the test cluster trusts local connections: the password is ignored, not refused
+    with_password = pg.connect(db.uri + "&password=" + secret, lock_timeout_ms=1000)
+    try:
+        command, env = pg_backup.tool_command(with_password, "pg_dump", "--format=custom")
+        assert not any(secret in part for part in command) and env["PGPASSWORD"] == secret
+        result = maintenance.backup(with_password, SYSTEM, tmp_path / "b.dump")
+        assert result["bytes"] > 0
+        detail = with_password.execute("SELECT detail FROM audit_events WHERE action = 'db.backup'").fetchone()[0]
+        assert secret not in detail
+    finally:
+        with_password.close()

@@ -176,6 +176,7 @@ def context():
 
 
 
+@pytest.mark.sqlite_only("counts writes with sqlite3's trace callback and copies SQLite database files")
 @pytest.mark.parametrize("name", sorted(PLAN))
 def test_a_killed_operation_leaves_the_database_as_before(name, tmp_path, demo_template, context):
     base = tmp_path / "base.db"
@@ -208,6 +209,7 @@ def test_a_killed_operation_leaves_the_database_as_before(name, tmp_path, demo_t
     print(f"\ncrash: {name}: {n_writes} writes, killed at {tried}")
 
 
+@pytest.mark.sqlite_only("SQLite's max_page_count stands for a full disk; PostgreSQL has no per-database limit to set")
 def test_a_full_disk_is_reported_as_such_and_nothing_is_half_written(db, world):
     """SQLite rolls back by itself when the disk is full; the error people see must say so."""
     before = table_dump(db)

@@ -192,17 +192,3 @@ def test_cli_init_db_takes_a_postgresql_uri():
         assert CliRunner().invoke(cli, ["--db", uri, "init-db"]).output.endswith("(up to date)\n")
     finally:
         cluster.drop(name)
-
-
-@pytest.mark.postgresql
-def test_backup_and_restore_refuse_postgresql_and_name_the_tools(pgdb, tmp_path):
-    from matching import accounts, maintenance
-    from matching.errors import PortalError
-    from matching.i18n import t
-    for call in (lambda: maintenance.backup(pgdb, accounts.SYSTEM, tmp_path / "b.db"),
-                 lambda: maintenance.restore(pgdb, accounts.SYSTEM, tmp_path / "b.db")):
-        with pytest.raises(PortalError) as info:
-            call()
-        assert info.value.key == "db.backup_postgresql"
-        assert "pg_dump" in t(info.value.key, lang="en") and "pg_restore" in t(info.value.key, lang="fr")
-    assert not (tmp_path / "b.db").exists()

@@ -26,16 +26,23 @@ from matching.cli import main
 from matching.errors import PortalError
 from matching.i18n import t
 from tests.conftest import FISHERIES, PASSWORD
-from tests.test_backup_restore import table_dump
+from tests.test_backup_restore import altered_pg_backup, old_backup, postgres, table_dump
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 SYSTEM = accounts.SYSTEM
 
 
 # --- 1. Restore trusts the file ------------------------------------------------------------
 
-def _hostile_backup(db, tmp_path, *statements, name="hostile.db", foreign_keys=True):
-    """A real backup of the live database, then altered with plain sqlite3 as an attacker would."""
+def _hostile_backup(db, tmp_path, *statements, name="hostile.db", foreign_keys=True, new_database=None):
+    """A real backup of the live database, then altered with plain sqlite3 (on PostgreSQL: plain
+    SQL as a superuser, dumped again with pg_dump) as an attacker would."""
     path = tmp_path / name
+    if postgres(db):
+        if not foreign_keys:  # superuser only: no trigger, no foreign-key check
+            statements = ("SET session_replication_role = replica", *statements)
+        return altered_pg_backup(db, new_database, path, *statements)
     maintenance.backup(db, SYSTEM, path)
     conn = sqlite3.connect(path, isolation_level=None)
     if not foreign_keys:
@@ -66,36 +73,69 @@ def _refused(db, tmp_path, path, key, *names):
 
 PROMOTE = ("CREATE TRIGGER audit_events_promote AFTER INSERT ON audit_events BEGIN "
            "UPDATE users SET role = 'facilitator' WHERE email = 'ana.lopez@sheridancollege.ca'; END")
+PG_PROMOTE = ("CREATE FUNCTION promote() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+              "UPDATE users SET role = 'facilitator' WHERE email = 'ana.lopez@sheridancollege.ca'; RETURN NULL; END $$",
+              "CREATE TRIGGER audit_events_promote AFTER INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION promote()")
 
 
-def test_restore_refuses_a_backup_with_a_trigger_that_promotes_a_student(db, world, tmp_path):
-    path = _hostile_backup(db, tmp_path, PROMOTE)
+def _promoting_backup(db, tmp_path, new_database):
+    return _hostile_backup(db, tmp_path, *(PG_PROMOTE if postgres(db) else (PROMOTE,)), new_database=new_database)
+
+
+def test_restore_refuses_a_backup_with_a_trigger_that_promotes_a_student(db, world, tmp_path, new_database):
+    path = _promoting_backup(db, tmp_path, new_database)
     _refused(db, tmp_path, path, "db.restore_unexpected", "audit_events_promote")
     assert accounts.get_user(db, world["student_a"].id).role == "student"
 
 
-def test_restore_refuses_a_backup_without_the_append_only_audit_triggers(db, world, tmp_path):
-    path = _hostile_backup(db, tmp_path, "DROP TRIGGER audit_events_no_delete",
-                           "DROP TRIGGER audit_events_no_rewrite")
+def test_restore_refuses_a_backup_without_the_append_only_audit_triggers(db, world, tmp_path, new_database):
+    on = " ON audit_events" if postgres(db) else ""
+    path = _hostile_backup(db, tmp_path, "DROP TRIGGER audit_events_no_delete" + on,
+                           "DROP TRIGGER audit_events_no_rewrite" + on, new_database=new_database)
     _refused(db, tmp_path, path, "db.restore_missing", "audit_events_no_delete", "audit_events_no_rewrite")
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    with pytest.raises(storage.driver(db).DatabaseError, match="append-only"):
         db.execute("DELETE FROM audit_events")
 
 
-def test_restore_refuses_a_backup_with_a_view_over_password_hashes(db, world, tmp_path):
-    path = _hostile_backup(db, tmp_path, "CREATE VIEW user_directory AS SELECT email, role, password_hash FROM users")
+def test_restore_refuses_a_backup_with_a_view_over_password_hashes(db, world, tmp_path, new_database):
+    path = _hostile_backup(db, tmp_path, "CREATE VIEW user_directory AS SELECT email, role, password_hash FROM users",
+                           new_database=new_database)
     _refused(db, tmp_path, path, "db.restore_unexpected", "user_directory")
-    assert "user_directory" not in db.view_names()
+    assert not db.execute("SELECT 1 FROM information_schema.views WHERE table_name = 'user_directory'"
+                          if postgres(db) else "SELECT 1 FROM sqlite_master WHERE name = 'user_directory'").fetchall()
 
 
-def test_restore_refuses_a_backup_claiming_the_current_schema_with_columns_missing(db, world, tmp_path):
-    path = _hostile_backup(db, tmp_path, "ALTER TABLE users DROP COLUMN locked_until")
-    assert maintenance.inspect_backup is not None
+def test_restore_refuses_a_backup_claiming_the_current_schema_with_columns_missing(db, world, tmp_path, new_database):
+    path = _hostile_backup(db, tmp_path, "ALTER TABLE users DROP COLUMN locked_until", new_database=new_database)
     _refused(db, tmp_path, path, "db.restore_missing", "users.locked_until")
 
 
-def test_restore_refuses_a_backup_whose_table_lost_a_constraint(db, world, tmp_path):
+@pytest.mark.backends("postgresql")
+def test_restore_refuses_a_backup_with_a_function_rewritten(db, world, tmp_path, new_database):
+    """Same names everywhere, but the append-only guard's body lets every delete through."""
+    path = _hostile_backup(db, tmp_path, "CREATE OR REPLACE FUNCTION audit_events_refuse() RETURNS trigger "
+                           "LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$", new_database=new_database)
+    _refused(db, tmp_path, path, "db.restore_altered", "audit_events_refuse()")
+
+
+@pytest.mark.backends("postgresql")
+def test_restore_refuses_a_backup_with_an_extra_table_or_extension_object(db, world, tmp_path, new_database):
+    path = _hostile_backup(db, tmp_path, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)",
+                           "INSERT INTO notes VALUES (1, 'hello')", "CREATE SCHEMA side",
+                           "CREATE TABLE side.users (id INTEGER)", new_database=new_database)
+    _refused(db, tmp_path, path, "db.restore_unexpected", "TABLE notes", "SCHEMA side")
+
+
+def test_restore_refuses_a_backup_whose_table_lost_a_constraint(db, world, tmp_path, new_database):
     """Same columns, no CHECK on the preference rank and no UNIQUE (team, rank): an altered table."""
+    if postgres(db):  # the CHECK is part of the table's definition; the UNIQUE is a constraint of its own
+        path = _hostile_backup(db, tmp_path, "ALTER TABLE preferences DROP CONSTRAINT preferences_rank_check",
+                               new_database=new_database)
+        _refused(db, tmp_path, path, "db.restore_altered", "preferences")
+        path = _hostile_backup(db, tmp_path, "ALTER TABLE preferences DROP CONSTRAINT preferences_team_id_rank_key",
+                               new_database=new_database)
+        _refused(db, tmp_path, path, "db.restore_missing", "preferences_team_id_rank_key")
+        return
     sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'preferences'").fetchone()[0]
     loose = (sql.replace("CHECK (rank BETWEEN 1 AND 5)", "").replace(",\n    UNIQUE (team_id, rank)", "")
              .replace("CREATE TABLE preferences", "CREATE TABLE preferences_loose"))
@@ -106,26 +146,31 @@ def test_restore_refuses_a_backup_whose_table_lost_a_constraint(db, world, tmp_p
     _refused(db, tmp_path, path, "db.restore_altered", "preferences")
 
 
-def test_restore_refuses_a_backup_with_foreign_key_violations(db, world, tmp_path):
+def test_restore_refuses_a_backup_with_foreign_key_violations(db, world, tmp_path, new_database):
     path = _hostile_backup(db, tmp_path, "INSERT INTO members (team_id, name, email) VALUES (999, 'Ghost', 'g@x.ca')",
                            "UPDATE users SET team_id = 998 WHERE email = 'ana.lopez@sheridancollege.ca'",
-                           foreign_keys=False)
+                           foreign_keys=False, new_database=new_database)
     _refused(db, tmp_path, path, "db.restore_foreign_keys", "members", "users")
 
 
-def test_restore_refuses_a_backup_that_reopens_the_audit_log(db, world, tmp_path):
+def test_restore_refuses_a_backup_that_reopens_the_audit_log(db, world, tmp_path, new_database):
     """The purge's flag, left set in the file, would make every audit event rewritable after restore."""
-    path = _hostile_backup(db, tmp_path, "INSERT INTO meta (key, value) VALUES ('audit_purge_open', '1')")
+    path = _hostile_backup(db, tmp_path, "INSERT INTO meta (key, value) VALUES ('audit_purge_open', '1')",
+                           new_database=new_database)
     _refused(db, tmp_path, path, "db.restore_audit_open")
 
 
-def test_restore_refuses_an_older_backup_with_an_extra_trigger_before_migrating_it(db, world, tmp_path):
-    old = storage.connect(tmp_path / "old.db", migrate_schema=False)
-    storage.migrate(old, target=2)
-    old.execute("CREATE TRIGGER schema_migrations_hook AFTER INSERT ON schema_migrations BEGIN "
-                "INSERT INTO meta (key, value) VALUES ('audit_purge_open', '1'); END")
-    old.close()
-    _refused(db, tmp_path, tmp_path / "old.db", "db.restore_unexpected", "schema_migrations_hook")
+def test_restore_refuses_an_older_backup_with_an_extra_trigger_before_migrating_it(db, world, tmp_path, new_database):
+    if postgres(db):
+        hook = ("CREATE FUNCTION hook() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "INSERT INTO meta (key, value) VALUES ('audit_purge_open', '1'); RETURN NULL; END $$",
+                "CREATE TRIGGER schema_migrations_hook AFTER INSERT ON schema_migrations "
+                "FOR EACH ROW EXECUTE FUNCTION hook()")
+    else:
+        hook = ("CREATE TRIGGER schema_migrations_hook AFTER INSERT ON schema_migrations BEGIN "
+                "INSERT INTO meta (key, value) VALUES ('audit_purge_open', '1'); END",)
+    path = old_backup(db, tmp_path, new_database, *hook)
+    _refused(db, tmp_path, path, "db.restore_unexpected", "schema_migrations_hook")
 
 
 def test_restore_compares_with_whatever_the_migrations_say(db, world, tmp_path, monkeypatch):
@@ -146,9 +191,9 @@ def test_a_genuine_backup_still_restores(db, world, approved, tmp_path):
     assert maintenance.restore(db, SYSTEM, path)["schema_version"] == storage.SCHEMA_VERSION
 
 
-def test_cli_restore_refuses_a_hostile_backup_before_asking(db, world, tmp_path):
-    path = _hostile_backup(db, tmp_path, PROMOTE)
-    result = CliRunner().invoke(main, ["--db", str(tmp_path / "portal.db"), "restore", str(path)])
+def test_cli_restore_refuses_a_hostile_backup_before_asking(db, world, tmp_path, db_target, new_database):
+    path = _promoting_backup(db, tmp_path, new_database)
+    result = CliRunner().invoke(main, ["--db", str(db_target), "restore", str(path)])
     assert result.exit_code == 1, result.output
     assert "audit_events_promote" in result.output and "Replace the current database" not in result.output
 
@@ -251,6 +296,7 @@ def _mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
+@pytest.mark.sqlite_only("the database file and its -wal/-shm files (PostgreSQL keeps its files in its own data folder)")
 def test_database_and_its_wal_files_are_private(tmp_path, usual_umask):
     path = tmp_path / "fresh" / "portal.db"
     database = storage.connect(path)
@@ -262,14 +308,11 @@ def test_database_and_its_wal_files_are_private(tmp_path, usual_umask):
     database.close()
 
 
-def test_backups_and_before_restore_copies_are_private(tmp_path, usual_umask):
-    database = storage.connect(tmp_path / "portal.db")
-    maintenance.backup(database, SYSTEM, tmp_path / "backups" / "b.db")
+def test_backups_and_before_restore_copies_are_private(db, tmp_path, usual_umask):
+    maintenance.backup(db, SYSTEM, tmp_path / "backups" / "b.db")
     assert _mode(tmp_path / "backups" / "b.db") == 0o600
-    result = maintenance.restore(database, SYSTEM, tmp_path / "backups" / "b.db",
-                                 previous_copy=tmp_path / "previous.db")
+    result = maintenance.restore(db, SYSTEM, tmp_path / "backups" / "b.db", previous_copy=tmp_path / "previous.db")
     assert _mode(result["previous"]) == 0o600
-    database.close()
 
 
 def test_serve_listens_on_localhost_unless_told_otherwise(monkeypatch):
