@@ -242,12 +242,14 @@ def sso_configured() -> bool:
 
 
 def single_sign_on() -> None:
-    """OIDC through st.login; the verified e-mail must belong to a portal account."""
+    """OIDC through st.login; the verified e-mail must belong to a portal account, or to a domain
+    of PORTAL_PUBLIC_SERVANT_DOMAINS (a read-only public-servant account is created)."""
     lang = ui.lang()
     st.divider()
     if st.user.get("is_logged_in", False):
         try:
-            user = accounts.sign_in_verified_email(ui.db(), st.user.get("email"))
+            user = accounts.sign_in_verified_email(ui.db(), st.user.get("email"), name=st.user.get("name"),
+                                                   verified=st.user.get("email_verified"), language=lang)
         except AuthenticationFailed as err:
             st.error(t(err.key, lang), icon=":material/error:")
             st.button(t("signin.sso_other", lang), on_click=st.logout, key="sso_logout")

@@ -58,11 +58,15 @@ PAGES: dict[str, list[tuple[str, str, str]]] = {
     ],
 }
 ACCOUNT_PAGE = ("views/account.py", "nav.account", ":material/manage_accounts:")
-#: Every role's notification inbox (matching/notifications.py), listed after the role's own pages
-#: (their order stays what people learned); the router shows its unread count in the title.
+#: The outcomes library (issue 17): every signed-in role reads it, after its own pages.
+LIBRARY_PAGE = ("views/library.py", "nav.library", ":material/local_library:")
+#: Every participant's notification inbox (matching/notifications.py), listed after the role's
+#: own pages (their order stays what people learned); the router shows its unread count in the title.
 INBOX_PAGE = ("views/inbox.py", "nav.inbox", ":material/inbox:")
 for _pages in PAGES.values():
-    _pages.append(INBOX_PAGE)
+    _pages.extend((LIBRARY_PAGE, INBOX_PAGE))
+#: The read-only public servant (single sign-on from an allowed domain): the library only.
+PAGES["public_servant"] = [LIBRARY_PAGE]
 
 
 def page_files(role: str) -> list[str]:

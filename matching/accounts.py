@@ -10,17 +10,18 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Mapping
 
 import sqlite_utils
 
 from . import audit
 from . import db as storage
 from .errors import AuthenticationFailed, NotFound, ValidationFailed
-from .models import User, is_email, validate_password, validate_user
+from .models import LANGUAGES, SHORT_TEXT_MAX, User, is_email, validate_password, validate_user
 from .permissions import authorize
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
@@ -262,21 +263,99 @@ def first_account_per_role(db: sqlite_utils.Database) -> dict[str, str]:
     return out
 
 
+# --- Single sign-on -------------------------------------------------------------------------
+
+#: A domain name as the setting takes it: lower-case labels of letters, digits and inner hyphens,
+#: at least two labels, a final label of letters (no IP address, no "ca" on its own).
+_DOMAIN = re.compile(r"(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+PUBLIC_SERVANT_DOMAINS = "PORTAL_PUBLIC_SERVANT_DOMAINS"
+
+
+class SsoSettingInvalid(AuthenticationFailed):
+    """``PORTAL_PUBLIC_SERVANT_DOMAINS`` holds something that is not a domain name."""
+
+    key = "auth.sso_domains_invalid"
+
+
+def public_servant_domains(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The e-mail domains whose verified addresses single sign-on may turn into a read-only
+    ``public_servant`` account on first sign-in (``PORTAL_PUBLIC_SERVANT_DOMAINS``, a comma list
+    such as ``canada.ca,gc.ca``; unset or empty: none). Case and spaces are ignored; anything that
+    is not a domain name (``*.gc.ca``, ``@gc.ca``, ``gc.ca.``, ``ca``, an IP address) makes the
+    whole setting invalid (:class:`SsoSettingInvalid`), never silently narrower or wider."""
+    raw = (os.environ if env is None else env).get(PUBLIC_SERVANT_DOMAINS) or ""
+    domains = []
+    for part in raw.split(","):
+        domain = part.strip().lower()
+        if not domain:  # "canada.ca," or an empty setting
+            continue
+        if not _DOMAIN.fullmatch(domain):
+            raise SsoSettingInvalid(SsoSettingInvalid.key, f"{PUBLIC_SERVANT_DOMAINS}: {domain!r} is not a domain name")
+        domains.append(domain)
+    return tuple(dict.fromkeys(domains))
+
+
+def allowed_domain(email: str | None, domains: tuple[str, ...]) -> str | None:
+    """The allowed domain ``email`` belongs to: its host is that domain or one of its subdomains
+    (``x@canada.ca``, ``x@hc-sc.canada.ca``; never ``x@evilcanada.ca`` or ``x@canada.ca.evil.io``),
+    ignoring case. None when it belongs to none, or is not an e-mail address."""
+    if not email or not is_email(email):
+        return None
+    host = email.strip().rsplit("@", 1)[1].lower()
+    if not _DOMAIN.fullmatch(host):
+        return None
+    return next((d for d in domains if host == d or host.endswith("." + d)), None)
+
+
+def _sso_name(name: Any, email: str) -> str:
+    """The name the identity provider gave, when it is usable text; else the address's local part."""
+    text = name.strip() if isinstance(name, str) else ""
+    if not text or validate_user({"email": email, "name": text, "role": "public_servant"}):
+        return email.split("@", 1)[0][:SHORT_TEXT_MAX]
+    return text
+
+
 def sign_in_verified_email(db: sqlite_utils.Database, email: str | None, *,
-                           now: datetime | None = None) -> User:
+                           now: datetime | None = None, name: Any = None, verified: Any = None,
+                           language: str = "en") -> User:
     """Map an e-mail verified by single sign-on (OIDC) to its portal account.
 
-    The identity provider has checked the person; the portal still refuses an unknown e-mail
-    (accounts are created by facilitators, never by signing in) and a locked account.
+    The identity provider has checked the person; the portal still refuses a locked account and
+    an unknown e-mail, except one of a domain of ``PORTAL_PUBLIC_SERVANT_DOMAINS``
+    (:func:`public_servant_domains`): that first sign-in creates a read-only ``public_servant``
+    account (audited ``user.create``, method ``sso``), unless the provider said the e-mail is not
+    verified (``email_verified`` false). Other accounts are created by facilitators. A broken
+    setting refuses only addresses that would need it (known accounts still sign in).
     """
     now = now or datetime.now(timezone.utc)
     email = (email or "").strip()
+    try:
+        domains, setting_error = public_servant_domains(), None
+    except SsoSettingInvalid as err:
+        domains, setting_error = (), err
+    domain = allowed_domain(email, domains)
+    known = storage.one(db, "SELECT id FROM users WHERE email = ? COLLATE NOCASE", [email]) if email else None
+    # scrypt outside the write lock: an unusable random password (the account signs in by SSO,
+    # or sets a password through the reset link sent to that verified address).
+    password_hash = hash_password(secrets.token_urlsafe(32)) if domain and not known and verified is not False else None
+    created = False
     with storage.transaction(db):
-        # Read under the write lock, like a password sign-in: a lock just taken holds here.
+        # Read under the write lock, like a password sign-in: a lock just taken holds here, and of
+        # two first sign-ins at once only one creates the account.
         row = storage.one(db, "SELECT * FROM users WHERE email = ? COLLATE NOCASE", [email]) if email else None
+        if row is None and password_hash is not None:
+            user_id = storage.insert(db, "users", {
+                "email": email.lower(), "name": _sso_name(name, email), "role": "public_servant",
+                "password_hash": password_hash, "language": language if language in LANGUAGES else "en",
+                "created_at": storage.now_iso()})
+            row, created = storage.one(db, "SELECT * FROM users WHERE id = ?", [user_id]), True
+            audit.record(db, User.from_row(row), "user.create", target_type="user", target_id=user_id,
+                         detail={"email": row["email"], "role": "public_servant", "method": "sso", "domain": domain})
         if row is None:
+            reason = ("setting_invalid" if setting_error and is_email(email) else
+                      "unverified" if domain and verified is False else "unknown")
             audit.record(db, None, "auth.sign_in_failed", target_type="user", actor_email=_typed_email(email),
-                         detail={"reason": "unknown", "method": "sso"})
+                         detail={"reason": reason, "method": "sso"})
             user = None
         elif row.get("locked_until") and datetime.fromisoformat(row["locked_until"]) > now:
             user = None
@@ -285,7 +364,9 @@ def sign_in_verified_email(db: sqlite_utils.Database, email: str | None, *,
         else:
             user = load_user(db, row)
             audit.record(db, user, "auth.sign_in", target_type="user", target_id=user.id,
-                         detail={"method": "sso"})
+                         detail={"method": "sso", "created": True} if created else {"method": "sso"})
     if user is None:
+        if setting_error is not None and row is None and is_email(email):
+            raise setting_error
         raise AuthenticationFailed("auth.sso_no_account")
     return user

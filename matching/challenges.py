@@ -47,8 +47,11 @@ def _row(db: sqlite_utils.Database, challenge_id: int) -> dict:
 
 
 def can_view(actor: User, row: Mapping) -> bool:
-    return challenge_visible_to_all(row["status"]) or can(actor, "challenge.view_unapproved",
-                                              department_id=row["department_id"])
+    """An approved challenge for every participant (not the read-only public servant, who reads
+    completed challenges in the outcomes library); an unapproved one for its department and
+    facilitators."""
+    return ((challenge_visible_to_all(row["status"]) and can(actor, "challenge.view_approved"))
+            or can(actor, "challenge.view_unapproved", department_id=row["department_id"]))
 
 
 def get_challenge(db: sqlite_utils.Database, actor: User, challenge_id: int) -> Challenge:
@@ -69,6 +72,7 @@ _LIST_SQL = ("SELECT c.*, d.acronym, d.acronym_fr, d.name_en AS department_en, d
 def list_challenges(db: sqlite_utils.Database, actor: User, *, status: str | None = None,
                     department_id: int | None = None, term_id: int | None = None) -> list[dict]:
     """Challenges the actor may see, with department and term names, newest first."""
+    authorize(actor, "challenge.view_approved")
     sql, params = _LIST_SQL, []
     if status:
         sql += " AND c.status = ?"
@@ -530,6 +534,8 @@ def theme_vocabulary(db: sqlite_utils.Database, actor: User | None = None) -> li
     The choices offered by the themes/skills multiselect, so departments reuse the words other
     challenges (and the ranker) already know; free entry stays possible on the form.
     """
+    if actor is not None:
+        authorize(actor, "challenge.view_approved")
     rows = db.query("SELECT status, department_id, themes FROM challenges")
     visible = [r for r in rows if challenge_visible_to_all(r["status"]) or (actor is not None and can_view(actor, r))]
     return sorted_terms(theme for r in visible for theme in as_list(r["themes"]))

@@ -15,6 +15,7 @@ from .lifecycle import (CHALLENGE_STATES, FEEDBACK_OWED_STATES, PAIRING_LIVE_STA
                         REVISION_OPEN_STATES, TERM_STATES_GIVING_FEEDBACK, TERM_STATES_PUBLISHING, states_sql,
                         team_profile_editable, term_takes_preferences)
 from .models import Term, User
+from .permissions import authorize
 from .terms import get_term, open_terms
 
 
@@ -28,6 +29,7 @@ def _step(key: str, term: Term | None = None, **params: Any) -> dict[str, Any]:
 
 def next_steps(db: sqlite_utils.Database, user: User) -> dict[str, Any]:
     """``{"terms", "steps": [{key, params, term}], ...}`` plus the role's own figures."""
+    authorize(user, "home.view")
     summary: dict[str, Any] = {"terms": [t.__dict__ for t in open_terms(db)], "steps": []}
     {"department_rep": _department, "student": _student, "facilitator": _facilitator,
      "expert": _expert}.get(user.role, lambda *_: None)(db, user, summary)

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from .lifecycle import CHALLENGE_STATES, FEEDBACK_STATES, PAIRING_STATES, TERM_STATES  # noqa: F401
 
-ROLES = ("department_rep", "student", "facilitator", "expert")
+ROLES = ("department_rep", "student", "facilitator", "expert", "public_servant")
 LANGUAGES = ("en", "fr")
 CONTENT_LANGUAGES = ("en", "fr", "bilingual")
 RUBRIC = ("problem_understanding", "user_research", "feasibility", "mandate_alignment", "communication")

@@ -585,6 +585,7 @@ def mark_all_read(db: sqlite_utils.Database, actor: User) -> int:
 
 
 def delivery(db: sqlite_utils.Database, actor: User) -> str:
+    authorize(actor, "notification.read", user_id=actor.id)
     row = storage.one(db, "SELECT email_delivery FROM users WHERE id = ?", [actor.id])
     value = row["email_delivery"] if row else DEFAULT_DELIVERY
     return value if value in DELIVERY_CHOICES else DEFAULT_DELIVERY

@@ -8,6 +8,12 @@ from __future__ import annotations
 from .errors import PermissionDenied
 from .models import User
 
+#: The roles that take part in a term's cycle (challenges, teams, pairings, feedback). The
+#: read-only ``public_servant`` (single sign-on from an allowed e-mail domain, issue 17) is not one
+#: of them: it reads the outcomes library and nothing else that is private.
+PARTICIPANTS = ("department_rep", "student", "facilitator", "expert")
+_EVERY_PARTICIPANT = {role: "any" for role in PARTICIPANTS}
+
 #: action -> {role: scope}. Scope "any": every record; "department": the actor's department;
 #: "team": the actor's team; "self": records naming the actor (an expert's own entries);
 #: "programme": records of a term of a programme the facilitator may act on (every programme
@@ -16,6 +22,14 @@ from .models import User
 #: facilitator limited to no programme. The actions with a "programme" scope are the
 #: programme-scoped ones (:data:`PROGRAMME_SCOPED`).
 PERMISSIONS: dict[str, dict[str, str]] = {
+    # What every participant reads: approved challenges and their themes, teams' public profiles,
+    # the home page's next steps.
+    "challenge.view_approved": dict(_EVERY_PARTICIPANT),
+    "team.view_public": dict(_EVERY_PARTICIPANT),
+    "home.view": dict(_EVERY_PARTICIPANT),
+    # The outcomes library (matching/library.py): completed challenges of closed terms with their
+    # summaries, assessments and outcome reports; teams named only when they opted in.
+    "library.read": {**_EVERY_PARTICIPANT, "public_servant": "any"},
     "challenge.create": {"department_rep": "department"},
     "challenge.edit": {"department_rep": "department"},
     "challenge.submit": {"department_rep": "department"},

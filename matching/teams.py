@@ -31,6 +31,7 @@ def _team_row(db: sqlite_utils.Database, team_id: int) -> dict:
 def get_team(db: sqlite_utils.Database, actor: User, team_id: int) -> Team:
     """A team profile. Members' e-mails only for the team itself, facilitators, and the
     department and expert of the team's published pairing (they need to contact the team)."""
+    authorize(actor, "team.view_public", team_id=team_id)
     team = Team.from_row(_team_row(db, team_id))
     private = can(actor, "team.view_private", team_id=team_id) or _works_with(db, actor, team_id)
     team.members = [Member.from_row({**m, "email": m["email"] if private else ""}) for m in

@@ -29,8 +29,11 @@ from matching import db as storage
 from matching.errors import NotFound, PermissionDenied
 from tests.conftest import ACCESSIBILITY, FISHERIES, PASSWORD
 
-ROLES = ("rep_esdc", "rep_dfo", "student_a", "student_b", "facilitator", "expert", "expert_dfo")
+ROLES = ("rep_esdc", "rep_dfo", "student_a", "student_b", "facilitator", "expert", "expert_dfo", "public_servant")
 EVERYONE = set(ROLES)
+#: Everyone but the read-only public servant (issue 17), who reads the outcomes library and
+#: acts on their own account (language, sign-out, session, password) and nothing else.
+PARTICIPANTS = EVERYONE - {"public_servant"}
 SYSTEM = accounts.SYSTEM
 
 
@@ -57,7 +60,8 @@ def _build_world(path) -> dict:
             ("student_b", "student", "ben.chu@sheridancollege.ca", {"team_id": w["team_b"]}),
             ("facilitator", "facilitator", "fac@pco.gc.ca", {}),
             ("expert", "expert", ACCESSIBILITY["sme_email"], {"department_id": w["esdc"]}),
-            ("expert_dfo", "expert", FISHERIES["sme_email"], {"department_id": w["dfo"]})):
+            ("expert_dfo", "expert", FISHERIES["sme_email"], {"department_id": w["dfo"]}),
+            ("public_servant", "public_servant", "analyst@canada.ca", {})):
         w[key] = accounts.create_user(db, SYSTEM, {"email": email, "name": key, "role": role, **links}, PASSWORD).id
     for key, data, rep in (("accessibility", ACCESSIBILITY, "rep_esdc"), ("fisheries", FISHERIES, "rep_dfo")):
         draft = challenges.save_draft(db, SYSTEM, data, department_id=w["esdc" if key == "accessibility" else "dfo"])
@@ -189,11 +193,11 @@ CASES: dict[str, list[Case]] = {
     "challenges.get_challenge": [
         Case(lambda db, w, a, c: challenges.get_challenge(db, a, c), {"rep_esdc", "facilitator"}, lambda db, w: w["draft"],
              label="unapproved"),
-        Case(lambda db, w, a, c: challenges.get_challenge(db, a, c), EVERYONE, lambda db, w: w["accessibility"],
+        Case(lambda db, w, a, c: challenges.get_challenge(db, a, c), PARTICIPANTS, lambda db, w: w["accessibility"],
              label="approved"),
         Case(lambda db, w, a, c: challenges.get_challenge(db, a, c), {"rep_esdc", "facilitator"}, _submitted,
              label="submitted")],
-    "challenges.list_challenges": [Case(lambda db, w, a, c: challenges.list_challenges(db, a), EVERYONE,
+    "challenges.list_challenges": [Case(lambda db, w, a, c: challenges.list_challenges(db, a), PARTICIPANTS,
                                         lambda db, w: w["draft"], shows=lambda r, w, c: c in _ids(r),
                                         sees={"rep_esdc", "facilitator"})],
     "challenges.reopen": [Case(lambda db, w, a, c: challenges.reopen(db, a, c), {"rep_esdc", "facilitator"},
@@ -226,7 +230,7 @@ CASES: dict[str, list[Case]] = {
         Case(lambda db, w, a, c: challenges.save_draft(db, a, {"title": "Edited"}, challenge_id=c), {"rep_esdc"},
              lambda db, w: w["draft"], label="edit")],
     "challenges.submit": [Case(lambda db, w, a, c: challenges.submit(db, a, c, ACCESSIBILITY), {"rep_esdc"}, lambda db, w: w["draft"])],
-    "challenges.theme_vocabulary": [Case(lambda db, w, a, _: challenges.theme_vocabulary(db, a), EVERYONE,
+    "challenges.theme_vocabulary": [Case(lambda db, w, a, _: challenges.theme_vocabulary(db, a), PARTICIPANTS,
                                          shows=lambda r, w, c: "secret-theme" in r, sees={"rep_esdc", "facilitator"})],
     # matches
     "matches.match_matrix": [Case(lambda db, w, a, t: matches_module().match_matrix(db, a, t), FAC, TERM)],
@@ -241,7 +245,7 @@ CASES: dict[str, list[Case]] = {
     # teams and preferences
     "teams.get_preferences": [Case(lambda db, w, a, t: teams.get_preferences(db, a, t), {"student_a", "facilitator"},
                                    lambda db, w: w["team_a"])],
-    "teams.get_team": [Case(lambda db, w, a, t: teams.get_team(db, a, t), EVERYONE, lambda db, w: w["team_a"],
+    "teams.get_team": [Case(lambda db, w, a, t: teams.get_team(db, a, t), PARTICIPANTS, lambda db, w: w["team_a"],
                             shows=lambda r, w, t: all(m.email for m in r.members),
                             # the team, facilitators, and the department and SME it is paired with
                             sees={"student_a", "facilitator", "rep_esdc", "expert"})],
@@ -255,7 +259,7 @@ CASES: dict[str, list[Case]] = {
     "terms.advance_term": [Case(lambda db, w, a, t: terms.advance_term(db, a, t), FAC, TERM)],
     "terms.create_term": [Case(lambda db, w, a, _: terms.create_term(db, a, {"name": "Fall 2027"}), FAC)],
     # home
-    "home.next_steps": [Case(lambda db, w, a, _: home_module().next_steps(db, a), EVERYONE)],
+    "home.next_steps": [Case(lambda db, w, a, _: home_module().next_steps(db, a), PARTICIPANTS)],
     # pairings
     "pairings.run_assignment": [Case(lambda db, w, a, t: pairings.run_assignment(db, a, t), FAC, TERM)],
     "pairings.publish": [Case(lambda db, w, a, t: pairings.publish(db, a, t), FAC, _matching_with_proposal)],
@@ -324,14 +328,14 @@ CASES: dict[str, list[Case]] = {
     "maintenance.restore": [Case(lambda db, w, a, p: maintenance_module().restore(db, a, p), set(), _backup_file)],
     "maintenance.purge_term": [Case(lambda db, w, a, t: maintenance_module().purge_term(db, a, t), FAC, _closed_past_term)],
     # notifications: each person's own inbox only (the ESDC representative's "challenge approved")
-    "notifications.inbox": [Case(lambda db, w, a, n: notifications_module().inbox(db, a), EVERYONE, _rep_notification,
+    "notifications.inbox": [Case(lambda db, w, a, n: notifications_module().inbox(db, a), PARTICIPANTS, _rep_notification,
                                  shows=lambda r, w, n: n in _ids(r), sees={"rep_esdc"})],
-    "notifications.unread_count": [Case(lambda db, w, a, _: notifications_module().unread_count(db, a), EVERYONE)],
+    "notifications.unread_count": [Case(lambda db, w, a, _: notifications_module().unread_count(db, a), PARTICIPANTS)],
     "notifications.mark_read": [Case(lambda db, w, a, n: notifications_module().mark_read(db, a, n), {"rep_esdc"},
                                      _rep_notification)],
-    "notifications.mark_all_read": [Case(lambda db, w, a, _: notifications_module().mark_all_read(db, a), EVERYONE)],
-    "notifications.delivery": [Case(lambda db, w, a, _: notifications_module().delivery(db, a), EVERYONE)],
-    "notifications.set_delivery": [Case(lambda db, w, a, _: notifications_module().set_delivery(db, a, "digest"), EVERYONE)],
+    "notifications.mark_all_read": [Case(lambda db, w, a, _: notifications_module().mark_all_read(db, a), PARTICIPANTS)],
+    "notifications.delivery": [Case(lambda db, w, a, _: notifications_module().delivery(db, a), PARTICIPANTS)],
+    "notifications.set_delivery": [Case(lambda db, w, a, _: notifications_module().set_delivery(db, a, "digest"), PARTICIPANTS)],
     # programmes (issue 17.1): facilitators of every programme create programmes and limit others
     "programmes.create_programme": [Case(lambda db, w, a, _: programmes.create_programme(db, a, {
         "code": "queens-mpa", "institution_en": "Queen's University", "institution_fr": "Université Queen's",

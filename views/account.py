@@ -3,6 +3,7 @@ import streamlit as st
 
 import ui
 from matching import accounts, notifications
+from matching.permissions import can
 
 PAGE = "password"
 FIELDS = ("pw_current", "pw_new", "pw_confirm")
@@ -64,7 +65,8 @@ def main() -> None:
     st.title(ui.t("account.title"))
     st.text(f"{user.name} · {user.email} · {ui.t('role.' + user.role)}")
     password_form(user)
-    delivery_form(user)
+    if can(user, "notification.read", user_id=user.id):  # a public servant gets no notifications
+        delivery_form(user)
 
 
 main()
