@@ -27,13 +27,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import http.client
 import json
 import multiprocessing
 import os
 import re
+import shutil
+import ssl
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -86,15 +90,15 @@ def database(chromium_path) -> str:
         cluster.drop(name)
 
 
-@pytest.fixture(scope="module")
-def servers(database, tmp_path_factory) -> dict[str, str]:
-    """Two `portal serve` processes on two free ports against the one database: {"A": url, "B": url}."""
-    folder = tmp_path_factory.mktemp("two_servers")
+@contextlib.contextmanager
+def app_servers(database: str, folder: Path, names: str = "AB", **settings: str):
+    """`portal serve` processes on free ports against ``database``: {name: (process, log, url)};
+    stopped (by their own PID) when the block ends."""
     env = {**os.environ, "PORTAL_DB": database, "PORTAL_DEMO": "1", "PYTHONPATH": str(ROOT),
-           "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
+           "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none", **settings}
     started: dict[str, tuple[subprocess.Popen, Path, str]] = {}
     try:
-        for name in "AB":
+        for name in names:
             port = free_port()
             while any(url.endswith(f":{port}") for _, _, url in started.values()):
                 port = free_port()
@@ -105,20 +109,32 @@ def servers(database, tmp_path_factory) -> dict[str, str]:
             started[name] = (process, log, f"http://127.0.0.1:{port}")
         for process, log, url in started.values():
             wait_healthy(url, process, log)
-        yield {name: url for name, (_, _, url) in started.items()}
-        for name, (process, log, _) in started.items():
-            assert process.poll() is None, f"server {name} stopped during the tests:\n{log.read_text()[-3000:]}"
-            assert "Traceback" not in log.read_text(), f"server {name} logged an error:\n{log.read_text()[-3000:]}"
+        yield started
     finally:
         for process, _, _ in started.values():
             stop(process)
 
 
+def no_errors_logged(started: dict) -> None:
+    for name, (process, log, _) in started.items():
+        assert "Traceback" not in log.read_text(), f"server {name} logged an error:\n{log.read_text()[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def servers(database, tmp_path_factory) -> dict[str, str]:
+    """Two `portal serve` processes on two free ports against the one database: {"A": url, "B": url}."""
+    with app_servers(database, tmp_path_factory.mktemp("two_servers")) as started:
+        yield {name: url for name, (_, _, url) in started.items()}
+        for name, (process, log, _) in started.items():
+            assert process.poll() is None, f"server {name} stopped during the tests:\n{log.read_text()[-3000:]}"
+        no_errors_logged(started)
+
+
 @contextlib.contextmanager
-def browser_session(chromium, url: str, name: str):
+def browser_session(chromium, url: str, name: str, **options):
     """A fresh browser context (own cookies, own Streamlit session) on ``url``; the page as it was
     is saved under tests/output/failures/ when the block fails."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-CA")
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-CA", **options)
     context.set_default_timeout(RUN_TIMEOUT_MS)
     page = context.new_page()
     try:
@@ -381,3 +397,147 @@ def test_a_sign_in_on_server_a_is_honoured_by_server_b(servers, chromium):
         wait_idle(page)
         expect(sidebar(page).get_by_role("button", name="Sign out")).to_be_visible()
         expect(main(page).get_by_role("heading", name="Sign in to the Challenge Portal")).to_have_count(0)
+
+
+# --- behind nginx (docs/DEPLOY.md) --------------------------------------------------------
+
+NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
+NGINX_SITE = ROOT / "docs" / "deploy" / "nginx-portal.conf"
+PROXIED_STUDENT = "yulia.kovalenko@sheridancollege.ca"
+
+
+def local_site(text: str, upstreams: list[str], https_port: int, http_port: int, cert: Path, key: Path) -> str:
+    """docs/deploy/nginx-portal.conf as it stands, with local addresses, ports and certificate;
+    each line swapped must be there exactly once (the test follows the document)."""
+    for pattern, value in ((r"server 10\.0\.0\.11:8501 ", f"server {upstreams[0]} "),
+                           (r"server 10\.0\.0\.12:8501 ", f"server {upstreams[1]} "),
+                           (r"listen 80;", f"listen 127.0.0.1:{http_port};"),
+                           (r"listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;"),
+                           (r"/etc/ssl/portal/fullchain\.pem", str(cert)),
+                           (r"/etc/ssl/portal/privkey\.pem", str(key))):
+        text, found = re.subn(pattern, value, text)
+        assert found == 1, f"{NGINX_SITE.name}: expected one {pattern!r}"
+    return text
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+@contextlib.contextmanager
+def nginx(folder: Path, site: str, https_port: int):
+    """nginx in the foreground with ``site`` as its only server configuration; the access log
+    names the app server (upstream) of every request. Stopped by its PID."""
+    folder.mkdir()
+    for temp in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (folder / temp).mkdir()
+    (folder / "site.conf").write_text(site)
+    conf, errors, access = folder / "nginx.conf", folder / "error.log", folder / "access.log"
+    conf.write_text(f"""{'user root root;' if os.geteuid() == 0 else ''}
+worker_processes 1;
+pid {folder}/nginx.pid;
+error_log {errors} info;
+events {{ worker_connections 256; }}
+http {{
+    log_format upstream '$request_method $uri $status upstream=$upstream_addr';
+    access_log {access} upstream;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    include {folder}/site.conf;
+}}
+""")
+    command = [NGINX, "-p", str(folder), "-c", str(conf), "-e", str(errors)]
+    checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stderr
+    process = subprocess.Popen([*command, "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        insecure = ssl.create_default_context()
+        insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, errors.read_text()
+            try:
+                with urllib.request.urlopen(f"https://127.0.0.1:{https_port}/_stcore/health", timeout=5,
+                                            context=insecure) as answer:
+                    if answer.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, errors.read_text()
+            time.sleep(0.25)
+        yield access
+    finally:
+        stop(process)
+
+
+def upstreams_used(access: Path, since: int = 0) -> list[set[str]]:
+    """For each proxied request logged after line ``since``: the app servers nginx tried."""
+    lines = access.read_text().splitlines()[since:]
+    return [set(line.rsplit("upstream=", 1)[1].split(", ")) for line in lines
+            if "upstream=" in line and line.rsplit("upstream=", 1)[1] not in ("", "-")]
+
+
+@pytest.mark.skipif(NGINX is None or shutil.which("openssl") is None,
+                    reason="nginx or openssl is not installed (apt-get install nginx openssl): the proxy "
+                           "configuration of docs/DEPLOY.md is not tried")
+def test_two_servers_behind_nginx(database, chromium, tmp_path):
+    """docs/deploy/nginx-portal.conf in front of two app servers: TLS ends at nginx, HTTP is
+    redirected, the WebSocket and the sign-in cookie route work through it, every request of a
+    browser goes to one server (ip_hash), and when that server stops the next page load goes to
+    the other one with the person still signed in."""
+    cert, key = self_signed_certificate(tmp_path)
+    with app_servers(database, tmp_path, "CD", PORTAL_COOKIE_SECURE="1") as started:
+        upstream_of = {url.removeprefix("http://"): name for name, (_, _, url) in started.items()}
+        https_port, http_port = free_port(), free_port()
+        site = local_site(NGINX_SITE.read_text(), list(upstream_of), https_port, http_port, cert, key)
+        with nginx(tmp_path / "nginx", site, https_port) as access:
+            plain = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
+            plain.request("GET", "/some/page")
+            answer = plain.getresponse()
+            assert (answer.status, answer.getheader("Location")) == (301, "https://127.0.0.1/some/page")
+            plain.close()
+
+            url = f"https://127.0.0.1:{https_port}"
+            with browser_session(chromium, url, "nginx", ignore_https_errors=True) as page:
+                sign_in(page, PROXIED_STUDENT)
+                goto(page, "Challenges for us")
+                title = add_preference(page, 1)
+                deadline = time.monotonic() + 20
+                while not any(c["name"] == "portal_session" for c in page.context.cookies()):
+                    assert time.monotonic() < deadline, "the session cookie never arrived through the proxy"
+                    time.sleep(0.2)
+                cookie = next(c for c in page.context.cookies() if c["name"] == "portal_session")
+                assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+                used = upstreams_used(access)
+                assert used and set().union(*used) == {next(iter(used[0]))}, f"not sticky: {used}"
+                (first,) = used[0]
+                other = next(name for address, name in upstream_of.items() if address != first)
+                seen = len(access.read_text().splitlines())
+
+                stop(started[upstream_of[first]][0])  # the server this browser was on goes away
+                page.reload()
+                wait_idle(page)
+                expect(sidebar(page).get_by_role("button", name="Sign out")).to_be_visible()
+                goto(page, "Preferences")
+                expect(main(page).get_by_role("combobox", name="Challenge for choice 1")).to_have_value(
+                    re.compile("^" + re.escape(title) + r" \("))
+                later = upstreams_used(access, seen)
+                served = {address for tried in later for address in tried if upstream_of.get(address) == other}
+                assert served, f"nothing reached server {other} after server {upstream_of[first]} stopped: {later}"
+                log_of_other = started[other][1].read_text()
+                assert "Traceback" not in log_of_other, log_of_other[-3000:]
+    db = connect(database)
+    try:
+        from matching import accounts, teams
+        student = accounts.find_user(db, PROXIED_STUDENT)
+        assert [p["title"] for p in teams.get_preferences(db, student, student.team_id)] == [title]
+    finally:
+        db.close()
