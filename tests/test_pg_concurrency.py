@@ -11,6 +11,8 @@ Nothing is mocked: the lock waits, deadlocks and conflicts are provoked for real
 """
 from __future__ import annotations
 
+import json
+import multiprocessing
 import sqlite3
 import threading
 import time
@@ -18,10 +20,11 @@ from contextlib import contextmanager
 
 import pytest
 
-from matching import accounts, teams
+from matching import accounts, audit, challenges, pairings, teams, terms
 from matching import db as storage
-from matching.errors import Busy, PortalError
+from matching.errors import AuthenticationFailed, Busy, PortalError, StaleRecord
 from matching.i18n import t
+from tests.conftest import ACCESSIBILITY, PASSWORD
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
@@ -236,3 +239,300 @@ def test_a_cli_command_on_a_busy_database_ends_with_the_sentence(db_target, worl
     assert result.exit_code == 1, result.output
     assert t("error.busy", "en") in result.output
     assert not isinstance(result.exception, Busy)  # a clean click error, no traceback
+
+
+# --- Several app servers: every read-check-write holds across processes ------------------------
+#
+# Each "server" is a process of its own (forked: the modules are loaded, so all start within
+# milliseconds) with its own connection to the one database; a barrier releases them together.
+# The writes they race on are slowed down on purpose (SLOW_WRITES: each sleeps 0.1 s in the
+# database, as on a loaded server), so that without the write lock two of them would both read
+# the old version before either commits: these tests fail if the lock is taken away (checked by
+# hand on PostgreSQL, see docs/POSTGRES.md).
+
+#: (table, event) that sleep SLOW_SECONDS in the database in the racing processes.
+SLOW_WRITES = [("challenges", "UPDATE"), ("teams", "UPDATE"), ("terms", "UPDATE"), ("users", "UPDATE"),
+               ("pairings", "INSERT")]
+SLOW_SECONDS = 0.1
+N_SERVERS = 4
+
+
+@pytest.fixture
+def slow_writes(db):
+    """On PostgreSQL, triggers that sleep in sessions that ask for it (``portal_test.slow``);
+    dropped afterwards so the test database keeps its schema. (SQLite: each process makes its
+    own TEMP triggers, see :func:`_slow_down`.)"""
+    if storage.dialect(db) != "postgresql":
+        yield
+        return
+    db.execute("CREATE FUNCTION portal_test_slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+               "IF current_setting('portal_test.slow', true) = 'on' THEN "
+               f"PERFORM pg_sleep({SLOW_SECONDS}); END IF; "
+               "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $$")
+    for table, event in SLOW_WRITES:
+        db.execute(f"CREATE TRIGGER portal_test_slow_{table} BEFORE {event} ON {table} "
+                   "FOR EACH ROW EXECUTE FUNCTION portal_test_slow()")
+    yield
+    for table, _ in SLOW_WRITES:
+        db.execute(f"DROP TRIGGER portal_test_slow_{table} ON {table}")
+    db.execute("DROP FUNCTION portal_test_slow()")
+
+
+def _slow_down(database) -> None:
+    """Make this connection's racing writes slow (see SLOW_WRITES)."""
+    if storage.dialect(database) == "postgresql":
+        database.conn.execute("SET portal_test.slow = 'on'")
+        return
+    database.conn.create_function("portal_test_sleep", 1, time.sleep)
+    for table, event in SLOW_WRITES:
+        database.execute(f"CREATE TEMP TRIGGER portal_test_slow_{table} BEFORE {event} ON main.{table} "
+                         f"BEGIN SELECT portal_test_sleep({SLOW_SECONDS}); END")
+
+
+def _server(target, work, index, barrier, results) -> None:
+    """One app server: its own connection; ``work(database, index)``'s outcome as text."""
+    database = storage.connect(target, migrate_schema=False)
+    _slow_down(database)
+    try:
+        barrier.wait(timeout=60)
+        try:
+            outcome = work(database, index)
+        except StaleRecord:
+            outcome = "stale"
+        except AuthenticationFailed:
+            outcome = "refused"
+        except PortalError as err:
+            outcome = err.key
+        except Exception as err:  # noqa: BLE001 - reported to the test, which fails on it
+            outcome = f"error {type(err).__name__}: {err}"
+        results.put((index, outcome))
+    finally:
+        database.close()
+
+
+def servers(target: str, work, n: int = N_SERVERS) -> list[str]:
+    """Run ``work(database, i)`` in ``n`` processes at once; their outcomes by ``i``."""
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(n), context.Queue()
+    processes = [context.Process(target=_server, args=(target, work, i, barrier, results)) for i in range(n)]
+    for process in processes:
+        process.start()
+    outcomes = dict(results.get(timeout=120) for _ in processes)
+    for process in processes:
+        process.join(60)
+    assert [p.exitcode for p in processes] == [0] * n
+    return [outcomes[i] for i in range(n)]
+
+
+def the_one_winner(outcomes: list[str]) -> int:
+    """Exactly one process saved; every other one was told its version was stale."""
+    assert sorted(outcomes) == ["ok"] + ["stale"] * (len(outcomes) - 1), outcomes
+    return outcomes.index("ok")
+
+
+def events_since(db, before: int, action: str) -> list[dict]:
+    return [e for e in audit.events(db, action=action) if e["id"] > before]
+
+
+def last_event_id(db) -> int:
+    return db.execute("SELECT COALESCE(MAX(id), 0) FROM audit_events").fetchone()[0]
+
+
+@pytest.mark.timeout(120)
+def test_a_challenge_edited_on_several_servers_at_once_saves_once(db, db_target, world, slow_writes):
+    rep = world["rep_esdc"]
+    draft = challenges.save_draft(db, rep, ACCESSIBILITY)
+    before = last_event_id(db)
+
+    def edit(database, i):
+        challenges.save_draft(database, rep, {**ACCESSIBILITY, "title": f"Title from server {i}"},
+                              challenge_id=draft.id, expected_version=draft.version)
+        return "ok"
+
+    winner = the_one_winner(servers(db_target, edit))
+    row = storage.one(db, "SELECT title, version FROM challenges WHERE id = ?", [draft.id])
+    assert row == {"title": f"Title from server {winner}", "version": draft.version + 1}
+    assert len(events_since(db, before, "challenge.save")) == 1
+
+
+@pytest.mark.timeout(120)
+def test_a_challenge_approved_on_several_servers_at_once_moves_once(db, db_target, world, slow_writes):
+    rep, fac = world["rep_esdc"], world["facilitator"]
+    draft = challenges.save_draft(db, rep, ACCESSIBILITY)
+    submitted = challenges.submit(db, rep, draft.id)
+    before = last_event_id(db)
+
+    def approve_or_return(database, i):  # two facilitators approve, two send it back, same version
+        if i % 2:
+            challenges.return_for_changes(database, fac, draft.id, f"Comments from server {i}",
+                                          expected_version=submitted.version)
+        else:
+            challenges.approve(database, fac, draft.id, confirm_unclassified=True,
+                               expected_version=submitted.version)
+        return "ok"
+
+    winner = the_one_winner(servers(db_target, approve_or_return))
+    row = storage.one(db, "SELECT status, version FROM challenges WHERE id = ?", [draft.id])
+    assert row["version"] == submitted.version + 1
+    assert row["status"] == ("returned" if winner % 2 else "approved")
+    moves = [e for e in audit.events(db) if e["id"] > before and e["target_type"] == "challenge"]
+    assert len(moves) == 1, moves
+
+
+@pytest.mark.timeout(120)
+def test_a_team_profile_saved_on_several_servers_at_once_saves_once(db, db_target, world, slow_writes):
+    student = world["student_a"]
+    team = teams.get_team(db, student, world["team_a"])
+    before = last_event_id(db)
+
+    def save(database, i):
+        teams.save_team(database, student, team.id,
+                        {"name": team.name, "program": f"Program {i}", "skills": team.skills,
+                         "interests": team.interests, "past_work": team.past_work, "language": team.language,
+                         "members": [{"name": "Ana Lopez", "email": "ana.lopez@sheridancollege.ca"}]},
+                        expected_version=team.version)
+        return "ok"
+
+    winner = the_one_winner(servers(db_target, save))
+    saved = teams.get_team(db, student, team.id)
+    assert (saved.program, saved.version) == (f"Program {winner}", team.version + 1)
+    assert len(events_since(db, before, "team.save")) == 1
+
+
+@pytest.mark.timeout(120)
+def test_preferences_saved_on_several_servers_at_once_are_one_list_not_a_mixture(db, db_target, world,
+                                                                                 approved, slow_writes):
+    student, team_id = world["student_a"], world["team_a"]
+    version = storage.one(db, "SELECT preferences_version FROM teams WHERE id = ?", [team_id])["preferences_version"]
+    first, second = approved["accessibility"], approved["fisheries"]
+    before = last_event_id(db)
+
+    def save(database, i):
+        order = [first, second] if i % 2 else [second, first]
+        teams.save_preferences(database, student, team_id,
+                               [{"challenge_id": cid, "reason": f"server {i}"} for cid in order],
+                               expected_version=version)
+        return "ok"
+
+    winner = the_one_winner(servers(db_target, save))
+    rows = db.execute("SELECT challenge_id, rank, reason FROM preferences WHERE team_id = ? ORDER BY rank",
+                      [team_id]).fetchall()
+    order = [first, second] if winner % 2 else [second, first]
+    assert [tuple(r) for r in rows] == [(order[0], 1, f"server {winner}"), (order[1], 2, f"server {winner}")]
+    after = storage.one(db, "SELECT preferences_version FROM teams WHERE id = ?", [team_id])["preferences_version"]
+    assert after == version + 1
+    assert len(events_since(db, before, "preferences.save")) == 1
+
+
+@pytest.fixture
+def planning(db, world, approved):
+    """The term in matching with a proposal: team A on fisheries, team B on accessibility."""
+    fac = world["facilitator"]
+    teams.save_preferences(db, world["student_a"], world["team_a"], [{"challenge_id": approved["fisheries"]}])
+    terms.advance_term(db, fac, world["term"])
+    pairings.run_assignment(db, fac, world["term"])
+    return {**world, **approved, "fac": fac}
+
+
+def proposal(db, term_id: int) -> list[tuple[int, int]]:
+    return [tuple(r) for r in db.execute("SELECT team_id, challenge_id FROM pairings WHERE term_id = ? "
+                                         "AND state = 'proposed' ORDER BY team_id, challenge_id", [term_id])]
+
+
+@pytest.mark.timeout(120)
+def test_a_plan_changed_on_several_servers_at_once_changes_once(db, db_target, planning, slow_writes):
+    w = planning
+    version = pairings.plan_version(db, w["term"])
+    before = last_event_id(db)
+
+    def move(database, i):  # each server moves one team onto the other challenge, same plan version
+        team, challenge = (w["team_a"], w["accessibility"]) if i % 2 else (w["team_b"], w["fisheries"])
+        pairings.pair(database, w["fac"], w["term"], team, challenge, f"server {i}", confirm_over_capacity=True,
+                      expected_plan_version=version)
+        return "ok"
+
+    winner = the_one_winner(servers(db_target, move))
+    assert pairings.plan_version(db, w["term"]) == version + 1
+    expected = ([(w["team_a"], w["accessibility"]), (w["team_b"], w["accessibility"])] if winner % 2 else
+                [(w["team_a"], w["fisheries"]), (w["team_b"], w["fisheries"])])
+    assert proposal(db, w["term"]) == sorted(expected)
+    assert len(events_since(db, before, "pairing.pair")) == 1
+
+
+@pytest.mark.timeout(120)
+def test_a_term_moved_on_several_servers_at_once_moves_one_step(db, db_target, world, slow_writes):
+    fac, term_id = world["facilitator"], world["term"]
+    term = terms.get_term(db, term_id)
+    before = last_event_id(db)
+
+    def advance(database, i):
+        terms.advance_term(database, fac, term_id, expected_version=term.version)
+        return "ok"
+
+    the_one_winner(servers(db_target, advance))
+    moved = terms.get_term(db, term_id)
+    assert (moved.state, moved.version) == ("matching", term.version + 1)
+    assert len(events_since(db, before, "term.advance")) == 1
+
+
+@pytest.mark.timeout(180)
+def test_wrong_passwords_spread_over_servers_lock_the_account_exactly_at_the_threshold(db, db_target, world,
+                                                                                        slow_writes, monkeypatch):
+    monkeypatch.setenv("PORTAL_MAX_FAILED_SIGNINS", "5")  # read by each attempt, in each process
+    email, attempts_each = world["student_a"].email, 3
+
+    def guess(database, i):
+        outcomes = []
+        for k in range(attempts_each):
+            try:
+                accounts.authenticate(database, email, f"wrong guess {i}.{k}")
+                outcomes.append("signed in")
+            except AuthenticationFailed:
+                outcomes.append("refused")
+        return ",".join(outcomes)
+
+    outcomes = servers(db_target, guess)
+    assert outcomes == [",".join(["refused"] * attempts_each)] * N_SERVERS
+    user_id = world["student_a"].id
+    failed = [json.loads(e["detail"])["reason"] for e in audit.events(db, action="auth.sign_in_failed")
+              if e["target_id"] == str(user_id)]
+    assert sorted(failed) == sorted(["password"] * 5 + ["locked"] * (N_SERVERS * attempts_each - 5))
+    assert len(audit.events(db, action="auth.locked")) == 1
+    assert storage.one(db, "SELECT locked_until FROM users WHERE id = ?", [user_id])["locked_until"]
+    with pytest.raises(AuthenticationFailed):
+        accounts.authenticate(db, email, PASSWORD)  # locked: the right password is refused too
+
+
+@pytest.mark.timeout(180)
+def test_two_optimiser_runs_at_once_one_wins_the_other_is_told(db, db_target, planning, slow_writes):
+    w = planning
+    version = pairings.plan_version(db, w["term"])
+    runs = db.execute("SELECT COUNT(*) FROM assignment_runs").fetchone()[0]
+
+    def run(database, i):
+        pairings.run_assignment(database, w["fac"], w["term"], expected_plan_version=version)
+        return "ok"
+
+    the_one_winner(servers(db_target, run, n=2))
+    assert pairings.plan_version(db, w["term"]) == version + 1
+    assert db.execute("SELECT COUNT(*) FROM assignment_runs").fetchone()[0] == runs + 1
+    assert proposal(db, w["term"]) == sorted([(w["team_a"], w["fisheries"]), (w["team_b"], w["accessibility"])])
+
+
+@pytest.mark.timeout(180)
+def test_two_optimiser_runs_at_once_without_a_version_are_serialised_never_mixed(db, db_target, planning,
+                                                                                  slow_writes):
+    """Two runs that do not name the plan version they saw (the CLI) both store, one after the
+    other: the proposal is one run's, never both runs' pairs side by side."""
+    w = planning
+    version = pairings.plan_version(db, w["term"])
+    runs = db.execute("SELECT COUNT(*) FROM assignment_runs").fetchone()[0]
+
+    def run(database, i):
+        pairings.run_assignment(database, w["fac"], w["term"])
+        return "ok"
+
+    assert servers(db_target, run, n=2) == ["ok", "ok"]
+    assert pairings.plan_version(db, w["term"]) == version + 2
+    assert db.execute("SELECT COUNT(*) FROM assignment_runs").fetchone()[0] == runs + 2
+    assert proposal(db, w["term"]) == sorted([(w["team_a"], w["fisheries"]), (w["team_b"], w["accessibility"])])
