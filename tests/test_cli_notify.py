@@ -10,6 +10,8 @@ from matching.cli import main
 from tests.conftest import ACCESSIBILITY
 from tests.smtp_server import smtp_server, text_of
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 SMTP_VARS = ("PORTAL_SMTP_HOST", "PORTAL_SMTP_PORT", "PORTAL_SMTP_USER", "PORTAL_SMTP_PASSWORD",
              "PORTAL_SMTP_FROM", "PORTAL_SMTP_SECURITY")
 

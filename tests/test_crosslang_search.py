@@ -4,6 +4,8 @@ import pytest
 from matching import matches
 from matching.challenges import approved_challenges
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 ITEMS = [
     {"id": 1, "language": "en", "title": "Pension outreach to seniors", "problem": "Low uptake.",
      "themes": ["income security"]},

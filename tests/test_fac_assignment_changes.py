@@ -14,6 +14,8 @@ from matching import i18n, pairings, terms
 from matching import db as storage
 from tests.test_views_facilitator import button, challenge_box, demo_term, facilitator, give_preferences, page, texts
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 
 def shown(at) -> str:
     """The page's messages as read: Markdown escapes and invisible word joiners removed."""

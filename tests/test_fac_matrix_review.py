@@ -13,6 +13,8 @@ from matching import challenges, reviews, terms
 from matching import db as storage
 from tests.test_views_facilitator import demo_term, facilitator, page, rep_of, texts
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 HOSTILE = "See [our notes](http://evil.example/x) ![pixel](http://evil.example/p.png) <b>now</b> :material/warning: www.evil.example"
 
 

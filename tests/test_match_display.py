@@ -10,6 +10,8 @@ from matching.ranking import label_for
 from tests.test_app_smoke import signed_in
 from tests.test_views_facilitator import demo_term, give_preferences
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 STUDENT = "student@demo.sheridancollege.ca"
 # rank, total and a share of the best (or "the best"), in each language
 LABELS = {lang: "|".join(i18n.t(f"label.{label}", lang) for label in ("strong", "good", "fair", "weak"))

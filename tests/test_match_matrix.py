@@ -7,6 +7,8 @@ import pytest
 from matching import accounts, matches, terms
 from matching.errors import PermissionDenied
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 
 def _term(db) -> int:
     return terms.default_term(db).id

@@ -17,6 +17,8 @@ from matching.models import RUBRIC
 from tests.conftest import ACCESSIBILITY, FISHERIES, PASSWORD
 from tests.smtp_server import html_of, silent_server, smtp_server, text_of
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 SCORES = {criterion: 4 for criterion in RUBRIC}
 HOSTILE = "<script>alert(1)</script> [click](http://evil.example) & ![x](http://evil.example/x.png)"
 
@@ -241,10 +243,10 @@ def _submit_one(db, w):
     return storage.one(db, "SELECT * FROM outbox")
 
 
-def test_a_crash_between_queueing_and_sending_loses_nothing_and_sends_once(db, world, tmp_path):
+def test_a_crash_between_queueing_and_sending_loses_nothing_and_sends_once(db, db_target, world):
     queued = _submit_one(db, world)
     db.close()                      # the page's process dies before any sender ran
-    again = storage.connect(tmp_path / "portal.db")
+    again = storage.connect(db_target)
     with smtp_server() as (server, env):
         assert mail.send_pending(again, mail.settings(env))["sent"] == 1
         assert mail.send_pending(again, mail.settings(env))["sent"] == 0

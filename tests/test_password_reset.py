@@ -19,6 +19,8 @@ from tests.conftest import PASSWORD, ROOT
 from tests.smtp_server import html_of, smtp_server, text_of
 from tests.test_backup_restore import table_dump
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 NEW = "violet-harbour-lantern-42"
 
 

@@ -7,6 +7,8 @@ import pytest
 from matching import accounts, matches
 from matching import db as storage
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 
 @pytest.fixture
 def facilitator(demo_db):
@@ -37,9 +39,9 @@ def test_raw_sql_write_to_the_profile_changes_the_cached_list(demo_db, facilitat
     team = _team_id(demo_db)
     before = matches.ranked_challenges_for_team(demo_db, facilitator, team)
     version = storage.data_version(demo_db)
-    with demo_db.conn:
-        demo_db.execute("UPDATE teams SET skills = ? WHERE id = ?",
-                        [json.dumps(["wildfire smoke forecasting", "satellite imagery", "forest fire"]), team])
+    # Raw SQL outside the domain's code, committed by itself (both connections are autocommit).
+    demo_db.execute("UPDATE teams SET skills = ? WHERE id = ?",
+                    [json.dumps(["wildfire smoke forecasting", "satellite imagery", "forest fire"]), team])
     assert storage.data_version(demo_db) > version  # the trigger bumped it
     after = matches.ranked_challenges_for_team(demo_db, facilitator, team)
     assert _summary(after) != _summary(before)

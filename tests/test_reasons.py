@@ -25,6 +25,8 @@ from matching.teams import list_teams
 from matching.textprep import (ENGLISH_STOP_WORDS, FRENCH_STOP_WORDS, _glossary_key, fold, load_glossary,
                                stem, tokenize)
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 K = 10
 _STOPS = {"en": {fold(w) for w in ENGLISH_STOP_WORDS}, "fr": {fold(w) for w in FRENCH_STOP_WORDS}}
 _WORD = re.compile(r"[^\W_]+")

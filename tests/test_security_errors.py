@@ -19,6 +19,8 @@ from matching.i18n import t
 from tests.conftest import ROOT
 from tests.test_app_smoke import APP, signed_in
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 SECRET = "/secret/server/path/portal.db"
 
 
