@@ -52,6 +52,19 @@ def pytest_generate_tests(metafunc):
                          indirect=True)
 
 
+def pytest_collection_modifyitems(config, items):
+    """A parametrize case marked ``sqlite_only(reason)`` (``pytest.param(..., marks=...)``, which
+    ``pytest_generate_tests`` cannot see) is SQLite by nature too: its PostgreSQL case is skipped
+    with that reason, never silently dropped."""
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        callspec = getattr(item, "callspec", None)
+        if marker is None or callspec is None or callspec.params.get("backend") != "postgresql":
+            continue
+        reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
+        item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+
+
 def pytest_sessionfinish(session):
     pg_cluster.stop()
 

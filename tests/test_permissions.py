@@ -6,6 +6,8 @@ from matching.permissions import PERMISSIONS, authorize
 from matching.errors import NotFound, PermissionDenied
 from tests.conftest import ACCESSIBILITY
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 ROLES = ["rep_esdc", "rep_dfo", "student_a", "student_b", "facilitator", "expert"]
 
 

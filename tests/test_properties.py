@@ -22,6 +22,8 @@ from matching.i18n import catalogue
 from matching.ranking import (RankingError, TextRanker, challenge_text, label_for, rank_challenges_for_team,
                               rank_teams_for_challenge, team_text)
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 EXAMPLES = Counter()
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 RANKER_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))

@@ -12,6 +12,8 @@ from matching import accounts, audit
 from matching.errors import AuthenticationFailed
 from tests.conftest import PASSWORD
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 ATTEMPTS = 15
 
 

@@ -6,6 +6,8 @@ from matching import accounts, audit
 from matching.errors import AuthenticationFailed
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 
 def test_verified_email_signs_in_its_account(db, world):
     user = accounts.sign_in_verified_email(db, "REP@esdc.gc.ca")
