@@ -641,21 +641,42 @@ def _committed(db) -> None:
     db.commits = getattr(db, "commits", 0) + 1
 
 
-def _postgres_transaction(db) -> Iterator:
+@contextmanager
+def claim_transaction(db) -> Iterator[str]:
+    """A transaction in which a worker claims rows of a queue (the outbox), and the clause its
+    ``SELECT`` ends with (the one place this dialect difference lives).
+
+    SQLite: the usual write transaction (``BEGIN IMMEDIATE``: claimers take turns) and ``""``.
+    PostgreSQL: a transaction *without* the portal's write lock and ``" FOR UPDATE SKIP
+    LOCKED"``: each claimer locks the rows it selects and passes over rows another one holds,
+    so two workers on two servers claim disjoint rows, without waiting for each other or for
+    page writers. Only rows locked that way may be written in it.
+    """
+    if dialect(db) == "postgresql":
+        from .pg import SKIP_LOCKED
+        yield from _postgres_transaction(db, write_lock=False, value=SKIP_LOCKED)
+        return
+    with transaction(db):
+        yield ""
+
+
+def _postgres_transaction(db, *, write_lock: bool = True, value=None) -> Iterator:
     """PostgreSQL's :func:`transaction`: ``BEGIN`` and the portal's write lock (one writer at a
     time, as ``BEGIN IMMEDIATE`` on SQLite), waits retried with the same back-off. A deadlock,
     a serialization failure or a lock wait past ``lock_timeout`` in the middle rolls back and
-    raises :class:`~matching.errors.Busy` (retryable: :func:`retrying` reruns the whole call)."""
+    raises :class:`~matching.errors.Busy` (retryable: :func:`retrying` reruns the whole call).
+    Yields ``value`` (default: ``db``)."""
     from .pg import TRANSIENT_ERRORS
+    value = db if value is None else value
     if db.in_transaction:
-        yield db
+        yield value
         return
     try:
-        db.begin_write(LOCK_RETRIES, back_off)
+        db.begin_write(LOCK_RETRIES, back_off, write_lock=write_lock)
     except TRANSIENT_ERRORS as err:
         raise Busy() from err  # the write lock was waited for through every retry
     try:
-        yield db
+        yield value
     except TRANSIENT_ERRORS as err:
         db.rollback()
         raise Busy(retryable=True) from err

@@ -10,8 +10,9 @@ Delivery, at most once per message as far as SMTP allows
 --------------------------------------------------------
 Every message gets its Message-ID when it is queued, and keeps it on every attempt.
 :func:`send_pending` *claims* due messages (``queued -> sending``, attempt counted, claim time
-stored) in one short transaction, then sends each one and marks it ``sent`` in its own
-transaction right after the server accepted it. So:
+stored) in one short transaction (on PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so senders
+running at once on several servers claim disjoint messages), then sends each one and marks it
+``sent`` in its own transaction right after the server accepted it. So:
 
 * a crash after queueing and before sending loses nothing: the message waits, ``queued``;
 * a crash after claiming and before the server accepted it: the claim's lease
@@ -139,10 +140,12 @@ def claim(db: sqlite_utils.Database, *, now: datetime | None = None, limit: int 
     """Claim the due messages (queued and due, or ``sending`` past the lease) for this run."""
     now = _now(now)
     claimable, states = states_sql("status", OUTBOX_CLAIMABLE_STATES)
-    with storage.transaction(db):
+    # PostgreSQL: FOR UPDATE SKIP LOCKED, without the write lock; two senders on two servers
+    # claim disjoint messages (SQLite: BEGIN IMMEDIATE, one claimer at a time).
+    with storage.claim_transaction(db) as skip_locked:
         rows = list(db.query(
             f"SELECT * FROM outbox WHERE ({claimable} AND next_attempt_at <= ?) "
-            "OR (status = 'sending' AND claimed_at <= ?) ORDER BY id LIMIT ?",
+            "OR (status = 'sending' AND claimed_at <= ?) ORDER BY id LIMIT ?" + skip_locked,
             [*states, now.isoformat(), (now - LEASE).isoformat(), int(limit)]))
         for row in rows:
             db.execute("UPDATE outbox SET status = 'sending', claimed_at = ?, attempts = attempts + 1 WHERE id = ?",

@@ -36,6 +36,11 @@ WRITE_LOCK_KEY = 0x706F7274616C
 TRANSIENT_ERRORS = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected,
                     psycopg.errors.LockNotAvailable)
 
+#: Appended to the ``SELECT`` of a claim (:func:`matching.db.claim_transaction`): lock the rows
+#: chosen, and pass over rows another claimer holds instead of waiting for it, so two workers
+#: on two servers (``portal notify send``) claim disjoint rows.
+SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
+
 #: The collation that ``COLLATE NOCASE`` names on PostgreSQL: ICU, case-insensitive,
 #: accent-sensitive (level 2), nondeterministic so that equality and unique indexes use it.
 NOCASE_COLLATION = ("CREATE COLLATION IF NOT EXISTS nocase "
@@ -177,8 +182,12 @@ class PostgresDatabase:
     def in_transaction(self) -> bool:
         return self.conn.info.transaction_status != pq.TransactionStatus.IDLE
 
-    def begin_write(self, retries: int, back_off: Callable[[int], float]) -> None:
-        """``BEGIN`` and the portal's write lock; a wait past ``lock_timeout`` is retried."""
+    def begin_write(self, retries: int, back_off: Callable[[int], float], *, write_lock: bool = True) -> None:
+        """``BEGIN`` and the portal's write lock; a wait past ``lock_timeout`` is retried.
+        Without ``write_lock``: ``BEGIN`` only (a claim transaction, :data:`SKIP_LOCKED`)."""
+        if not write_lock:
+            self.conn.execute("BEGIN")
+            return
         for attempt in range(retries + 1):
             self.conn.execute("BEGIN")
             try:

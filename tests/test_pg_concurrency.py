@@ -252,7 +252,7 @@ def test_a_cli_command_on_a_busy_database_ends_with_the_sentence(db_target, worl
 
 #: (table, event) that sleep SLOW_SECONDS in the database in the racing processes.
 SLOW_WRITES = [("challenges", "UPDATE"), ("teams", "UPDATE"), ("terms", "UPDATE"), ("users", "UPDATE"),
-               ("pairings", "INSERT")]
+               ("pairings", "INSERT"), ("outbox", "UPDATE")]
 SLOW_SECONDS = 0.1
 N_SERVERS = 4
 
@@ -536,3 +536,74 @@ def test_two_optimiser_runs_at_once_without_a_version_are_serialised_never_mixed
     assert pairings.plan_version(db, w["term"]) == version + 2
     assert db.execute("SELECT COUNT(*) FROM assignment_runs").fetchone()[0] == runs + 2
     assert proposal(db, w["term"]) == sorted([(w["team_a"], w["fisheries"]), (w["team_b"], w["accessibility"])])
+
+
+# --- The outbox: two senders at once never send a message twice --------------------------------
+
+def test_the_claim_clause_is_the_dialects(db):
+    """The one place the dialect difference lives: SKIP LOCKED on PostgreSQL, where the claim
+    also runs without the portal's write lock (a page writer holding it does not stop a claim)."""
+    with storage.claim_transaction(db) as clause:
+        assert clause == ("" if storage.dialect(db) == "sqlite" else " FOR UPDATE SKIP LOCKED")
+        rows = list(db.query("SELECT id FROM outbox ORDER BY id LIMIT ?" + clause, [5]))
+    assert rows == []
+
+
+@pytest.mark.backends("postgresql")
+def test_a_claim_passes_over_rows_another_sender_holds_and_ignores_the_write_lock(db, db_target):
+    import psycopg
+
+    from matching import mail, notifications
+    rendered = {"subject": "Hello", "text": "Hello", "html": "<p>Hello</p>"}
+    with storage.transaction(db):
+        ids = [notifications.queue_email(db, recipient=f"p{i}@pco.gc.ca", language="en", rendered=rendered)
+               for i in range(4)]
+    with write_lock_held(db_target), psycopg.connect(db_target) as other:
+        other.execute("SELECT id FROM outbox WHERE id = ANY(%s) FOR UPDATE", [ids[:2]])  # another sender's claim
+        claimed = mail.claim(db)
+        other.rollback()
+    assert [row["id"] for row in claimed] == ids[2:]
+
+
+def _queue(db, n: int) -> None:
+    from matching import notifications
+    with storage.transaction(db):
+        for i in range(n):
+            notifications.queue_email(db, recipient=f"person{i}@pco.gc.ca", language="en",
+                                      rendered={"subject": f"Message {i}", "text": f"Body {i}",
+                                                "html": f"<p>Body {i}</p>"})
+
+
+@pytest.mark.timeout(240)
+def test_two_notify_send_at_once_on_two_servers_deliver_each_message_once(db, db_target, slow_writes):
+    """Two ``portal notify send`` processes (as cron on two servers), each run in a loop until the
+    outbox is empty, against a real SMTP server: every Message-ID arrives exactly once. On
+    PostgreSQL the claims' row updates are slowed (PGOPTIONS), so the two claims overlap."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.smtp_server import smtp_server
+    n = 24
+    _queue(db, n)
+    with smtp_server() as (server, env):
+        env = {**os.environ, **env, "PORTAL_DB": db_target, "PGOPTIONS": "-c portal_test.slow=on"}
+        script = ("import sys\nfrom click.testing import CliRunner\nfrom matching.cli import main\n"
+                  "for _ in range(8):\n"
+                  "    out = CliRunner().invoke(main, ['notify', 'send', '--limit', '4'], catch_exceptions=False).output\n"
+                  "    print(out.strip(), flush=True)\n"
+                  "    if out.startswith('Sent 0,') and ' 0 message(s) still waiting' in out: break\n")
+        senders = [subprocess.Popen([sys.executable, "-c", script], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outputs = [sender.communicate(timeout=200) for sender in senders]
+        assert [sender.returncode for sender in senders] == [0, 0], outputs
+        delivered = [str(m["Message-ID"]) for m in server.raw]
+    sent = [sum(int(line.split()[1].rstrip(",")) for line in out.splitlines() if line.startswith("Sent "))
+            for out, _ in outputs]
+    assert sum(sent) == n and len(delivered) == n, (sent, outputs)
+    assert len(set(delivered)) == n  # every Message-ID exactly once
+    stored = {row[0] for row in db.execute("SELECT message_id FROM outbox WHERE status = 'sent'").fetchall()}
+    assert stored == set(delivered)
+    if storage.dialect(db) == "postgresql":
+        assert all(sent), sent  # both senders delivered: they claimed side by side, not in turn
