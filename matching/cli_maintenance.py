@@ -1,4 +1,4 @@
-"""``portal backup``, ``portal restore``, and ``portal purge-term`` (the audit log is exported with ``portal export audit``).
+"""``portal backup``, ``portal restore``, ``portal copy-db`` and ``portal purge-term`` (the audit log is exported with ``portal export audit``).
 
 Attached to the ``portal`` group by :func:`register_commands` (called in :mod:`matching.cli`). The
 commands act as the system operator and are audited under that name.
@@ -66,7 +66,31 @@ def purge_term_command(ctx, term, yes):
     click.echo("Purged: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + ".")
 
 
+@click.command("copy-db")
+@click.argument("source")
+@click.argument("target")
+def copy_db_command(source, target):
+    """Copy the portal at SOURCE into the empty database TARGET, verified table by table.
+
+    Made to move an SQLite portal to PostgreSQL (portal copy-db data/portal.db
+    postgresql://user@host/portal); PostgreSQL to SQLite works too. SOURCE must be at this
+    portal's schema (run init-db on it first); TARGET must be empty (it is migrated if needed).
+    All or nothing: row counts and checksums are compared per table before it commits.
+    """
+    from . import copydb
+    try:
+        result = copydb.copy_database(accounts.SYSTEM, source, target)
+    except PortalError as err:
+        fail(err)
+    width = max(len(row["table"]) for row in result["tables"])
+    click.echo(f"{'table':<{width}}  {'rows':>8}  sha256 of the rows (same on both sides)")
+    for row in result["tables"]:
+        click.echo(f"{row['table']:<{width}}  {row['rows']:>8,}  {row['checksum']}")
+    click.echo(f"Copied {result['rows']:,} rows in {len(result['tables'])} tables from {result['source']} "
+               f"to {result['target']} (schema {result['schema_version']}); every count and checksum matches.")
+
+
 def register_commands(cli: click.Group) -> None:
-    """Attach ``backup``, ``restore`` and ``purge-term`` to the ``portal`` group."""
-    for command in (backup_command, restore_command, purge_term_command):
+    """Attach ``backup``, ``restore``, ``copy-db`` and ``purge-term`` to the ``portal`` group."""
+    for command in (backup_command, restore_command, copy_db_command, purge_term_command):
         cli.add_command(command)

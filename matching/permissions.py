@@ -72,6 +72,7 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     # Whole-database copies hold every password hash: the operator (system) only, from the CLI.
     "db.backup": {},
     "db.restore": {},
+    "db.copy": {},
     "term.purge": {"facilitator": "programme"},
     # Published pairings, seen from each side (matching/pairings.py).
     "pairing.view_team": {"student": "team", "facilitator": "programme"},

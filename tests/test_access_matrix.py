@@ -471,8 +471,9 @@ ACTORLESS = {
     "password_reset.reset_password": "the reset link itself is the credential (hashed, single-use, 30 minutes)",
 }
 #: Modules whose db-first functions are storage primitives, not services (pg_backup: the
-#: PostgreSQL steps of maintenance.backup / restore, which authorize first).
-PRIMITIVE_MODULES = {"db", "pg_backup"}
+#: PostgreSQL steps of maintenance.backup / restore, which authorize first; copydb: schema and
+#: checksum readers of copydb.copy_database, which authorizes db.copy first).
+PRIMITIVE_MODULES = {"db", "pg_backup", "copydb"}
 #: ``audit.record`` takes (db, actor) but is the recorder every service calls inside its transaction.
 NOT_SERVICES = {"audit.record",
                 # The events of matching.notifications are written by the services above, inside
