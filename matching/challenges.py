@@ -300,6 +300,8 @@ def _move(db, actor, challenge_id, move, *, comments=None, reason="", expected_v
                    "updated_at": storage.now_iso()}
         if comments is not None:
             changes["comments"] = comments
+        if move == "approve":
+            changes["approved_at"] = changes["updated_at"]  # submission to approval, on the dashboard
         storage.update(db, "challenges", challenge_id, changes)
         dropped = _drop_from_proposals(db, challenge_id) if not challenge_visible_to_all(changes["status"]) else 0
         detail = {"from": row["status"], "to": changes["status"], "dropped_from_proposal": dropped}

@@ -10,7 +10,7 @@ from datetime import date
 
 import click
 
-from . import mail, notifications
+from . import mail, notifications, outcomes
 from .cli_common import open_db
 
 
@@ -66,13 +66,17 @@ def send_command(ctx, limit):
               help="Take this date as today (YYYY-MM-DD).")
 @click.pass_context
 def due_command(ctx, days, today):
-    """Due-soon and overdue feedback reminders, then the daily digests (run daily; a second run creates nothing)."""
+    """Due-soon and overdue feedback reminders, outcome reports due or overdue, final summaries and
+    assessments to write, then the daily digests (run daily; a second run creates nothing)."""
     database = open_db(ctx.obj["db_path"])
     day = today.date() if today else date.today()
     counts = notifications.due_reminders(database, today=day, days=days)
+    outcome = outcomes.due_reminders(database, today=day)
     digests = notifications.queue_digests(database)
     click.echo(f"{day.isoformat()}: {counts['due_soon']} due-soon and {counts['overdue']} overdue reminder(s), "
                f"{counts['digests']} overdue digest(s) for facilitators, {digests} daily digest e-mail(s) queued.")
+    click.echo(f"Outcomes: {outcome['reports_due']} outcome report(s) due and {outcome['reports_overdue']} overdue, "
+               f"{outcome['summaries']} final summary and {outcome['assessments']} final assessment reminder(s).")
 
 
 def register_commands(cli: click.Group) -> None:

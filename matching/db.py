@@ -461,6 +461,51 @@ ALTER TABLE challenges ADD COLUMN offered_from INTEGER REFERENCES challenges(id)
 CREATE INDEX challenges_offered_from ON challenges(offered_from);
 """))
 
+# --- Migration 12: outcomes (issue 17): final summaries, final assessments, outcome reports ---
+MIGRATIONS.append((12, "outcomes: final summaries, final assessments, outcome reports; when terms closed and challenges were approved", """
+ALTER TABLE terms ADD COLUMN closed_on TEXT;
+UPDATE terms SET closed_on = ends_on WHERE state = 'closed';
+ALTER TABLE challenges ADD COLUMN approved_at TEXT;
+UPDATE challenges SET approved_at = (SELECT MAX(a.at) FROM audit_events a WHERE a.action = 'challenge.approve'
+                                      AND a.target_type = 'challenge' AND a.target_id = CAST(challenges.id AS TEXT))
+WHERE status = 'approved';
+CREATE TABLE final_summaries (
+    id INTEGER PRIMARY KEY,
+    pairing_id INTEGER NOT NULL UNIQUE REFERENCES pairings(id),
+    learned TEXT NOT NULL DEFAULT '',
+    made TEXT NOT NULL DEFAULT '',
+    recommendations TEXT NOT NULL DEFAULT '',
+    links TEXT NOT NULL DEFAULT '[]',
+    show_names INTEGER NOT NULL DEFAULT 0,
+    version INTEGER NOT NULL DEFAULT 1,
+    submitted_by INTEGER REFERENCES users(id),
+    submitted_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE final_assessments (
+    id INTEGER PRIMARY KEY,
+    pairing_id INTEGER NOT NULL UNIQUE REFERENCES pairings(id),
+    expert_id INTEGER REFERENCES users(id),
+    scores TEXT NOT NULL DEFAULT '{}',
+    comments TEXT NOT NULL DEFAULT '',
+    version INTEGER NOT NULL DEFAULT 1,
+    submitted_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE outcome_reports (
+    id INTEGER PRIMARY KEY,
+    pairing_id INTEGER NOT NULL REFERENCES pairings(id),
+    checkpoint TEXT NOT NULL,
+    status TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    version INTEGER NOT NULL DEFAULT 1,
+    reported_by INTEGER REFERENCES users(id),
+    reported_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (pairing_id, checkpoint)
+);
+"""))
+
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

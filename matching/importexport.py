@@ -47,7 +47,7 @@ MAX_ROWS = 2_000
 #: Longest cell an import reads (Excel's own limit): a longer one is a crafted file.
 MAX_CELL_CHARS = 32_767
 IMPORT_KINDS = ("challenges", "teams", "users")
-EXPORT_KINDS = ("challenges", "teams", "matrix", "pairings", "feedback", "audit", "users")
+EXPORT_KINDS = ("challenges", "teams", "matrix", "pairings", "feedback", "audit", "users", "outcomes")
 #: Exports that only make sense for one term.
 TERM_EXPORTS = ("matrix", "pairings", "feedback")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -511,7 +511,8 @@ def export_table(db: sqlite_utils.Database, actor: User, kind: str, lang: str = 
     if kind == "matrix":
         return _matrix(db, actor, lang, term_id)
     fields, rows = {"challenges": _challenges, "teams": _teams, "pairings": _pairings,
-                    "feedback": _feedback, "audit": _audit, "users": _users}[kind](db, actor, lang, term_id)
+                    "feedback": _feedback, "audit": _audit, "users": _users,
+                    "outcomes": _outcomes}[kind](db, actor, lang, term_id)
     return [t(f"data.col.{f}", lang) for f in fields], rows
 
 
@@ -589,6 +590,25 @@ def _feedback(db, actor, lang, term_id):
     rows = [[e["round_name"], e["due_on"], e["team_name"], e["challenge_title"], e["expert_name"] or e["sme_email"],
              t(f"dash.feedback_status.{e['status']}", lang), *[e["scores"].get(c, "") for c in RUBRIC],
              e["comments"], e["reply"], e["submitted_at"] or ""] for e in entries]
+    return fields, rows
+
+
+def _outcomes(db, actor, lang, term_id):
+    """One row per completed pairing (every term, or one): its term, organisation, challenge, the
+    team's name only when the team chose to show it, the rubric averages and the latest outcome."""
+    from .outcomes import completed_outcomes
+    fields = ("term", "organisation", "organisation_name", "challenge", "team", *RUBRIC, "rubric_overall",
+              "rubrics_counted", "latest_outcome")
+    acronym = _acronym_in(db, lang)
+    rows = []
+    for r in completed_outcomes(db, actor, term_id=term_id):
+        averages = r["averages"]
+        rows.append([r["term_name"], acronym(r["acronym"]), r["department_fr" if lang == "fr" else "department_en"],
+                     r["challenge_title"], r["team"] if r["team"] is not None else t("outcome.anonymised", lang),
+                     *["" if averages[c] is None else averages[c] for c in RUBRIC],
+                     "" if averages["overall"] is None else averages["overall"], averages["count"],
+                     t(f"outcome.status.{r['latest_outcome']}", lang) if r["latest_outcome"] else
+                     t("outcome.no_report", lang)])
     return fields, rows
 
 

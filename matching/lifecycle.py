@@ -18,10 +18,27 @@ The four lifecycles
   ``active`` ones are completed when it closes.
 * **Feedback entry**: ``open -> submitted -> answered``; an open entry past its due date is
   *overdue* (computed, never stored).
+
+Outcomes (issue 17)
+-------------------
+A term's work does not end when it closes. Its published pairings get a **final summary** (the
+team), a **final assessment** (the expert, on the feedback rubric) and, at 3 and 6 months after
+the term's end date, **outcome reports** (the organisation's representatives). These are the
+only writes a closed term takes (besides export and purge), and they are stated here:
+
+* final summaries and assessments are written while the term is active (a team may start early
+  and refine it) and for :data:`FINAL_WORK_DAYS_AFTER_CLOSE` days after it closed
+  (:func:`final_work_open`). Teams present in the last week and the term is closed right after,
+  so the write-up has to come after the close; a month is enough to write it and short enough
+  that it is still remembered.
+* an outcome report of a checkpoint is taken from its due date on, without end (what happened
+  to a challenge can be known late, and a report can be corrected); it is *due* from the due
+  date and *overdue* :data:`OUTCOME_REPORT_GRACE_DAYS` days later (computed, never stored).
 """
 from __future__ import annotations
 
-from typing import Iterable
+from datetime import date, timedelta
+from typing import Any, Iterable
 
 # --- States ----------------------------------------------------------------------------------
 
@@ -48,7 +65,8 @@ TERM_STATES_PUBLISHING = ("matching",)
 TERM_STATES_GIVING_FEEDBACK = ("active",)
 #: Terms in which feedback rounds may be scheduled (prepared before the term starts).
 TERM_STATES_SCHEDULING_ROUNDS = ("planning", "intake", "matching", "active")
-#: Read-only terms: nothing changes except export and purge.
+#: Read-only terms: nothing changes except export, purge and the outcomes stated below
+#: (final summaries and assessments for a while after the close, outcome reports).
 TERM_STATES_READ_ONLY = ("closed",)
 #: Terms with work in them (everything but closed), the ones homes and selectors start from.
 TERM_STATES_OPEN = tuple(s for s in TERM_STATES if s not in TERM_STATES_READ_ONLY)
@@ -127,6 +145,96 @@ REVISION_TRANSITIONS: dict[tuple[str, str], str] = {
     ("pending", "return"): "returned",
 }
 REVISION_OPEN_STATES = ("pending",)
+
+
+# --- Outcomes (issue 17) --------------------------------------------------------------------
+
+#: Terms whose pairings take a final summary and a final assessment (a closed one only within
+#: :data:`FINAL_WORK_DAYS_AFTER_CLOSE` days of its close: :func:`final_work_open`).
+TERM_STATES_TAKING_FINAL_WORK = ("active", "closed")
+#: How long after a term closes its teams and experts may still write the final summary and assessment.
+FINAL_WORK_DAYS_AFTER_CLOSE = 30
+#: Pairings that get a final summary and assessment: running, or completed when the term closed.
+PAIRING_FINAL_WORK_STATES = ("active", "completed")
+#: Pairings whose organisation reports outcomes, and which the outcomes export and library list.
+PAIRING_COMPLETED_STATES = ("completed",)
+#: What a challenge led to, as its organisation reports it.
+OUTCOME_STATUSES = ("adopted", "piloted", "informed_decision", "not_pursued")
+#: Outcome checkpoints: code -> months after the term's end date.
+OUTCOME_CHECKPOINTS = {"3m": 3, "6m": 6}
+#: A checkpoint's report as shown (computed, never stored): its due date not reached, due,
+#: overdue (:data:`OUTCOME_REPORT_GRACE_DAYS` days past due), or reported.
+OUTCOME_REPORT_STATUSES = ("upcoming", "due", "overdue", "reported")
+#: Reports still owed (a reminder goes out, the representative's home lists them).
+OUTCOME_REPORT_OWED_STATUSES = ("due", "overdue")
+OUTCOME_REPORT_GRACE_DAYS = 30
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus ``months`` calendar months (the 31st of a shorter month is its last day)."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise ValueError(day)  # pragma: no cover - 28 always exists
+
+
+def term_closed_on(term_state: str | None, closed_on: Any, ends_on: Any) -> date | None:
+    """The day a closed term closed (its end date for a term closed before that was recorded)."""
+    if not term_is_read_only(term_state):
+        return None
+    return _day(closed_on) or _day(ends_on)
+
+
+def final_work_open(term_state: str | None, closed_on: Any, ends_on: Any, today: date) -> bool:
+    """Whether a term's teams and experts may write their final summary and assessment today:
+    the term is active, or closed less than :data:`FINAL_WORK_DAYS_AFTER_CLOSE` days ago."""
+    if term_state not in TERM_STATES_TAKING_FINAL_WORK:
+        return False
+    if not term_is_read_only(term_state):
+        return True
+    closed = term_closed_on(term_state, closed_on, ends_on)
+    return closed is not None and today <= closed + timedelta(days=FINAL_WORK_DAYS_AFTER_CLOSE)
+
+
+def final_work_closes_on(term_state: str | None, closed_on: Any, ends_on: Any) -> date | None:
+    """The last day of the final-work window of a closed term (None while the term is open)."""
+    closed = term_closed_on(term_state, closed_on, ends_on)
+    return closed + timedelta(days=FINAL_WORK_DAYS_AFTER_CLOSE) if closed else None
+
+
+def outcome_due_on(ends_on: Any, checkpoint: str) -> date | None:
+    """The due date of a checkpoint's report: its months after the term's end date."""
+    end = _day(ends_on)
+    return add_months(end, OUTCOME_CHECKPOINTS[checkpoint]) if end else None
+
+
+def outcome_report_status(due_on: date | None, reported: bool, today: date) -> str:
+    """One of :data:`OUTCOME_REPORT_STATUSES` for a checkpoint."""
+    if reported:
+        return "reported"
+    if due_on is None or today < due_on:
+        return "upcoming"
+    return "overdue" if today > due_on + timedelta(days=OUTCOME_REPORT_GRACE_DAYS) else "due"
+
+
+def outcome_report_open(term_state: str | None, pairing_state: str, due_on: date | None, today: date) -> bool:
+    """Whether a checkpoint takes a report today: the pairing completed (its term closed) and the
+    checkpoint's due date reached."""
+    return (term_is_read_only(term_state) and pairing_state in PAIRING_COMPLETED_STATES
+            and due_on is not None and today >= due_on)
+
+
+def _day(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
 
 
 # --- Derived predicates ----------------------------------------------------------------------

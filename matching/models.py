@@ -412,6 +412,7 @@ class Term(_Row):
     version: int = 1
     plan_version: int = 1
     programme_id: int | None = None
+    closed_on: str | None = None
 
 
 @dataclass

@@ -68,6 +68,11 @@ KINDS: dict[str, str] = {
     "thread_message_expert": "views/expert_teams.py",
     "round_due_moved": "views/expert_teams.py",
     "term_moved": "views/home.py",
+    # Outcomes (matching/outcomes.py, issue 17)
+    "final_summary_open": "views/student_summary.py",
+    "final_assessment_open": "views/expert_final.py",
+    "outcome_report_due": "views/dept_outcomes.py",
+    "outcome_report_overdue": "views/dept_outcomes.py",
 }
 INBOX_PAGE = "views/inbox.py"
 ACCOUNT_PAGE = "views/account.py"

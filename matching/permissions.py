@@ -83,6 +83,16 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "feedback.thread_read": {"expert": "self", "student": "team", "facilitator": "programme"},
     "feedback.thread_write": {"expert": "self", "student": "team"},
     "dashboard.view": {"facilitator": "programme"},
+    # Outcomes (matching/outcomes.py, issue 17): the team writes its final summary, the pairing's
+    # expert (the challenge's SME) its final assessment, the organisation's representatives the
+    # outcome reports; each side reads its own pairings' outcomes, facilitators those of their programmes.
+    "outcome.summary_write": {"student": "team"},
+    "outcome.assess": {"expert": "self"},
+    "outcome.report": {"department_rep": "department"},
+    "outcome.view_team": {"student": "team", "facilitator": "programme"},
+    "outcome.view_department": {"department_rep": "department", "facilitator": "programme"},
+    "outcome.view_expert": {"expert": "self", "facilitator": "programme"},
+    "outcome.view_all": {"facilitator": "programme"},
     # Each person reads and marks only their own notifications (matching/notifications.py).
     "notification.read": {"department_rep": "self", "student": "self", "facilitator": "self", "expert": "self"},
 }

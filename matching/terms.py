@@ -144,7 +144,8 @@ def advance_check(db: sqlite_utils.Database, term_id: int, *, today: date | None
 
 
 def advance_term(db: sqlite_utils.Database, actor: User, term_id: int, *, reason: str = "",
-                 override: bool = False, expected_version: int | None = None) -> Term:
+                 override: bool = False, expected_version: int | None = None,
+                 today: date | None = None) -> Term:
     """Move a term to its next state; nothing changes when the move is refused.
 
     Refused: a closed term; a stale ``expected_version``; matching -> active without published
@@ -174,7 +175,10 @@ def advance_term(db: sqlite_utils.Database, actor: User, term_id: int, *, reason
                 raise ValidationFailed({"reason": "term.guard.reason_required"},
                                        count=check.get("open_feedback", 0))
         new_state = check["to"]
-        storage.update(db, "terms", term_id, {"state": new_state, "version": term.version + 1})
+        changes = {"state": new_state, "version": term.version + 1}
+        if new_state in TERM_STATES_READ_ONLY:  # when it closed: the final-work window counts from it
+            changes["closed_on"] = (today or date.today()).isoformat()
+        storage.update(db, "terms", term_id, changes)
         moved = _move_pairings(db, term_id, new_state)
         audit.record(db, actor, "term.advance", target_type="term", target_id=term_id, reason=reason,
                      detail={"from": term.state, "to": new_state, "pairings": moved,

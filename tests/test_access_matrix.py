@@ -394,6 +394,50 @@ def _optional_cases():
 
 CASES.update(_optional_cases())
 
+
+def outcomes_module():
+    return importlib.import_module("matching.outcomes")
+
+
+def _closed_with_reports_due(db, w):
+    """The past term ended long ago and closed: team A's pairing is completed, its reports due."""
+    storage.update(db, "terms", w["past_term"], {"starts_on": "2025-09-08", "ends_on": "2025-12-12"})
+    terms.advance_term(db, SYSTEM, w["past_term"])
+    return w["pairing_a"]
+
+
+PAIRING_A = lambda db, w: w["pairing_a"]  # noqa: E731
+SUMMARY = {"learned": "What we learned", "made": "What we made", "recommendations": "What we recommend",
+           "links": "https://example.org/a"}
+
+# Outcomes (issue 17): the team writes its summary, the pairing's expert the final assessment, the
+# organisation's representatives the outcome reports; each side reads its own pairings.
+CASES.update({
+    "outcomes.get_outcome": [Case(lambda db, w, a, p: outcomes_module().get_outcome(db, a, p),
+                                  {"student_a", "rep_esdc", "expert", "facilitator"}, PAIRING_A)],
+    "outcomes.for_team": [Case(lambda db, w, a, _: outcomes_module().for_team(db, a, w["team_a"]),
+                               {"student_a", "facilitator"}, PAIRING_A,
+                               shows=lambda r, w, p: p in _ids(r, "pairing_id"))],
+    "outcomes.for_expert": [Case(lambda db, w, a, _: outcomes_module().for_expert(db, a),
+                                 {"expert", "expert_dfo", "facilitator"}, PAIRING_A,
+                                 shows=lambda r, w, p: p in _ids(r, "pairing_id"), sees={"expert"})],
+    "outcomes.for_department": [Case(lambda db, w, a, _: outcomes_module().for_department(db, a, w["esdc"]),
+                                     {"rep_esdc", "facilitator"}, _closed_with_reports_due,
+                                     shows=lambda r, w, p: p in _ids(r, "pairing_id"))],
+    "outcomes.overdue_reports": [Case(lambda db, w, a, _: outcomes_module().overdue_reports(db, a), FAC,
+                                      _closed_with_reports_due,
+                                      shows=lambda r, w, p: p in _ids(r, "pairing_id"))],
+    "outcomes.completed_outcomes": [Case(lambda db, w, a, _: outcomes_module().completed_outcomes(db, a), FAC,
+                                         _closed_with_reports_due,
+                                         shows=lambda r, w, p: p in _ids(r, "pairing_id"))],
+    "outcomes.save_summary": [Case(lambda db, w, a, p: outcomes_module().save_summary(db, a, p, SUMMARY),
+                                   {"student_a"}, PAIRING_A)],
+    "outcomes.save_assessment": [Case(lambda db, w, a, p: outcomes_module().save_assessment(
+        db, a, p, SCORES, "Final words"), {"expert"}, PAIRING_A)],
+    "outcomes.save_report": [Case(lambda db, w, a, p: outcomes_module().save_report(
+        db, a, p, "3m", "piloted", "Piloted in two offices"), {"rep_esdc"}, _closed_with_reports_due)],
+})
+
 #: Public functions that take ``db`` but no actor, and why no permission check is needed.
 ACTORLESS = {
     "sessions.signing_key": "the server's cookie-signing key; never leaves the server",
@@ -457,6 +501,9 @@ ACTORLESS = {
     "pairings.touch_plan": "internal counter bump inside pairing and challenge services' transactions",
     "terms.get_term": "term names and states are public",
     "terms.list_terms": "term names and states are public",
+    "outcomes.rubric_averages": "figures of a pairing, read inside services that checked the actor (get_outcome, the export)",
+    "outcomes.due_reminders": "CLI (portal notify due) as the system operator; recipients computed from the data",
+    "outcomes.expert_of": "which expert account a challenge's SME e-mail names (internal look-up)",
     "notifications.notify": "internal step inside the transaction of the change it reports; recipients computed there",
     "notifications.queue_email": "internal step inside notify and the digest; queues, sends nothing",
     "notifications.due_reminders": "CLI (portal notify due) as the system operator; recipients computed from the data",

@@ -144,7 +144,7 @@ def test_every_list_exports_with_french_headers_and_no_password_hash(db, world, 
     pairings.publish(db, fac, world["term"])
     headers, rows = importexport.export_table(db, fac, kind, "fr", term_id=world["term"])
     expected_first = {"challenges": "ID", "teams": "ID", "matrix": "Équipe", "pairings": "Équipe",
-                      "feedback": "Cycle", "audit": "Quand", "users": "Courriel"}[kind]
+                      "feedback": "Cycle", "audit": "Quand", "users": "Courriel", "outcomes": "Session"}[kind]
     assert headers[0] == expected_first
     for fmt in ("csv", "xlsx"):
         data = importexport.export_bytes(db, fac, kind, fmt, "fr", term_id=world["term"])

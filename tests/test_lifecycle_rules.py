@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RULES_MODULE = ROOT / "matching" / "lifecycle.py"
 LIFECYCLES = {"term": lifecycle.TERM_STATES, "challenge": lifecycle.CHALLENGE_STATES,
               "pairing": lifecycle.PAIRING_STATES, "feedback": lifecycle.FEEDBACK_STATUSES,
-              "revision": lifecycle.REVISION_STATES}
+              "revision": lifecycle.REVISION_STATES, "outcome": lifecycle.OUTCOME_STATUSES,
+              "outcome_report": lifecycle.OUTCOME_REPORT_STATUSES}
 STATE_WORDS = {state for states in LIFECYCLES.values() for state in states}
 SQL_QUOTED = re.compile(r"'([a-z_]+)'")
 

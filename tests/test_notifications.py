@@ -187,7 +187,7 @@ def test_user_text_is_escaped_in_the_html_and_kept_verbatim_in_the_text(db, worl
 def test_every_kind_has_its_words_in_both_languages(kind, lang):
     params = {"title": "T", "department": "ESDC", "comments": "C", "term": "Winter 2027", "team": "Access Crew",
               "round": "Discovery", "due_on": "2027-02-01", "old_due_on": "2027-01-25", "count": 2, "teams": "A, B", "rounds": "Discovery",
-              "state": "active"}
+              "state": "active", "closes_on": "2027-05-26", "months": 3}   # the last two: outcomes (issue 17)
     for part in ("subject", "body"):
         text = t(f"notify.{kind}.{part}", lang, **notifications.localised(params, lang))
         assert text != f"notify.{kind}.{part}" and "{" not in text
