@@ -99,14 +99,15 @@ def feedback_timeliness(db: sqlite_utils.Database, actor: User, term_id: int, la
     counts: dict[tuple[str, str], int] = {}
     rounds = feedback.rounds(db, actor, term_id, today=today)
     for entry in feedback.entries_for_term(db, actor, term_id, today=today):
-        counts[(entry["round_name"], _timeliness(entry))] = counts.get((entry["round_name"], _timeliness(entry)), 0) + 1
+        counts[(entry["round_name"], timeliness(entry))] = counts.get((entry["round_name"], timeliness(entry)), 0) + 1
     rows = [{"round": r["name"], "due_on": r["due_on"], "status": s,
              "label": t(f"dash.timeliness.{s}", lang), "entries": counts.get((r["name"], s), 0)}
             for r in rounds for s in TIMELINESS]
     return pd.DataFrame(rows, columns=["round", "due_on", "status", "label", "entries"])
 
 
-def _timeliness(entry: dict) -> str:
+def timeliness(entry: dict) -> str:
+    """How an entry was given: on_time, late (submitted after its due date), overdue, not_yet_due."""
     if entry["status"] == "overdue":
         return "overdue"
     if entry["status"] == "open":

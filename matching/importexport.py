@@ -596,14 +596,18 @@ def _feedback(db, actor, lang, term_id):
 def _outcomes(db, actor, lang, term_id):
     """One row per completed pairing (every term, or one): its term, organisation, challenge, the
     team's name only when the team chose to show it, the rubric averages and the latest outcome."""
+    from .organisations import kind_label
     from .outcomes import completed_outcomes
-    fields = ("term", "organisation", "organisation_name", "challenge", "team", *RUBRIC, "rubric_overall",
-              "rubrics_counted", "latest_outcome")
+    from .programmes import labels
+    fields = ("term", "programme", "organisation", "organisation_type", "organisation_name", "challenge", "team",
+              *RUBRIC, "rubric_overall", "rubrics_counted", "latest_outcome")
     acronym = _acronym_in(db, lang)
+    programme = labels(db, lang)
     rows = []
     for r in completed_outcomes(db, actor, term_id=term_id):
         averages = r["averages"]
-        rows.append([r["term_name"], acronym(r["acronym"]), r["department_fr" if lang == "fr" else "department_en"],
+        rows.append([r["term_name"], programme.get(r["programme_id"], ""), acronym(r["acronym"]),
+                     kind_label(r["organisation_kind"], lang), r["department_fr" if lang == "fr" else "department_en"],
                      r["challenge_title"], r["team"] if r["team"] is not None else t("outcome.anonymised", lang),
                      *["" if averages[c] is None else averages[c] for c in RUBRIC],
                      "" if averages["overall"] is None else averages["overall"], averages["count"],

@@ -178,7 +178,7 @@ def _may_read(actor: User, row: Mapping, expert_id: int | None) -> bool:
             or can(actor, "outcome.view_expert", user_id=expert_id, programme_id=programme))
 
 
-def _gate(actor: User, action: str, **target: int | None) -> None:
+def authorize_list(actor: User, action: str, **target: int | None) -> None:
     """:func:`authorize` for a list: a facilitator limited to some programmes passes (their list
     is then filtered by :func:`_visible`); anyone else as the permission table says."""
     limited = getattr(actor, "programme_ids", None) is not None
@@ -186,7 +186,7 @@ def _gate(actor: User, action: str, **target: int | None) -> None:
         authorize(actor, action, **target)
 
 
-def _visible(actor: User, action: str, rows: list[dict]) -> list[dict]:
+def in_my_programmes(actor: User, action: str, rows: list[dict]) -> list[dict]:
     """The rows of programmes the actor may act on, for an action of programme scope."""
     if PERMISSIONS.get(action, {}).get(getattr(actor, "role", None)) != "programme":
         return rows
@@ -204,15 +204,15 @@ def get_outcome(db: sqlite_utils.Database, actor: User, pairing_id: int, *, toda
 
 def for_team(db: sqlite_utils.Database, actor: User, team_id: int, *, today: date | None = None) -> list[dict]:
     """The team's running or completed pairings with their final summary and assessment."""
-    _gate(actor, "outcome.view_team", team_id=team_id)
-    rows = _visible(actor, "outcome.view_team", _pairing_rows(db, "p.team_id = ?", [team_id]))
+    authorize_list(actor, "outcome.view_team", team_id=team_id)
+    rows = in_my_programmes(actor, "outcome.view_team", _pairing_rows(db, "p.team_id = ?", [team_id]))
     return [_decorate(db, r, _today(today)) for r in rows]
 
 
 def for_expert(db: sqlite_utils.Database, actor: User, *, today: date | None = None) -> list[dict]:
     """The pairings the actor advises (their e-mail is the challenge's SME e-mail), running or completed."""
-    _gate(actor, "outcome.view_expert", user_id=actor.id)
-    rows = _visible(actor, "outcome.view_expert", _pairing_rows(db, "c.sme_email = ? COLLATE NOCASE", [actor.email]))
+    authorize_list(actor, "outcome.view_expert", user_id=actor.id)
+    rows = in_my_programmes(actor, "outcome.view_expert", _pairing_rows(db, "c.sme_email = ? COLLATE NOCASE", [actor.email]))
     return [_decorate(db, r, _today(today)) for r in rows]
 
 
@@ -220,8 +220,8 @@ def for_department(db: sqlite_utils.Database, actor: User, department_id: int | 
                    today: date | None = None) -> list[dict]:
     """The organisation's completed pairings with their summaries, rubric averages and reports."""
     department_id = actor.department_id if department_id is None else department_id
-    _gate(actor, "outcome.view_department", department_id=department_id)
-    rows = _visible(actor, "outcome.view_department",
+    authorize_list(actor, "outcome.view_department", department_id=department_id)
+    rows = in_my_programmes(actor, "outcome.view_department",
                     _pairing_rows(db, "c.department_id = ?", [department_id], PAIRING_COMPLETED_STATES))
     return [_decorate(db, r, _today(today)) for r in rows]
 
@@ -234,10 +234,10 @@ def owed_reports(rows: list[Mapping]) -> list[tuple[Mapping, Mapping]]:
 def overdue_reports(db: sqlite_utils.Database, actor: User, *, today: date | None = None) -> list[dict]:
     """Every overdue outcome report, for the facilitators: term, organisation, challenge, team,
     checkpoint, due date and days overdue; the most overdue first."""
-    _gate(actor, "outcome.view_all")
+    authorize_list(actor, "outcome.view_all")
     today = _today(today)
     out = []
-    for row in _visible(actor, "outcome.view_all", _pairing_rows(db, "1 = 1", [], PAIRING_COMPLETED_STATES)):
+    for row in in_my_programmes(actor, "outcome.view_all", _pairing_rows(db, "1 = 1", [], PAIRING_COMPLETED_STATES)):
         reports = _reports(db, row["pairing_id"])
         for cp in checkpoints(row, reports, today):
             if cp["status"] == "overdue":
@@ -255,10 +255,10 @@ def completed_outcomes(db: sqlite_utils.Database, actor: User, *, term_id: int |
     """One record per completed pairing (every term, or ``term_id``'s): term, organisation,
     challenge, the team's name only when the team chose to show it (``team`` None: anonymised),
     the summary, the rubric averages and the latest outcome status. The export reads it."""
-    _gate(actor, "outcome.view_all")
+    authorize_list(actor, "outcome.view_all")
     where, params = ("p.term_id = ?", [term_id]) if term_id is not None else ("1 = 1", [])
     out = []
-    for row in _visible(actor, "outcome.view_all", _pairing_rows(
+    for row in in_my_programmes(actor, "outcome.view_all", _pairing_rows(
             db, where, params, PAIRING_COMPLETED_STATES, "ORDER BY tm.ends_on, tm.id, d.acronym, c.title, t.name")):
         row = _decorate(db, row, _today(today))
         shown = bool(row["summary"] and row["summary"]["show_names"])

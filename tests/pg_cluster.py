@@ -178,6 +178,13 @@ class Cluster:
             for (sequence,) in self.test.execute(
                     "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'").fetchall():
                 self.test.execute(f'ALTER SEQUENCE "{sequence}" RESTART')
+            for table, rows in self._rows.items():   # rows a migration seeds (the default programme)
+                serial = self.test.execute(
+                    "SELECT pg_get_serial_sequence(%s, 'id') FROM information_schema.columns "
+                    "WHERE table_schema = 'public' AND table_name = %s AND column_name = 'id'",
+                    [f'"{table}"', table]).fetchone()
+                if rows and serial and serial[0]:
+                    self.test.execute(f'SELECT setval(%s, (SELECT MAX(id) FROM "{table}"))', [serial[0]])
         return TEST_DATABASE
 
     def create(self, template: str = TEMPLATE) -> str:

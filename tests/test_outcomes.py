@@ -280,10 +280,34 @@ def test_the_outcomes_export_lists_completed_pairings_anonymised_unless_shown_an
     assert "HYPERLINK" not in data
     storage.update(db, "challenges", running_challenge(db, w), {"title": "=1+1"})
     data = importexport.export_bytes(db, w["facilitator"], "outcomes", "csv", "en").decode("utf-8-sig")
-    assert any(row[3] == "'=1+1" for row in csv.reader(io.StringIO(data)))
+    assert any(row[5] == "'=1+1" for row in csv.reader(io.StringIO(data)))
     with pytest.raises(PermissionDenied):
         importexport.export_table(db, w["rep_esdc"], "outcomes", "en")
 
 
 def running_challenge(db, w):
     return db.execute("SELECT challenge_id FROM pairings WHERE id = ?", [w["pairings"]["team_a"]]).fetchone()[0]
+
+
+def test_a_facilitator_limited_to_another_programme_sees_none_of_these_outcomes(db, running):
+    from matching import programmes
+    w = running
+    close(db, w)
+    other = programmes.create_programme(db, accounts.SYSTEM, {
+        "code": "uvic-mpa", "institution_en": "University of Victoria", "institution_fr": "Université de Victoria",
+        "name_en": "Master of Public Administration", "name_fr": "Maîtrise en administration publique"})
+    late = date(2027, 9, 1)
+    assert len(outcomes.overdue_reports(db, w["facilitator"], today=late)) == 2
+    programmes.limit_facilitator(db, accounts.SYSTEM, w["facilitator"].id, [other.id])
+    limited = accounts.get_user(db, w["facilitator"].id)
+    assert outcomes.overdue_reports(db, limited, today=late) == []
+    assert outcomes.completed_outcomes(db, limited) == []
+    with pytest.raises(NotFound):
+        outcomes.get_outcome(db, limited, w["pairings"]["team_a"])
+    programmes.limit_facilitator(db, accounts.SYSTEM, w["facilitator"].id, [programmes.default_programme(db).id])
+    mine = accounts.get_user(db, w["facilitator"].id)
+    assert len(outcomes.completed_outcomes(db, mine)) == 2
+    headers, rows = importexport.export_table(db, accounts.SYSTEM, "outcomes", "en")
+    assert {r[headers.index("Programme")] for r in rows} == {
+        "Sheridan College · Bachelor of Interaction Design"}
+    assert {r[headers.index("Organization type")] for r in rows} == {"Federal department or agency"}
