@@ -6,6 +6,11 @@ connection runs (an sqlite3 trace callback) and kills itself with SIGKILL just b
 one, or just before the ``COMMIT``. For each operation the parent first runs it to completion
 on a copy to count its writes (and to prove that, uninterrupted, it does change the database),
 then tries crash points spread from the first write to the commit.
+
+On PostgreSQL (issue 15.5) the child wraps its connection's ``execute``, ``insert_returning_id``
+and ``commit`` instead (psycopg has no trace hook) and the same demo-data operations are killed;
+the server rolls the dead connection's transaction back, and its write lock is free again for
+the next child.
 """
 from __future__ import annotations
 
@@ -91,6 +96,13 @@ def prepare(name: str, path: Path, demo_template: Path) -> None:
         return
     shutil.copy(demo_template, path)
     db = storage.connect(path)
+    prepare_data(name, db)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+
+
+def prepare_data(name: str, db) -> None:
+    """Bring a copy of the demo data to where operation ``name`` starts (either backend)."""
     if name in ("run_assignment", "publish"):
         _advance_to(db, "matching")
         from matching import feedback
@@ -105,8 +117,6 @@ def prepare(name: str, path: Path, demo_template: Path) -> None:
                 storage.insert(db, "preferences", {"team_id": team, "challenge_id": c, "rank": rank,
                                                    "reason": "Ana knows this one"})
         _advance_to(db, "closed")
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
 
 
 # --- Child process -------------------------------------------------------------------------
@@ -228,3 +238,81 @@ def test_a_full_disk_is_reported_as_such_and_nothing_is_half_written(db, world):
     assert db.execute("SELECT COUNT(*) FROM challenges").fetchone()[0] == \
         db.execute("SELECT COUNT(*) FROM audit_events WHERE action = 'challenge.create'").fetchone()[0]
     assert before["departments"] == table_dump(db)["departments"]
+
+
+# --- PostgreSQL: the same crash, the server rolls back the dead connection's transaction --------
+
+def _pg_run_and_die(uri: str, name: str, kill_at, report: str) -> None:
+    """Run operation ``name`` on PostgreSQL; SIGKILL ourselves before write number ``kill_at`` or
+    the COMMIT, after writing to ``report`` how many writes had run (the connection's own
+    ``execute``, ``insert_returning_id`` and ``commit`` are wrapped: psycopg has no trace hook)."""
+    accounts.SCRYPT_N = CHEAP_SCRYPT_N
+    db = storage.connect(uri)
+    writes = 0
+
+    def die() -> None:
+        Path(report).write_text(str(writes))
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def counted(method, verb_of):
+        def wrapper(*args, **kwargs):
+            nonlocal writes
+            if verb_of(*args) in WRITES:
+                writes += 1
+                if writes == kill_at:
+                    die()
+            return method(*args, **kwargs)
+        return wrapper
+
+    def commit() -> None:
+        if kill_at == "COMMIT":
+            die()
+        original_commit()
+
+    original_commit = db.commit
+    db.execute = counted(db.execute, lambda sql, *rest: sql.lstrip().split(None, 1)[0].upper() if sql.strip() else "")
+    db.insert_returning_id = counted(db.insert_returning_id, lambda *rest: "INSERT")
+    db.commit = commit
+    OPERATIONS[name](db)
+    os._exit(3)
+
+
+#: operation -> crash points on PostgreSQL (the demo-data operations; fewer points: each child
+#: connects to the server)
+PG_PLAN = {"import": 3, "publish": 3, "purge_term": 3, "bulk_approve": 2}
+
+
+@pytest.mark.backends("postgresql")
+@pytest.mark.parametrize("name", sorted(PG_PLAN))
+def test_a_killed_writer_leaves_postgresql_as_before(name, demo_db_path, tmp_path, context):
+    uri = str(demo_db_path)
+    db = storage.connect(uri)
+    prepare_data(name, db)
+    db.close()
+    before = table_dump(uri)
+    report = tmp_path / "writes"
+    tried = []
+
+    def crash(kill_at) -> int:
+        child = context.Process(target=_pg_run_and_die, args=(uri, name, kill_at, str(report)))
+        child.start()
+        child.join(120)
+        assert child.exitcode == -signal.SIGKILL, f"{name} at {kill_at}: exit code {child.exitcode}"
+        assert table_dump(uri) == before, f"{name} killed before write {kill_at}"
+        tried.append(kill_at)
+        return int(report.read_text())
+
+    n_writes = crash("COMMIT")  # every write done, killed before COMMIT: counts the writes too
+    assert n_writes >= 3
+    for kill_at in _crash_points(n_writes, PG_PLAN[name])[:-1]:
+        assert crash(kill_at) == kill_at  # the child was at that very write
+    # After the crashes, the same operation runs to completion and does change the database.
+    accounts.SCRYPT_N, saved = CHEAP_SCRYPT_N, accounts.SCRYPT_N
+    try:
+        survivor = storage.connect(uri)
+        OPERATIONS[name](survivor)
+        survivor.close()
+    finally:
+        accounts.SCRYPT_N = saved
+    assert table_dump(uri) != before
+    print(f"\ncrash on PostgreSQL: {name}: {n_writes} writes, killed at {tried}")
