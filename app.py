@@ -46,8 +46,14 @@ FIRST_RUN = False
 
 
 def open_database():
-    database = storage.connect()
-    demo.ensure_ready(database)
+    """This script run's connection: on PostgreSQL lent by the server's pool (given back by
+    ``close()`` at the end of the run), on SQLite opened for the run. Never cached across runs."""
+    database = storage.connect(pooled=True)
+    try:
+        demo.ensure_ready(database)
+    except BaseException:
+        database.close()
+        raise
     return database
 
 

@@ -557,17 +557,27 @@ def database_key(db) -> str:
     return row[2] if row else ""
 
 
-def connect(path: str | os.PathLike | None = None, *, migrate_schema: bool = True) -> sqlite_utils.Database:
+def connect(path: str | os.PathLike | None = None, *, migrate_schema: bool = True,
+            pooled: bool = False) -> sqlite_utils.Database:
     """Open the portal database (creating it 0600 and migrating it), WAL, foreign keys, busy timeout.
 
     ``path`` (else ``PORTAL_DB``) may be a ``postgresql://`` URI: then a PostgreSQL connection
-    with the same methods is returned (:class:`matching.pg.PostgresDatabase`)."""
+    with the same methods is returned (:class:`matching.pg.PostgresDatabase`). ``pooled`` (the
+    app's script runs): on PostgreSQL the connection is lent by the URI's pool and ``close()``
+    gives it back; its schema is checked once per pool. SQLite opens a connection either way
+    (a file: opening one costs little, and a connection is never shared between runs)."""
     target = path if path is not None else os.environ.get("PORTAL_DB")
     if is_postgres_uri(target):
         from . import pg
-        database = pg.connect(target, lock_timeout_ms=BUSY_TIMEOUT_MS)
-        if migrate_schema:
-            migrate(database)
+        database = pg.connect(target, lock_timeout_ms=BUSY_TIMEOUT_MS, pooled=pooled)
+        if migrate_schema and not (pooled and target in _MIGRATED_POOLS):
+            try:
+                migrate(database)
+            except BaseException:
+                database.close()
+                raise
+            if pooled:
+                _MIGRATED_POOLS.add(target)
         return database
     path = Path(path) if path is not None else default_path()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -591,6 +601,10 @@ def connect(path: str | os.PathLike | None = None, *, migrate_schema: bool = Tru
     if migrate_schema:
         migrate(db)
     return db
+
+
+#: URIs whose pool's database was already migrated by this process (:func:`connect`).
+_MIGRATED_POOLS: set[str] = set()
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -13,7 +13,11 @@ See docs/POSTGRES.md for the design.
 """
 from __future__ import annotations
 
+import atexit
+import logging
+import os
 import re
+import threading
 import time
 from functools import lru_cache
 from typing import Any, Callable, Iterator
@@ -22,6 +26,9 @@ import psycopg
 from psycopg import pq
 from psycopg.adapt import AdaptersMap, Dumper, Loader
 from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+log = logging.getLogger("portal")
 
 #: Every portal write transaction takes this transaction-level advisory lock first: writers run
 #: one at a time, across every app server, as ``BEGIN IMMEDIATE`` makes them on SQLite. A
@@ -145,15 +152,27 @@ class _Table:
 
 
 class PostgresDatabase:
-    """A PostgreSQL connection with the sqlite-utils methods the domain uses."""
+    """A PostgreSQL connection with the sqlite-utils methods the domain uses.
+
+    Its own server connection, or (``pool``) one lent by the URI's pool for one script run:
+    :meth:`close` then gives it back clean, and this object refuses any later use.
+    """
 
     dialect = "postgresql"
 
-    def __init__(self, uri: str, *, lock_timeout_ms: int):
+    def __init__(self, uri: str, *, lock_timeout_ms: int, pool: "ConnectionPool | None" = None):
         self.uri = uri
+        self._pool = pool
         self._column_cache: dict[str, frozenset[str]] = {}
-        self.conn = psycopg.connect(uri, autocommit=True, context=ADAPTERS)
-        self.conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
+        if pool is None:
+            self.conn = psycopg.connect(uri, autocommit=True, context=ADAPTERS)
+            self.conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
+        else:
+            try:
+                self.conn = pool.getconn()
+            except PoolTimeout as err:  # every connection lent for POOL_TIMEOUT_SECONDS
+                from .errors import Busy
+                raise Busy() from err
 
     # sqlite-utils' API ------------------------------------------------------------------------
     def execute(self, sql: str, params: list | tuple | None = None) -> psycopg.Cursor:
@@ -175,7 +194,26 @@ class PostgresDatabase:
         return _Table(self, table)
 
     def close(self) -> None:
-        self.conn.close()
+        """Close the connection, or give a lent one back to its pool in the state the domain
+        expects of a new one: no transaction open (a run that ended inside one is rolled back,
+        and logged: that is a bug), autocommit. The pool's :func:`_reset` then clears the
+        session's settings. This object cannot be used afterwards (the connection may already
+        be lent to another script run)."""
+        conn, self.conn = self.conn, _RETURNED
+        if conn is _RETURNED:
+            return
+        if self._pool is None:
+            conn.close()
+            return
+        if not conn.closed and conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            log.warning("a pooled connection came back inside a transaction: rolled back")
+            try:
+                conn.execute("ROLLBACK")
+            except psycopg.Error:
+                conn.close()  # the pool discards a closed connection
+        if not conn.closed and not conn.autocommit:
+            conn.autocommit = True
+        self._pool.putconn(conn)
 
     # What matching.db needs beyond it ---------------------------------------------------------
     @property
@@ -236,8 +274,79 @@ class PostgresDatabase:
         return self._column_cache[table]
 
 
-def connect(uri: str, *, lock_timeout_ms: int) -> PostgresDatabase:
+def connect(uri: str, *, lock_timeout_ms: int, pooled: bool = False) -> PostgresDatabase:
+    """A connection of its own, or (``pooled``) one lent by the URI's pool until ``close()``."""
+    if pooled:
+        return PostgresDatabase(uri, lock_timeout_ms=lock_timeout_ms, pool=pool_for(uri, lock_timeout_ms))
     return PostgresDatabase(uri, lock_timeout_ms=lock_timeout_ms)
+
+
+class _Returned:
+    """Stands for the connection of a :class:`PostgresDatabase` after ``close()``: any use fails
+    loudly instead of reaching a server connection lent to someone else meanwhile."""
+
+    closed = True
+
+    def __getattr__(self, name):
+        raise psycopg.InterfaceError("this portal connection was closed (given back to its pool)")
+
+
+_RETURNED = _Returned()
+
+
+# --- The connection pool (app servers: one connection per script run, kept between runs) --------
+
+#: Most connections one app server process opens to one database (``PORTAL_DB_POOL_MAX``):
+#: one per script run in progress at the same moment. PostgreSQL's default ``max_connections``
+#: is 100: servers x this must stay below it.
+POOL_MAX = int(os.environ.get("PORTAL_DB_POOL_MAX") or 10)
+#: How long a script run waits for a connection when all are lent; then Busy.
+POOL_TIMEOUT_SECONDS = 10.0
+
+_pools: dict[str, ConnectionPool] = {}
+_pools_lock = threading.Lock()
+
+
+def pool_for(uri: str, lock_timeout_ms: int) -> ConnectionPool:
+    """The pool of ``uri`` (one per URI and process, made on first use): connections in
+    autocommit with the portal's adapters and ``lock_timeout``, checked when lent (one that the
+    server closed meanwhile is replaced, unseen) and reset when given back."""
+    with _pools_lock:
+        pool = _pools.get(uri)
+        if pool is None:
+            def configure(conn: psycopg.Connection) -> None:
+                conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
+
+            def reset(conn: psycopg.Connection) -> None:
+                _reset(conn, lock_timeout_ms)
+
+            pool = ConnectionPool(uri, kwargs={"autocommit": True, "context": ADAPTERS}, min_size=1,
+                                  max_size=max(1, POOL_MAX), open=True, configure=configure, reset=reset,
+                                  check=ConnectionPool.check_connection, timeout=POOL_TIMEOUT_SECONDS,
+                                  name="portal")
+            _pools[uri] = pool
+        return pool
+
+
+def _reset(conn: psycopg.Connection, lock_timeout_ms: int) -> None:
+    """A connection given back: the session as a new one's (settings, session-level advisory
+    locks), autocommit; it arrives here outside any transaction (``close()`` saw to it)."""
+    conn.autocommit = True
+    conn.execute("RESET ALL")
+    conn.execute("SELECT pg_advisory_unlock_all()")
+    conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
+
+
+def close_pools() -> None:
+    """Close every pool of this process (a test that drops its database; process exit)."""
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.close()
+
+
+atexit.register(close_pools)
 
 
 # --- Migrations -------------------------------------------------------------------------------

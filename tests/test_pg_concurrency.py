@@ -607,3 +607,135 @@ def test_two_notify_send_at_once_on_two_servers_deliver_each_message_once(db, db
     assert stored == set(delivered)
     if storage.dialect(db) == "postgresql":
         assert all(sent), sent  # both senders delivered: they claimed side by side, not in turn
+
+
+# --- Connections: one per script run, from a pool on PostgreSQL --------------------------------
+
+def backend_pid(database) -> int:
+    return database.execute("SELECT pg_backend_pid()").fetchone()[0]
+
+
+@pytest.mark.backends("sqlite")
+def test_sqlite_opens_a_connection_per_run_even_when_asked_for_a_pooled_one(db_target):
+    first = storage.connect(db_target, pooled=True)
+    second = storage.connect(db_target, pooled=True)
+    try:
+        assert first.conn is not second.conn
+    finally:
+        first.close()
+        second.close()
+
+
+@pytest.fixture
+def one_connection_pool(db_target, monkeypatch):
+    """A URI of the test database with a pool of its own holding one connection, so that the
+    next run is sure to get the connection the last one gave back."""
+    from matching import pg
+    monkeypatch.setattr(pg, "POOL_MAX", 1)
+    uri = db_target + ("&" if "?" in db_target else "?") + "application_name=one-connection-pool"
+    yield uri
+    with pg._pools_lock:
+        pool = pg._pools.pop(uri, None)
+    if pool is not None:
+        pool.close()
+
+
+@pytest.mark.backends("postgresql")
+def test_a_pooled_connection_is_reused_by_the_next_run_and_refused_after_its_own(one_connection_pool):
+    from matching import pg
+    first = storage.connect(one_connection_pool, pooled=True)
+    pid = backend_pid(first)
+    first.close()
+    with pytest.raises(storage.driver(first).InterfaceError):
+        first.execute("SELECT 1")  # given back: this run cannot touch it any more
+    first.close()  # twice is harmless
+    made = pg.pool_for(one_connection_pool, storage.BUSY_TIMEOUT_MS).get_stats()["connections_num"]
+    for _ in range(5):
+        run = storage.connect(one_connection_pool, pooled=True)
+        assert backend_pid(run) == pid  # the same server connection, no new connect
+        run.close()
+    assert pg.pool_for(one_connection_pool, storage.BUSY_TIMEOUT_MS).get_stats()["connections_num"] == made
+
+
+@pytest.mark.backends("postgresql")
+def test_a_pooled_connection_comes_back_clean(db, one_connection_pool):
+    """A run that ended inside a transaction, with session settings changed: the next run gets
+    its connection out of any transaction (the write rolled back), in autocommit, with the
+    portal's lock_timeout and the server's defaults for the rest."""
+    run = storage.connect(one_connection_pool, pooled=True)
+    pid = backend_pid(run)
+    run.execute("SET deadlock_timeout = '7s'")
+    run.execute("SET statement_timeout = 1234")
+    run.execute("SELECT pg_advisory_lock(42)")  # a session-level lock the run forgot
+    run.execute("BEGIN")
+    run.execute("INSERT INTO departments (acronym, name_en, name_fr) VALUES ('LEFT', 'Left', 'Left')")
+    run.close()
+    following = storage.connect(one_connection_pool, pooled=True)
+    try:
+        assert backend_pid(following) == pid
+        assert not following.in_transaction and following.conn.autocommit
+        settings = dict(following.execute(
+            "SELECT name, setting FROM pg_settings WHERE name IN "
+            "('deadlock_timeout', 'statement_timeout', 'lock_timeout')").fetchall())
+        assert settings == {"deadlock_timeout": "1000", "statement_timeout": "0",
+                            "lock_timeout": str(storage.BUSY_TIMEOUT_MS)}
+        assert db.execute("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM departments WHERE acronym = 'LEFT'").fetchone()[0] == 0
+        with storage.transaction(following):  # and it writes as a new one would
+            storage.insert(following, "departments", {"acronym": "NEXT", "name_en": "N", "name_fr": "N"})
+        assert db.execute("SELECT COUNT(*) FROM departments WHERE acronym = 'NEXT'").fetchone()[0] == 1
+    finally:
+        following.close()
+
+
+@pytest.mark.backends("postgresql")
+def test_runs_at_the_same_time_get_different_connections(db_target):
+    runs = [storage.connect(db_target, pooled=True) for _ in range(3)]
+    try:
+        assert len({backend_pid(run) for run in runs}) == 3
+    finally:
+        for run in runs:
+            run.close()
+
+
+@pytest.mark.backends("postgresql")
+def test_a_pooled_connection_the_server_closed_is_replaced_unseen(db, one_connection_pool):
+    run = storage.connect(one_connection_pool, pooled=True)
+    pid = backend_pid(run)
+    run.close()
+    db.execute("SELECT pg_terminate_backend(?)", [pid])  # a server restart, an idle timeout
+    time.sleep(0.2)
+    following = storage.connect(one_connection_pool, pooled=True)
+    try:
+        assert backend_pid(following) != pid
+        assert following.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 0
+    finally:
+        following.close()
+
+
+def test_the_app_gives_its_connection_back_at_the_end_of_every_run(demo_db_path, backend):
+    """app.py, run as Streamlit runs it: the run's connection is closed (SQLite) or given back
+    to the pool (PostgreSQL) when the run ends: the object the run used refuses any later use."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    at.run()
+    database = at.session_state["_db"]
+    with pytest.raises(storage.driver(database).ProgrammingError if backend == "sqlite"
+                       else storage.driver(database).InterfaceError):
+        database.execute("SELECT 1")
+
+
+@pytest.mark.backends("postgresql")
+def test_the_connect_benchmark_runs(db_target):
+    """benchmarks/pg_connect.py --smoke (the figure in docs/POSTGRES.md) against this database."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "pg_connect.py"), "--smoke", "--db", db_target],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "PostgreSQL, pooled (after)" in result.stdout and "median ms" in result.stdout
