@@ -259,7 +259,7 @@ def _copy(actor, src, dst, shown_source: str, shown_target: str) -> dict[str, An
             audit.record(dst, actor, "db.copy", target_type="database",
                          detail={"from": shown_source, "tables": len(order), "rows": total,
                                  "schema_version": storage.SCHEMA_VERSION})
-    except storage.driver(dst).Error as err:
+    except (storage.driver(src).Error, storage.driver(dst).Error) as err:
         raise PortalError("db.copy_failed", str(err), detail=_first_line(err)) from None
     finally:
         _end_read(src)

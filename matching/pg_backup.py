@@ -392,16 +392,39 @@ def _column_differences(table: str, found: list[str], expected: list[str], diffe
 def restore(db, path: Path, previous: Path, audit_event) -> dict[str, Any]:
     """Check ``path``, restore it into a scratch database, check that, keep the live content at
     ``previous``, then replace the live content in one transaction, in which
-    ``audit_event(schema_version, migrated)`` records the restore."""
-    found, _ = inspect(db, path)
+    ``audit_event(schema_version, migrated)`` records the restore.
+
+    The file is first copied into a private temporary folder and only that copy is read, checked
+    and restored: a file changed between the check and the restore is never restored."""
+    import psycopg
+    with tempfile.TemporaryDirectory(prefix="portal-restore-") as folder:
+        private = Path(folder) / "backup.dump"
+        try:
+            shutil.copyfile(path, private)
+        except OSError:
+            private = path  # missing or unreadable: inspect() refuses it by name
+        try:
+            return _restore(db, private, path, previous, audit_event)
+        except psycopg.Error as err:  # e.g. the live tables stayed locked past lock_timeout
+            raise PortalError("db.pg_restore_failed", str(err), path=str(path),
+                              detail=_first_error(str(err))) from None
+
+
+def _restore(db, path: Path, shown: Path, previous: Path, audit_event) -> dict[str, Any]:
+    try:
+        found, _ = inspect(db, path)
+    except PortalError as err:
+        if "path" in err.params:  # name the file the operator gave, not the private copy
+            err.params["path"] = str(shown)
+        raise
     with scratch_database(db, "restore") as (conninfo, name):
         command, env = tool_command(db, "pg_restore", "--no-owner", "--no-privileges", str(path), dbname=name)
         result = _run(command, env)
         if result.returncode != 0:
             broken = sorted(set(re.findall(r'insert or update on table "(\w+)" violates foreign key', result.stderr)))
             if broken:
-                raise PortalError("db.restore_foreign_keys", result.stderr, path=str(path), tables=", ".join(broken))
-            raise PortalError("db.pg_dump_damaged", result.stderr, path=str(path), detail=_first_error(result.stderr))
+                raise PortalError("db.restore_foreign_keys", result.stderr, path=str(shown), tables=", ".join(broken))
+            raise PortalError("db.pg_dump_damaged", result.stderr, path=str(shown), detail=_first_error(result.stderr))
         from . import pg
         staged = pg.connect(conninfo, lock_timeout_ms=storage.BUSY_TIMEOUT_MS)
         try:
@@ -414,12 +437,13 @@ def restore(db, path: Path, previous: Path, audit_event) -> dict[str, Any]:
                     if result.returncode != 0:
                         raise PortalError("db.pg_tool_failed", result.stderr, tool="pg_dump",
                                           detail=_first_error(result.stderr))
-                    compare(read_archive(db, migrated), reference_entries(db, storage.SCHEMA_VERSION), path,
+                    compare(read_archive(db, migrated), reference_entries(db, storage.SCHEMA_VERSION), shown,
                             storage.SCHEMA_VERSION)
             storage.migrate(db)  # as every connection does: the live database at this portal's schema
-            tables = _table_order(staged)
-            if sorted(tables) != sorted(_table_order(db)):
-                raise PortalError("db.restore_altered", "live tables differ", path=str(path),
+            from .copydb import table_order
+            tables = table_order(staged)
+            if sorted(tables) != sorted(table_order(db)):
+                raise PortalError("db.restore_altered", "live tables differ", path=str(shown),
                                   version=storage.SCHEMA_VERSION, objects="TABLE list")
             dump(db, previous)
             version_before = storage.data_version(db)
@@ -430,27 +454,6 @@ def restore(db, path: Path, previous: Path, audit_event) -> dict[str, Any]:
         finally:
             staged.close()
     return {"schema_version": found["schema_version"], "migrated": applied, "tables": found["tables"]}
-
-
-def _table_order(db) -> list[str]:
-    """The database's tables, each after the tables its foreign keys point to (from the catalog)."""
-    tables = db.table_names()
-    edges = {t: set() for t in tables}
-    for child, parent in db.execute(
-            "SELECT c.conrelid::regclass::text, c.confrelid::regclass::text FROM pg_constraint c "
-            "JOIN pg_namespace n ON n.oid = c.connamespace WHERE c.contype = 'f' AND n.nspname = current_schema()"):
-        child, parent = child.strip('"'), parent.strip('"')
-        if child in edges and parent != child:
-            edges[child].add(parent)
-    order: list[str] = []
-    while edges:
-        ready = sorted(t for t, parents in edges.items() if not parents - set(order))
-        if not ready:
-            raise PortalError("db.copy_cycle", "foreign keys form a cycle", tables=", ".join(sorted(edges)))
-        order += ready
-        for t in ready:
-            del edges[t]
-    return order
 
 
 def copyable_columns(db, table: str) -> list[str]:
