@@ -50,6 +50,12 @@ def _cached(db: sqlite_utils.Database, term_id: int | None, kind: str, build):
     return value
 
 
+def cached(db: sqlite_utils.Database, scope: Any, kind: str, build):
+    """The rankers' cache for another corpus (the outcomes library's past challenges): ``build()``
+    once per database, data version, ``scope`` (what else the value depends on) and ``kind``."""
+    return _cached(db, scope, kind, build)
+
+
 def clear_cache() -> None:
     with _CACHE_LOCK:
         _CACHE.clear()
@@ -367,7 +373,7 @@ def filter_ranked(items: list[dict], *, department_ids=(), themes=(), languages=
     same challenges (see :func:`_query_groups`).
     """
     wanted_themes = {_folded(theme) for theme in themes}
-    groups = _query_groups(query)
+    matches_query = query_matcher(query)
     kept = []
     for item in items:
         if department_ids and item.get("department_id") not in set(department_ids):
@@ -376,13 +382,30 @@ def filter_ranked(items: list[dict], *, department_ids=(), themes=(), languages=
             continue
         if wanted_themes and not wanted_themes & {_folded(t) for t in item.get("themes") or []}:
             continue
-        if groups:
-            text = _search_text(item)
-            if not all(any(p.search(text) for p in equivalents) if equivalents else
-                       all(w in text for w in typed) for typed, equivalents in groups):
-                continue
+        if not matches_query(_search_text(item)):
+            continue
         kept.append(item)
     return kept
+
+
+def folded(text: Any) -> str:
+    """``text`` as :func:`query_matcher` searches it: lower case, accents folded."""
+    return _folded(text)
+
+
+def query_matcher(query: str):
+    """A test ``text -> bool`` of a search box's query, the one every search of the portal uses
+    (the student's challenge search, the outcomes library): every word as typed (a substring,
+    ignoring case and accents), a glossary term also as any of its equivalents in either language
+    (:func:`_query_groups`). ``text`` must be folded (:func:`folded`). An empty query matches all."""
+    groups = _query_groups(query or "")
+    if not groups:
+        return lambda text: True
+
+    def matches(text: str) -> bool:
+        return all(any(p.search(text) for p in equivalents) if equivalents else
+                   all(w in text for w in typed) for typed, equivalents in groups)
+    return matches
 
 
 def ranked_facets(items: list[dict]) -> dict[str, list]:

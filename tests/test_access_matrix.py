@@ -169,6 +169,10 @@ def _rep_notification(db, w):
                       [w["rep_esdc"]]).fetchone()[0]
 
 
+def library_module():
+    return importlib.import_module("matching.library")
+
+
 def notifications_module():
     return importlib.import_module("matching.notifications")
 
@@ -343,6 +347,11 @@ CASES: dict[str, list[Case]] = {
     "programmes.limit_facilitator": [Case(lambda db, w, a, _: programmes.limit_facilitator(
         db, a, w["facilitator"], [programmes.default_programme(db).id]), FAC)],
     "programmes.visible_programmes": [Case(lambda db, w, a, _: programmes.visible_programmes(db, a), EVERYONE)],
+    # the outcomes library (issue 17.4): every signed-in role, the read-only public servant included
+    "library.entries": [Case(lambda db, w, a, _: library_module().entries(db, a), EVERYONE)],
+    "library.facets": [Case(lambda db, w, a, _: library_module().facets(db, a), EVERYONE)],
+    "library.similar_past_challenges": [Case(lambda db, w, a, _: library_module().similar_past_challenges(
+        db, a, {"title": "Screen readers"}), EVERYONE)],
     "notifications.remind_round": [Case(lambda db, w, a, r: notifications_module().remind_round(db, a, r), FAC,
                                         lambda db, w: (_open_entry(db, w), db.execute(
                                             "SELECT id FROM feedback_rounds WHERE name = 'Final'").fetchone()[0])[1])],
@@ -450,6 +459,7 @@ ACTORLESS = {
     "sessions.open_sessions": "internal count for the account page and the tests",
     "accounts.authenticate": "signing in: there is no actor yet (timing and audit tested elsewhere)",
     "accounts.sign_in_verified_email": "single sign-on: the identity provider vouched for the e-mail",
+    "matches.cached": "the rankers' cache, called inside services that checked the actor",
     "accounts.find_user": "internal look-up used by sign-in, the CLI and imports",
     "accounts.get_user": "loads the signed-in user from the session's id",
     "accounts.load_user": "builds a user from its row (with a facilitator's programmes) for sign-in and sessions",

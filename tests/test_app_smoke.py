@@ -12,6 +12,7 @@ DEMO_EMAILS = {
     "student": "student@demo.sheridancollege.ca",
     "facilitator": "facilitator@demo.gc.ca",
     "expert": "expert@demo.gc.ca",
+    "public_servant": "public.servant@demo.canada.ca",
 }
 
 

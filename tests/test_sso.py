@@ -156,3 +156,14 @@ def test_two_first_sign_ins_at_once_make_one_account(db_target, world, allowed_d
         ids = set(pool.map(sign_in, range(4)))
     assert len(ids) == 1
 
+
+
+def test_a_public_servant_signed_in_by_sso_sees_only_the_library(demo_db, allowed_domains):
+    user = accounts.sign_in_verified_email(demo_db, "ada@canada.ca", name="Ada Lovelace", verified=True)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["user_id"] = user.id
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Outcomes library"
+    with pytest.raises(Exception):
+        at.switch_page("views/home.py").run()

@@ -12,12 +12,13 @@ the approved text until then. A closed term's challenge is read-only.
 import streamlit as st
 
 import ui
-from matching import challenges, lifecycle, terms
+from matching import challenges, library, lifecycle, organisations, terms
 from matching.errors import NotFound, ValidationFailed
 from matching.i18n import format_day
 from matching.models import CONTENT_LANGUAGES, MAX_CAPACITY, MAX_THEMES, SHORT_TEXT_MAX, TITLE_MAX
 
 LIST_PAGE = "views/dept_challenges.py"
+LIBRARY_PAGE = ui.LIBRARY_PAGE[0]
 PAGE = "cf"  # session-state prefix of this form
 # Form field -> widget key. Widget keys hold the typed values across reruns.
 KEYS = {field: f"cf_{field}" for field in challenges.FORM_FIELDS}
@@ -244,6 +245,36 @@ def content_fields(errors: dict) -> None:
         ui.field_error(errors, "capacity")
 
 
+def similar_past() -> None:
+    """Completed challenges close to the text typed so far, with what they led to (issue 17.4):
+    ranked by the matches' ranker on every rerun (a field left or a button pressed); nothing
+    when nothing is close enough."""
+    loaded = state.get("cf_loaded") or {}
+    similar = library.similar_past_challenges(ui.db(), user, form_data(), exclude_id=loaded.get("id"))
+    if not similar:
+        return
+    with st.container(border=True, key="cf_similar"):
+        st.subheader(ui.t("library.similar.heading"), anchor=False)
+        st.caption(ui.t("library.similar.intro"))
+        for item in similar:
+            first = item["entries"][0]
+            st.markdown("**" + ui.plain(first["title"]) + "**")
+            st.caption(" · ".join(ui.plain(part) for part in (
+                f"{ui.acronym(first['acronym'])} — {ui.department_name(first)}",
+                organisations.kind_label(first["kind"], ui.lang()), ui.t("library.term", term=first["term"]))))
+            if item["reasons"]:
+                ui.shared_terms([(words, 0.0) for words in item["reasons"]], label_key="library.similar.shared",
+                                empty_key="library.similar.shared")
+            for entry in item["entries"]:
+                status = (ui.t(f"outcome.status.{entry['latest_status']}") if entry["latest_status"]
+                          else ui.t("library.no_report"))
+                st.caption(ui.plain(ui.t("library.similar.outcome", status=status)))
+                recommendations = (entry["summary"] or {}).get("recommendations")
+                if recommendations:
+                    st.text(recommendations)
+        st.page_link(LIBRARY_PAGE, label=ui.t("library.similar.open_library"), icon=":material/local_library:")
+
+
 def error_summary(errors: dict) -> None:
     if errors:
         st.error(ui.t("error.validation_summary", count=len(errors)), icon=":material/error:")
@@ -254,6 +285,7 @@ def editable_form(challenge) -> None:
     error_summary(errors)
     term_id, can_save = term_field(errors) if challenge is None else (challenge.term_id, True)
     content_fields(errors)
+    similar_past()
     st.subheader(ui.t("dept.form.sme_heading"), anchor=False)
     st.caption(ui.t("dept.form.sme_help"))
     left, right = st.columns(2)
