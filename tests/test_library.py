@@ -312,3 +312,41 @@ def test_the_challenge_form_shows_similar_past_challenges_as_the_text_is_typed(d
     at.text_input(key="cf_title").input("Déneigement des rues municipales").run()
     at.text_area(key="cf_problem").input("Les résidents ne savent pas quand leur rue sera déneigée.").run()
     assert "Défis passés semblables" not in [s.value for s in at.subheader]
+
+
+HOSTILE_EXTRA = " \u202eRTL\u202c \u200f mark \u0007bell\u001b[31m"
+
+
+def test_hostile_text_in_every_field_of_an_entry_stays_text(db, lib):
+    """Markdown images and links, bare URLs, e-mail autolinks, shortcodes, RTL marks and control
+    characters in the challenge, the organisation, the programme, the term, the summary, its links
+    and the report notes: on the library page and in the form's similar challenges, in both
+    languages, nothing becomes live (the checker of tests/test_security_markdown.py)."""
+    from tests.test_security_markdown import HOSTILE, markdown_strings, problems_on
+    bad = HOSTILE + HOSTILE_EXTRA
+    with storage.transaction(db):
+        db.execute("UPDATE challenges SET title = ? || title, problem = ?, outcomes = ?, themes = ?",
+                   [bad + " ", bad, bad, json.dumps([bad, "accessibility"])])
+        db.execute("UPDATE departments SET name_en = ?, name_fr = ?", [bad, bad])
+        db.execute("UPDATE programmes SET institution_en = ?, institution_fr = ?, name_en = ?, name_fr = ?",
+                   [bad, bad, bad, bad])
+        db.execute("UPDATE terms SET name = ? || name", [bad + " "])
+        db.execute("UPDATE teams SET name = ? WHERE id = ?", [bad, lib["team_b"]])  # the named team
+        db.execute("UPDATE final_summaries SET learned = ?, made = ?, recommendations = ?, links = ?",
+                   [bad, bad, bad, json.dumps(["http://evil.example/x", "https://example.org/ok"])])
+        db.execute("UPDATE outcome_reports SET note = ?", [bad])
+    matches.clear_cache()
+    problems = []
+    for lang in ("en", "fr"):
+        at = _page(lib["servant"], lang)
+        assert not at.exception, at.exception
+        problems += problems_on(at, f"[library {lang}]")
+        assert any("Evil" in value for _, value in markdown_strings(at))
+        assert any("Evil" in text.value for text in at.text)  # the summary itself, as text
+        rep = _page(accounts.get_user(db, lib["rep_dfo"].id), lang)
+        rep.switch_page("views/dept_challenge_form.py").run()
+        rep.text_input(key="cf_title").input("Screen readers and accessible online application forms").run()
+        assert not rep.exception, rep.exception
+        assert [s for s in rep.subheader if s.value in ("Similar past challenges", "Défis passés semblables")]
+        problems += problems_on(rep, f"[form {lang}]")
+    assert not problems, "\n".join(problems[:20])
