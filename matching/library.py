@@ -345,9 +345,10 @@ def facets(db: sqlite_utils.Database, actor: User) -> dict[str, list]:
 # --- Similar past challenges -----------------------------------------------------------------
 
 #: A past challenge is shown beside a new one from this cosine score on: the ranker's "good
-#: match" threshold (``ranking.LABEL_THRESHOLDS``). Checked on the demo data (issue 17): a new
-#: challenge written on a past one's subject scores 0.2 to 0.6 against it; unrelated past
-#: challenges score under 0.1, a few share a word or two ("service", "data") at 0.1 to 0.14.
+#: match" threshold (``ranking.LABEL_THRESHOLDS``). Measured on the 41 bundled demo challenges
+#: as the past corpus: a new text made of one challenge's title and first sentence scores 0.53 to
+#: 0.75 against that challenge (median 0.69); the best of the 40 others scores 0.05 to 0.18
+#: (median 0.08, 90th percentile 0.14), and only 2 of 41 reach 0.15 (neighbouring subjects).
 SIMILAR_MIN_SCORE = 0.15
 SIMILAR_MAX = 3
 
