@@ -349,7 +349,11 @@ def unexpected_error(err: Exception) -> None:
 def main() -> None:
     # The tab icon is a file of the portal (sent inline), never a font server's (issue 14.12).
     st.set_page_config(page_title="Challenge Portal", page_icon=str(ICON), layout="wide")
-    database = open_database()
+    try:
+        database = open_database()
+    except Busy as err:  # every pooled connection lent, or the schema check behind a lock
+        ui.show_error(err)
+        return
     st.session_state["_db"] = database
     try:
         restore_session()

@@ -177,13 +177,26 @@ class PostgresDatabase:
     # sqlite-utils' API ------------------------------------------------------------------------
     def execute(self, sql: str, params: list | tuple | None = None) -> psycopg.Cursor:
         cursor = psycopg.RawCursor(self.conn)
-        cursor.execute(translate(sql), list(params) if params else None)
+        self._run(cursor, sql, params)
         return cursor
 
     def query(self, sql: str, params: list | tuple | None = None) -> Iterator[dict]:
         cursor = psycopg.RawCursor(self.conn, row_factory=dict_row)
-        cursor.execute(translate(sql), list(params) if params else None)
+        self._run(cursor, sql, params)
         yield from cursor
+
+    def _run(self, cursor: psycopg.RawCursor, sql: str, params) -> None:
+        """Run one statement. A statement on its own (autocommit, outside ``transaction()``)
+        that meets a transient error (:data:`TRANSIENT_ERRORS`: a read waiting past
+        ``lock_timeout`` behind a restore's table lock, a deadlock) has been rolled back by the
+        server: it is :class:`~matching.errors.Busy`, retryable, like one inside a transaction."""
+        try:
+            cursor.execute(translate(sql), list(params) if params else None)
+        except TRANSIENT_ERRORS as err:
+            if self.in_transaction:
+                raise  # transaction() rolls back and says Busy
+            from .errors import Busy
+            raise Busy(retryable=True) from err
 
     def table_names(self) -> list[str]:
         return [name for (name,) in self.conn.execute(

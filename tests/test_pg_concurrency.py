@@ -739,3 +739,51 @@ def test_the_connect_benchmark_runs(db_target):
                             capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "PostgreSQL, pooled (after)" in result.stdout and "median ms" in result.stdout
+
+
+@pytest.mark.backends("postgresql")
+def test_a_read_behind_a_table_lock_past_lock_timeout_is_busy_not_an_error(db, db_target, world):
+    """A restore or a migration on another server holds a table: a page's plain read (autocommit)
+    waits ``lock_timeout``, then is rerun, then refused with the busy sentence."""
+    import psycopg
+    short_lock_wait(db)
+    reads = []
+
+    def read():
+        reads.append(1)
+        return accounts.get_user(db, world["student_a"].id)
+
+    with psycopg.connect(db_target) as other:
+        other.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(Busy) as refused:
+            storage.retrying(db, read)
+        other.rollback()
+    assert len(reads) == storage.CALL_ATTEMPTS and refused.value.retryable
+    assert isinstance(refused.value.__cause__, psycopg.errors.LockNotAvailable)
+    assert read().email == world["student_a"].email  # the connection is fine afterwards
+
+
+@pytest.mark.backends("postgresql")
+def test_the_app_says_busy_when_every_pooled_connection_is_lent(demo_db_path, monkeypatch):
+    """A server whose pool is exhausted (every connection lent for the pool's timeout): the page
+    says the busy sentence instead of an error."""
+    from streamlit.testing.v1 import AppTest
+
+    from matching import pg
+    from tests.conftest import ROOT
+    uri = str(demo_db_path) + "&application_name=exhausted-pool"
+    monkeypatch.setenv("PORTAL_DB", uri)
+    monkeypatch.setattr(pg, "POOL_MAX", 1)
+    monkeypatch.setattr(pg, "POOL_TIMEOUT_SECONDS", 0.3)
+    held = storage.connect(uri, pooled=True)  # another script run holds the only connection
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+        assert not at.exception
+        assert [e.value for e in at.error] == [t("error.busy", "en")]
+        held.close()
+        assert not at.run().exception and not at.error  # the next rerun gets the connection
+    finally:
+        held.close()
+        with pg._pools_lock:
+            pool = pg._pools.pop(uri, None)
+        pool.close()
