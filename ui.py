@@ -381,6 +381,26 @@ def date_field(label: str, *, key: str, value=None, help: str | None = None, con
     return text.strip() or None
 
 
+ALL_PROGRAMMES = "all"
+
+
+def pick_programme(key: str) -> int | None:
+    """The academic program a facilitator's page is filtered by (None: all of theirs). Drawn only
+    when the person may act on more than one; the choice is kept across pages."""
+    from matching import programmes
+    visible = programmes.visible_programmes(db(), user())
+    if len(visible) <= 1:
+        return visible[0].id if visible else None
+    options = {ALL_PROGRAMMES: t("programme.all"), **{p.id: p.label(lang()) for p in visible}}
+    remembered = st.session_state.get("_chosen_programme", ALL_PROGRAMMES)
+    if remembered not in options:
+        remembered = ALL_PROGRAMMES
+    chosen = choice(st.selectbox, t("programme.label"), options, key=key, labels=options,
+                    index=list(options).index(remembered))
+    st.session_state["_chosen_programme"] = chosen
+    return None if chosen == ALL_PROGRAMMES else chosen
+
+
 def pick_term(key: str, states=None, *, label_key: str = "term.selector"):
     """A term selector; returns the chosen :class:`~matching.models.Term`.
 
@@ -388,15 +408,19 @@ def pick_term(key: str, states=None, *, label_key: str = "term.selector"):
     across pages (a facilitator who picked the next intake stays on it); the first choice is
     :func:`matching.terms.default_term` among ``states`` (every term is listed either way, so a
     closed term stays reachable for reading and export). Stops the page when there is no term.
+    With several academic programs, a program filter comes first (:func:`pick_programme`); a
+    facilitator limited to some programs sees only their terms.
     """
     from matching import terms
-    all_terms = terms.list_terms(db())
+    programme_id = pick_programme(key + "_programme")
+    all_terms = terms.list_terms(db(), actor=user(), programme_id=programme_id)
     if not all_terms:
         st.info(t("fac.no_term"), icon=":material/calendar_month:")
         st.stop()
     by_id = {term.id: term for term in all_terms}
     remembered = st.session_state.get("_chosen_term")
-    first = remembered if remembered in by_id else terms.default_term(db(), states).id
+    first = remembered if remembered in by_id else terms.default_term(db(), states, actor=user(),
+                                                                       programme_id=programme_id).id
     labels = {i: term_label(term) for i, term in by_id.items()}
     chosen = choice(st.selectbox, t(label_key), by_id, index=list(by_id).index(first), key=key, labels=labels)
     st.session_state["_chosen_term"] = chosen
@@ -405,8 +429,26 @@ def pick_term(key: str, states=None, *, label_key: str = "term.selector"):
 
 def term_label(term) -> str:
     """``Winter 2027 · Active`` in the user's language (a term name is user text: a widget label
-    or option, never Markdown)."""
-    return f"{term.name} · {t('term_state.' + term.state)}"
+    or option, never Markdown); with several academic programs, the term's program follows
+    (``Winter 2027 · Active · Sheridan College · Bachelor of Interaction Design``)."""
+    label = f"{term.name} · {t('term_state.' + term.state)}"
+    programme = programme_label(getattr(term, "programme_id", None))
+    return f"{label} · {programme}" if programme else label
+
+
+def programme_label(programme_id: int | None) -> str:
+    """"Institution · Program" in the user's language; empty while the portal has one program
+    (nothing to tell apart) or for no program."""
+    from matching import programmes
+    labels = programmes.labels(db(), lang())
+    return labels.get(programme_id, "") if len(labels) > 1 else ""
+
+
+def organisation_word(department_ids=None, *, plural: bool = False, heading: bool = False) -> str:
+    """What to call organisations on this page (:func:`matching.organisations.word_for`): the
+    word of their one kind ("department", "municipality"), else the neutral "organization"."""
+    from matching import organisations
+    return organisations.word_for(db(), lang(), department_ids, plural=plural, heading=heading)
 
 
 def term_caption(term) -> None:

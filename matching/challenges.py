@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 import sqlite_utils
 
-from . import audit, notifications, reviews
+from . import audit, notifications, programmes, reviews
 from . import db as storage
 from .errors import IllegalTransition, NotFound, StaleRecord, ValidationFailed
 from .lifecycle import (CHALLENGE_MOVE_PERMISSIONS, CHALLENGE_MOVES_FROZEN_BY_PAIRING, CHALLENGE_VISIBLE_STATES,
@@ -26,9 +26,9 @@ from .lifecycle import (CHALLENGE_MOVE_PERMISSIONS, CHALLENGE_MOVES_FROZEN_BY_PA
                         REVISABLE_FIELDS, REVISION_OPEN_STATES, REVISION_TRANSITIONS, TERM_STATES_TAKING_CHALLENGES,
                         challenge_deletable, challenge_editable, challenge_next, challenge_visible_to_all,
                         states_sql)
-from .lifecycle import CHALLENGE_REVIEW_MOVES
+from .lifecycle import CHALLENGE_OFFER_STATE, CHALLENGE_OFFERABLE_STATES, CHALLENGE_REVIEW_MOVES
 from .models import Challenge, User, as_list, is_email, text_problems, validate_challenge
-from .permissions import authorize, can
+from .permissions import SOME_PROGRAMME, authorize, can, may_act_on
 from .terms import get_term, require_writable, resolve_term, term_of
 
 REASON_MAX = 500
@@ -40,7 +40,10 @@ WRITTEN_FIELDS = ("title", "problem", "outcomes", "themes", "sme_name", "sme_ema
 
 
 def _row(db: sqlite_utils.Database, challenge_id: int) -> dict:
-    row = storage.one(db, "SELECT * FROM challenges WHERE id = ?", [challenge_id])
+    """The challenge's row, with its term's programme (``programme_id``: what a facilitator's
+    permission is checked against)."""
+    row = storage.one(db, "SELECT c.*, tm.programme_id FROM challenges c LEFT JOIN terms tm ON tm.id = c.term_id "
+                          "WHERE c.id = ?", [challenge_id])
     if row is None:
         raise NotFound("error.not_found", f"challenge {challenge_id}")
     return row
@@ -48,10 +51,12 @@ def _row(db: sqlite_utils.Database, challenge_id: int) -> dict:
 
 def can_view(actor: User, row: Mapping) -> bool:
     """An approved challenge for every participant (not the read-only public servant, who reads
-    completed challenges in the outcomes library); an unapproved one for its department and
-    facilitators."""
+    completed challenges in the outcomes library); an unapproved one for its department and the
+    facilitators of its programme (a row of :func:`_row` or :func:`list_challenges`, which carry
+    ``programme_id``)."""
     return ((challenge_visible_to_all(row["status"]) and can(actor, "challenge.view_approved"))
-            or can(actor, "challenge.view_unapproved", department_id=row["department_id"]))
+            or can(actor, "challenge.view_unapproved", department_id=row["department_id"],
+                   programme_id=row.get("programme_id")))
 
 
 def get_challenge(db: sqlite_utils.Database, actor: User, challenge_id: int) -> Challenge:
@@ -64,7 +69,7 @@ def get_challenge(db: sqlite_utils.Database, actor: User, challenge_id: int) -> 
 
 
 _LIST_SQL = ("SELECT c.*, d.acronym, d.acronym_fr, d.name_en AS department_en, d.name_fr AS department_fr, "
-             "tm.name AS term_name, tm.state AS term_state "
+             "tm.name AS term_name, tm.state AS term_state, tm.programme_id "
              "FROM challenges c JOIN departments d ON d.id = c.department_id "
              "LEFT JOIN terms tm ON tm.id = c.term_id WHERE 1 = 1")
 
@@ -139,15 +144,17 @@ def create_challenge(db: sqlite_utils.Database, actor: User, data: Mapping[str, 
     creates challenges for any department under the ``data.import`` permission.
     """
     department_id = department_id if department_id is not None else actor.department_id
-    authorize(actor, permission, department_id=department_id)
+    authorize(actor, permission, department_id=department_id, programme_id=SOME_PROGRAMME)
     clean = _clean(data)
     with storage.transaction(db):
         record = {"title": "", "problem": "", "outcomes": "", "themes": [], "language": "en",
                   "capacity": 1, "sme_name": "", "sme_email": "", "unclassified": False, **clean}
         _raise_if_invalid(record, for_submit=status != "draft")
+        filed_under = challenge_term(db, term_id)
+        authorize(actor, permission, department_id=department_id, programme_id=programmes.of_term(db, filed_under))
         now = storage.now_iso()
         record.update({"capacity": int(float(record["capacity"])), "department_id": department_id,
-                       "status": status, "version": 1, "term_id": challenge_term(db, term_id),
+                       "status": status, "version": 1, "term_id": filed_under,
                        "created_by": actor.id or None, "created_at": now, "updated_at": now,
                        "submitted_at": None if status == "draft" else now})
         challenge_id = storage.insert(db, "challenges", record)
@@ -290,7 +297,7 @@ def _move(db, actor, challenge_id, move, *, comments=None, reason="", expected_v
         raise ValidationFailed(text_problems(multiline=True, reason=reason))
     with storage.transaction(db):
         row = _row(db, challenge_id)
-        authorize(actor, action, department_id=row["department_id"])
+        authorize(actor, action, department_id=row["department_id"], programme_id=row["programme_id"])
         _check_version(row, expected_version)
         require_writable(term_of(db, row["term_id"]), move)
         if move in CHALLENGE_MOVES_FROZEN_BY_PAIRING and has_published_pairing(db, challenge_id):
@@ -358,6 +365,77 @@ def _raise_if_invalid(data: Mapping, *, for_submit: bool) -> None:
         raise ValidationFailed(errors)
 
 
+# --- Offering a challenge to other programmes (issue 17.1) --------------------------------------
+#
+# A challenge lives in one term, its home. Offering it to another programme files a linked copy
+# (``offered_from`` = the home challenge) in a term of that programme that takes challenges, as
+# a submitted challenge: that programme's facilitators confirm it by approving it (or return it
+# with comments) through the same lifecycle, and it is ranked, paired and followed in its own
+# term like any other. One offer per programme. The department's list shows the home challenge
+# once, with each programme it is offered to and the state there (:func:`offers`).
+
+def _home_row(db, challenge_id: int) -> dict:
+    row = _row(db, challenge_id)
+    return _row(db, row["offered_from"]) if row["offered_from"] is not None else row
+
+
+def offers(db: sqlite_utils.Database, actor: User, challenge_id: int) -> list[dict]:
+    """The challenge in every programme it is filed in, its home first: ``challenge_id``,
+    ``term_id``, ``term_name``, ``term_state``, ``programme_id``, ``status``, ``version``,
+    ``comments``, ``home`` (True for the original)."""
+    home = _home_row(db, challenge_id)
+    authorize(actor, "challenge.view_unapproved", department_id=home["department_id"], programme_id=SOME_PROGRAMME)
+    rows = db.query("SELECT c.id AS challenge_id, c.term_id, tm.name AS term_name, tm.state AS term_state, "
+                    "tm.programme_id, c.status, c.version, c.comments, c.offered_from IS NULL AS home "
+                    "FROM challenges c LEFT JOIN terms tm ON tm.id = c.term_id "
+                    "WHERE c.id = ? OR c.offered_from = ? ORDER BY c.offered_from IS NOT NULL, c.id",
+                    [home["id"], home["id"]])
+    return [{**r, "home": bool(r["home"])} for r in rows
+            if may_act_on(actor, r["programme_id"])]
+
+
+def offer_terms(db: sqlite_utils.Database, actor: User, challenge_id: int) -> list:
+    """The terms this challenge may be offered to: those taking challenges, of programmes it is
+    not filed in yet (empty while it is not submitted)."""
+    home = _home_row(db, challenge_id)
+    authorize(actor, "challenge.offer", department_id=home["department_id"])
+    if home["status"] not in CHALLENGE_OFFERABLE_STATES:
+        return []
+    from .terms import list_terms
+    taken = {r["programme_id"] for r in offers(db, actor, home["id"])}
+    return [term for term in list_terms(db, TERM_STATES_TAKING_CHALLENGES) if term.programme_id not in taken]
+
+
+def offer(db: sqlite_utils.Database, actor: User, challenge_id: int, term_id: int) -> Challenge:
+    """Offer a submitted or approved challenge to another programme: a linked copy, submitted
+    in ``term_id`` (a term of that programme taking challenges), which that programme's
+    facilitators review. Refused for a programme it is already filed in. Audited; the
+    programme's facilitators are notified as for any submitted challenge."""
+    with storage.transaction(db):
+        home = _home_row(db, challenge_id)
+        authorize(actor, "challenge.offer", department_id=home["department_id"])
+        if home["status"] not in CHALLENGE_OFFERABLE_STATES:
+            raise IllegalTransition("offer.not_submitted", f"cannot offer a {home['status']} challenge",
+                                    state=home["status"], move="offer")
+        term = get_term(db, int(term_id))
+        if term.state not in TERM_STATES_TAKING_CHALLENGES:
+            raise ValidationFailed({"term_id": "challenge.term_not_taking"}, term=term.name)
+        if term.programme_id in {r["programme_id"] for r in offers(db, actor, home["id"])}:
+            raise ValidationFailed({"term_id": "offer.already_offered"}, term=term.name)
+        record = {k: home[k] for k in FORM_FIELDS}
+        record["themes"] = as_list(record["themes"])
+        _raise_if_invalid(record, for_submit=True)
+        now = storage.now_iso()
+        copy_id = storage.insert(db, "challenges", {
+            **record, "department_id": home["department_id"], "term_id": term.id, "offered_from": home["id"],
+            "status": CHALLENGE_OFFER_STATE, "version": 1, "created_by": actor.id or None, "created_at": now,
+            "updated_at": now, "submitted_at": now})
+        audit.record(db, actor, "challenge.offer", target_type="challenge", target_id=copy_id,
+                     detail={"offered_from": home["id"], "term_id": term.id, "programme_id": term.programme_id})
+        notifications.challenge_moved(db, actor, copy_id, "submit")
+        return Challenge.from_row(_row(db, copy_id))
+
+
 # --- Revisions of a paired challenge ---------------------------------------------------------
 
 def _revision_row(db, revision_id: int) -> dict:
@@ -371,7 +449,7 @@ def _revision_row(db, revision_id: int) -> dict:
 def pending_revision(db: sqlite_utils.Database, actor: User, challenge_id: int) -> dict | None:
     """The challenge's revision awaiting a facilitator, for its department and facilitators."""
     row = _row(db, challenge_id)
-    authorize(actor, "challenge.view_unapproved", department_id=row["department_id"])
+    authorize(actor, "challenge.view_unapproved", department_id=row["department_id"], programme_id=row["programme_id"])
     open_, states = states_sql("state", REVISION_OPEN_STATES)
     found = storage.one(db, f"SELECT id FROM challenge_revisions WHERE challenge_id = ? AND {open_} "
                             "ORDER BY id DESC LIMIT 1", [challenge_id, *states])
@@ -381,19 +459,22 @@ def pending_revision(db: sqlite_utils.Database, actor: User, challenge_id: int) 
 def last_revision(db: sqlite_utils.Database, actor: User, challenge_id: int) -> dict | None:
     """The challenge's newest revision in any state (a returned one shows its comments)."""
     row = _row(db, challenge_id)
-    authorize(actor, "challenge.view_unapproved", department_id=row["department_id"])
+    authorize(actor, "challenge.view_unapproved", department_id=row["department_id"], programme_id=row["programme_id"])
     found = storage.one(db, "SELECT id FROM challenge_revisions WHERE challenge_id = ? ORDER BY id DESC LIMIT 1",
                         [challenge_id])
     return _revision_row(db, found["id"]) if found else None
 
 
 def revisions_to_review(db: sqlite_utils.Database, actor: User) -> list[dict]:
-    """Pending revisions with the challenge as it stands, oldest first (facilitators)."""
-    authorize(actor, "challenge.decide_revision")
+    """Pending revisions with the challenge as it stands, oldest first (facilitators; of the
+    programmes they act on)."""
+    authorize(actor, "challenge.decide_revision", programme_id=SOME_PROGRAMME)
     open_, states = states_sql("r.state", REVISION_OPEN_STATES)
     out = []
-    for r in db.query("SELECT r.id FROM challenge_revisions r JOIN challenges c ON c.id = r.challenge_id "
-                      f"WHERE {open_} ORDER BY r.id", states):
+    for r in db.query("SELECT r.id, tm.programme_id FROM challenge_revisions r JOIN challenges c ON c.id = r.challenge_id "
+                      f"LEFT JOIN terms tm ON tm.id = c.term_id WHERE {open_} ORDER BY r.id", states):
+        if not may_act_on(actor, r["programme_id"]):
+            continue
         revision = _revision_row(db, r["id"])
         revision["challenge"] = Challenge.from_row(_row(db, revision["challenge_id"])).__dict__
         out.append(revision)
@@ -460,7 +541,7 @@ def decide_revision(db: sqlite_utils.Database, actor: User, revision_id: int, mo
                     comments: str = "", expected_version: int | None = None) -> dict:
     """A facilitator's answer to a revision: ``approve`` applies it to the challenge (which the
     team and expert then see), ``return`` sends it back with ``comments``."""
-    authorize(actor, "challenge.decide_revision")
+    authorize(actor, "challenge.decide_revision", programme_id=SOME_PROGRAMME)
     comments = (comments or "").strip()
     if move == "return" and not comments:
         raise ValidationFailed({"comments": "validation.required"})
@@ -475,6 +556,7 @@ def decide_revision(db: sqlite_utils.Database, actor: User, revision_id: int, mo
             raise IllegalTransition("error.illegal_transition", f"cannot {move} a {revision['state']} revision",
                                     state=revision["state"], move=move)
         row = _row(db, revision["challenge_id"])
+        authorize(actor, "challenge.decide_revision", programme_id=row["programme_id"])
         require_writable(term_of(db, row["term_id"]), "revise")
         now = storage.now_iso()
         if move == "approve":
@@ -494,7 +576,7 @@ def change_sme(db: sqlite_utils.Database, actor: User, challenge_id: int, sme_na
 
     Submitted entries keep the expert who wrote them. Returns ``{"challenge", "moved"}``.
     """
-    authorize(actor, "challenge.change_sme")
+    authorize(actor, "challenge.change_sme", programme_id=SOME_PROGRAMME)
     sme_name, sme_email, reason = (sme_name or "").strip(), (sme_email or "").strip().lower(), (reason or "").strip()
     errors = {}
     if not is_email(sme_email):
@@ -511,6 +593,7 @@ def change_sme(db: sqlite_utils.Database, actor: User, challenge_id: int, sme_na
         raise ValidationFailed(errors)
     with storage.transaction(db):
         row = _row(db, challenge_id)
+        authorize(actor, "challenge.change_sme", programme_id=row["programme_id"])
         _check_version(row, expected_version)
         require_writable(term_of(db, row["term_id"]), "change_sme")
         expert = storage.one(db, "SELECT id FROM users WHERE email = ? COLLATE NOCASE AND role = 'expert'",
@@ -538,7 +621,8 @@ def theme_vocabulary(db: sqlite_utils.Database, actor: User | None = None) -> li
     """
     if actor is not None:
         authorize(actor, "challenge.view_approved")
-    rows = db.query("SELECT status, department_id, themes FROM challenges")
+    rows = db.query("SELECT c.status, c.department_id, c.themes, tm.programme_id "
+                    "FROM challenges c LEFT JOIN terms tm ON tm.id = c.term_id")
     visible = [r for r in rows if challenge_visible_to_all(r["status"]) or (actor is not None and can_view(actor, r))]
     return sorted_terms(theme for r in visible for theme in as_list(r["themes"]))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from . import accounts, cli_facilitator, cli_maintenance, cli_notify, demo
+from . import accounts, cli_facilitator, cli_maintenance, cli_notify, cli_programmes, demo
 from . import db as storage
 from .cli_common import PortalGroup, fail, open_db
 from .errors import PortalError
@@ -152,6 +152,7 @@ def serve(address, port, headless):
 cli_maintenance.register_commands(main)
 cli_facilitator.register_commands(main)
 cli_notify.register_commands(main)
+cli_programmes.register_commands(main)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from . import accounts, departments, importexport, pairings, terms
+from . import accounts, departments, importexport, pairings, programmes, terms
 from .cli_common import TERM, cli_term, fail, open_db
 from .errors import PortalError, ValidationFailed
 from .i18n import format_number, format_percent, label_value, t
@@ -171,8 +171,10 @@ def publish_command(ctx, term_name, language):
 def terms_command(ctx, language):
     """List the terms, newest first, with their state and what the next move would meet."""
     database = open_db(ctx.obj["db_path"])
+    labels = programmes.labels(database, language)
     for term in terms.list_terms(database):
-        click.echo(f"{term.id:>3}  {term.name}  ·  {t('term_state.' + term.state, language)}")
+        click.echo(f"{term.id:>3}  {term.name}  ·  {t('term_state.' + term.state, language)}  ·  "
+                   f"{labels.get(term.programme_id, '')}")
         check = terms.advance_check(database, term.id)
         for blocker in check["blockers"]:
             click.echo("       " + t(blocker["key"], language, **blocker["params"]))

@@ -17,6 +17,7 @@ from . import feedback, pairings
 from .i18n import t
 from .lifecycle import CHALLENGE_STATES, FEEDBACK_GIVEN_STATES, FEEDBACK_STATUSES, PAIRING_STATES
 from .models import User
+from . import programmes
 from .permissions import authorize
 
 TIMELINESS = ("on_time", "late", "overdue", "not_yet_due")
@@ -26,7 +27,7 @@ SIMILARITY_BIN = 0.05
 def counts_by_state(db: sqlite_utils.Database, actor: User, term_id: int, lang: str = "en", *,
                     today: date | None = None) -> dict[str, pd.DataFrame]:
     """``{"challenges", "pairings", "feedback"}`` -> columns state, label, count (every state listed)."""
-    authorize(actor, "dashboard.view")
+    authorize(actor, "dashboard.view", programme_id=programmes.of_term(db, term_id))
     challenge_counts = dict(db.execute(
         "SELECT status, COUNT(*) FROM challenges WHERE term_id = ? OR term_id IS NULL GROUP BY status",
         [term_id]).fetchall())
@@ -47,7 +48,7 @@ def counts_by_state(db: sqlite_utils.Database, actor: User, term_id: int, lang: 
 def pairings_per_department(db: sqlite_utils.Database, actor: User, term_id: int,
                             lang: str = "en") -> pd.DataFrame:
     """Columns acronym, department, pairings: the plan's pairs per department, most first."""
-    authorize(actor, "dashboard.view")
+    authorize(actor, "dashboard.view", programme_id=programmes.of_term(db, term_id))
     plan = pairings.plan(db, actor, term_id)
     departments = {r["acronym"]: r for r in db.query("SELECT acronym, name_en, name_fr FROM departments")}
     counts: dict[str, int] = {}
@@ -63,7 +64,7 @@ def pairings_per_department(db: sqlite_utils.Database, actor: User, term_id: int
 
 def rank_achieved(db: sqlite_utils.Database, actor: User, term_id: int, lang: str = "en") -> pd.DataFrame:
     """Columns rank (1..5, unranked, unmatched), label, teams: how many teams got which choice."""
-    authorize(actor, "dashboard.view")
+    authorize(actor, "dashboard.view", programme_id=programmes.of_term(db, term_id))
     plan = pairings.plan(db, actor, term_id)
     order = ["1", "2", "3", "4", "5", "unranked", "unmatched"]
     counts = {k: 0 for k in order}
@@ -80,7 +81,7 @@ def rank_achieved(db: sqlite_utils.Database, actor: User, term_id: int, lang: st
 
 def similarity_distribution(db: sqlite_utils.Database, actor: User, term_id: int) -> pd.DataFrame:
     """Columns low, high, label, pairs: the plan's pair similarities in bins of 0.05."""
-    authorize(actor, "dashboard.view")
+    authorize(actor, "dashboard.view", programme_id=programmes.of_term(db, term_id))
     scores = [row["score"] or 0.0 for row in pairings.plan(db, actor, term_id).matched]
     top = max(scores, default=0.0)
     n_bins = max(1, int(top / SIMILARITY_BIN) + 1)
@@ -95,7 +96,7 @@ def similarity_distribution(db: sqlite_utils.Database, actor: User, term_id: int
 def feedback_timeliness(db: sqlite_utils.Database, actor: User, term_id: int, lang: str = "en", *,
                         today: date | None = None) -> pd.DataFrame:
     """Columns round, due_on, status (on_time, late, overdue, not_yet_due), label, entries."""
-    authorize(actor, "dashboard.view")
+    authorize(actor, "dashboard.view", programme_id=programmes.of_term(db, term_id))
     counts: dict[tuple[str, str], int] = {}
     rounds = feedback.rounds(db, actor, term_id, today=today)
     for entry in feedback.entries_for_term(db, actor, term_id, today=today):
@@ -118,7 +119,7 @@ def timeliness(entry: dict) -> str:
 def round_progress(db: sqlite_utils.Database, actor: User, term_id: int, *,
                    today: date | None = None) -> pd.DataFrame:
     """Columns round, due_on, entries, given, answered, overdue, complete (every entry given)."""
-    authorize(actor, "dashboard.view")
+    authorize(actor, "dashboard.view", programme_id=programmes.of_term(db, term_id))
     rows = []
     for r in feedback.rounds(db, actor, term_id, today=today):
         c = r["counts"]

@@ -34,13 +34,14 @@ import sqlite_utils
 
 from . import audit, notifications
 from . import db as storage
+from . import programmes
 from .errors import IllegalTransition, NotFound, StaleRecord, ValidationFailed
 from .lifecycle import (FEEDBACK_GIVEN_STATES, FEEDBACK_OWED_STATES, FEEDBACK_SHARED_STATES, FEEDBACK_STATUSES,
                         FEEDBACK_TRANSITIONS, PAIRING_LIVE_STATES, PAIRING_VISIBLE_STATES,
                         TERM_STATES_GIVING_FEEDBACK, feedback_is_given, feedback_is_owed, feedback_is_shared, feedback_thread_open,
                         pairing_is_live, states_sql, term_gives_feedback, term_is_read_only)
 from .models import LONG_TEXT_MAX, RUBRIC, Term, User, _iso_date, text_problems, validate_feedback
-from .permissions import authorize, can
+from .permissions import SOME_PROGRAMME, authorize, can
 from .terms import get_term, require_state, require_writable
 DUE_SOON_DAYS = 7
 ROUND_NAME_MAX = 80
@@ -79,6 +80,7 @@ def needs_now(entries: list[Mapping], side: str) -> set[int]:
 
 _ENTRY_SQL = (
     "SELECT e.*, r.name AS round_name, r.due_on, r.term_id, tm.name AS term_name, tm.state AS term_state, "
+    "tm.programme_id, "
     "p.team_id, t.name AS team_name, "
     "p.challenge_id, c.title AS challenge_title, c.sme_name, c.sme_email, d.acronym, "
     "u.name AS expert_name, p.state AS pairing_state, "
@@ -193,7 +195,7 @@ def _refuse(errors: dict[str, str], term: Term) -> None:
 
 def create_round(db: sqlite_utils.Database, actor: User, term_id: int, name: str, due_on: Any) -> dict:
     """Define a round for the term and create an entry for every published pairing."""
-    authorize(actor, "feedback.manage")
+    authorize(actor, "feedback.manage", programme_id=programmes.of_term(db, term_id))
     term = get_term(db, term_id)
     require_writable(term, "round")
     name = (name or "").strip()
@@ -225,11 +227,12 @@ def update_round(db: sqlite_utils.Database, actor: User, round_id: int, name: st
                  expected_version: int | None) -> dict:
     """Rename a round or move its due date (within its term); refused if someone changed it since
     ``expected_version`` was drawn, or when its term is closed."""
-    authorize(actor, "feedback.manage")
+    authorize(actor, "feedback.manage", programme_id=SOME_PROGRAMME)
     name = (name or "").strip()
     with storage.transaction(db):
         before = _round(db, round_id)
         term = get_term(db, before["term_id"])
+        authorize(actor, "feedback.manage", programme_id=term.programme_id)
         require_writable(term, "round")
         _check_version(before, expected_version)
         errors, due = _round_problems(db, term, name, due_on, round_id)
@@ -262,10 +265,11 @@ def delete_round(db: sqlite_utils.Database, actor: User, round_id: int, *, expec
     or when the round changed since ``expected_version``. Expert drafts of the round go with
     it: the audit event counts them. Returns the deleted round.
     """
-    authorize(actor, "feedback.manage")
+    authorize(actor, "feedback.manage", programme_id=SOME_PROGRAMME)
     with storage.transaction(db):
         row = _round(db, round_id)
         term = get_term(db, row["term_id"])
+        authorize(actor, "feedback.manage", programme_id=term.programme_id)
         require_writable(term, "round")
         _check_version(row, expected_version)
         given, drafts = _round_entry_counts(db, round_id)
@@ -282,7 +286,7 @@ def delete_round(db: sqlite_utils.Database, actor: User, round_id: int, *, expec
 
 def rounds(db: sqlite_utils.Database, actor: User, term_id: int, *, today: date | None = None) -> list[dict]:
     """The term's rounds by due date, each with its entry counts by status."""
-    authorize(actor, "feedback.view_all")
+    authorize(actor, "feedback.view_all", programme_id=programmes.of_term(db, term_id))
     out = []
     for r in db.query("SELECT * FROM feedback_rounds WHERE term_id = ? ORDER BY due_on, id", [term_id]):
         counts = {status: 0 for status in FEEDBACK_STATUSES}
@@ -331,11 +335,12 @@ def _entry(db, entry_id: int) -> dict:
 
 
 def _may_read(actor: User, row: Mapping) -> bool:
-    if can(actor, "feedback.view_all"):
+    if can(actor, "feedback.view_all", programme_id=row["programme_id"]):
         return True
     if actor.role == "expert":
         return can(actor, "feedback.write", user_id=row["expert_id"])
-    return feedback_is_shared(row["state"]) and can(actor, "feedback.view_team", team_id=row["team_id"])
+    return feedback_is_shared(row["state"]) and can(actor, "feedback.view_team", team_id=row["team_id"],
+                                                    programme_id=row["programme_id"])
 
 
 def get_entry(db: sqlite_utils.Database, actor: User, entry_id: int, *, today: date | None = None) -> dict:
@@ -356,7 +361,7 @@ def entries_for_expert(db: sqlite_utils.Database, actor: User, *, today: date | 
 def entries_for_team(db: sqlite_utils.Database, actor: User, team_id: int, *,
                      today: date | None = None) -> list[dict]:
     """The team's submitted and answered entries (drafts stay private to the expert)."""
-    authorize(actor, "feedback.view_team", team_id=team_id)
+    authorize(actor, "feedback.view_team", team_id=team_id, programme_id=programmes.of_team(db, team_id))
     shared, states = states_sql("e.state", FEEDBACK_SHARED_STATES)
     return [_decorate(r, today) for r in _query_entries(db, f"p.team_id = ? AND {shared}", [team_id, *states],
                                                          "ORDER BY r.due_on, e.id")]
@@ -364,13 +369,13 @@ def entries_for_team(db: sqlite_utils.Database, actor: User, team_id: int, *,
 
 def entries_for_round(db: sqlite_utils.Database, actor: User, round_id: int, *,
                       today: date | None = None) -> list[dict]:
-    authorize(actor, "feedback.view_all")
+    authorize(actor, "feedback.view_all", programme_id=programmes.of_term(db, _round(db, round_id)["term_id"]))
     return [_decorate(r, today) for r in _query_entries(db, "e.round_id = ?", [round_id], "ORDER BY t.name")]
 
 
 def entries_for_term(db: sqlite_utils.Database, actor: User, term_id: int, *,
                      today: date | None = None) -> list[dict]:
-    authorize(actor, "feedback.view_all")
+    authorize(actor, "feedback.view_all", programme_id=programmes.of_term(db, term_id))
     return [_decorate(r, today) for r in _query_entries(db, "r.term_id = ?", [term_id],
                                                          "ORDER BY r.due_on, t.name")]
 
@@ -444,7 +449,8 @@ def reply(db: sqlite_utils.Database, actor: User, entry_id: int, text: str) -> d
 def _thread_allowed(actor: User, row: Mapping, action: str) -> bool:
     """The entry's expert and its team's members (write and read), facilitators (read): and
     only on an entry the actor may read at all (a team never sees a draft's thread)."""
-    return _may_read(actor, row) and can(actor, action, user_id=row["expert_id"], team_id=row["team_id"])
+    return _may_read(actor, row) and can(actor, action, user_id=row["expert_id"], team_id=row["team_id"],
+                                         programme_id=row["programme_id"])
 
 
 def thread(db: sqlite_utils.Database, actor: User, entry_id: int) -> list[dict]:
@@ -554,7 +560,7 @@ def reminders(db: sqlite_utils.Database, actor: User, term_id: int | None = None
     A facilitator sees every entry of the term; an expert only their own, of every active term.
     """
     today = _today(today)
-    if can(actor, "feedback.view_all"):
+    if can(actor, "feedback.view_all", programme_id=SOME_PROGRAMME):
         rows = entries_for_term(db, actor, term_id, today=today) if term_id is not None else []
     else:
         rows = entries_for_expert(db, actor, today=today)

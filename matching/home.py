@@ -15,7 +15,7 @@ from .lifecycle import (CHALLENGE_STATES, FEEDBACK_OWED_STATES, PAIRING_LIVE_STA
                         REVISION_OPEN_STATES, TERM_STATES_GIVING_FEEDBACK, TERM_STATES_PUBLISHING, states_sql,
                         team_profile_editable, term_takes_preferences)
 from .models import Term, User
-from .permissions import authorize
+from .permissions import authorize, may_act_on
 from .terms import get_term, open_terms
 
 
@@ -109,12 +109,17 @@ def _facilitator(db, user: User, summary: dict) -> None:
     for row in db.query("SELECT term_id, COUNT(*) AS n FROM challenges WHERE status = 'submitted' "
                         "GROUP BY term_id ORDER BY term_id IS NULL, term_id DESC"):
         term = get_term(db, row["term_id"]) if row["term_id"] is not None else None
+        if not may_act_on(user, term.programme_id if term else None):
+            continue  # a facilitator limited to some programmes reviews their own
         steps.append(_step("home.step.review", term, count=row["n"]))
-    pending, states = states_sql("state", REVISION_OPEN_STATES)
-    revisions = _count(db, f"SELECT COUNT(*) FROM challenge_revisions WHERE {pending}", states)
+    pending, states = states_sql("r.state", REVISION_OPEN_STATES)
+    revisions = sum(1 for r in db.query(
+        "SELECT tm.programme_id FROM challenge_revisions r JOIN challenges c ON c.id = r.challenge_id "
+        f"LEFT JOIN terms tm ON tm.id = c.term_id WHERE {pending}", states)
+        if may_act_on(user, r["programme_id"]))
     if revisions:
         steps.append(_step("home.step.review_revisions", count=revisions))
-    for term in open_terms(db):
+    for term in open_terms(db, actor=user):
         without = _count(db, "SELECT COUNT(*) FROM teams t WHERE t.term_id = ? AND NOT EXISTS "
                              "(SELECT 1 FROM preferences p WHERE p.team_id = t.id)", [term.id])
         if term_takes_preferences(term.state) and without:

@@ -29,7 +29,7 @@ from typing import Any, Iterable
 
 import sqlite_utils
 
-from . import audit
+from . import audit, programmes
 from . import db as storage
 from .accounts import create_user, find_user, hash_password
 from .errors import PortalError, ValidationFailed
@@ -37,7 +37,8 @@ from .i18n import t
 from .models import (RUBRIC, User, as_list, validate_challenge, validate_team,
                      validate_user)
 from .lifecycle import CHALLENGE_IMPORT_STATES, TERM_STATES_OPEN
-from .permissions import authorize
+from .organisations import kind_label
+from .permissions import SOME_PROGRAMME, authorize, may_act_on
 from .teams import find_team
 from .terms import get_term, open_terms, resolve_term
 
@@ -258,6 +259,10 @@ def _normal(header: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in text).strip("_")
 
 
+#: Headers older exports wrote (before organisations of every kind: "Department", « Ministère »).
+_HEADER_ALIASES = {"department": ("Department", "Ministère", "organisation")}
+
+
 def _header_map(kind: str, headers: Iterable[str]) -> tuple[dict[str, str], list[str]]:
     """Map file headers to field names (field name, or the exported header in EN or FR)."""
     known = {}
@@ -265,6 +270,8 @@ def _header_map(kind: str, headers: Iterable[str]) -> tuple[dict[str, str], list
         known[_normal(field_name)] = field_name
         for lang in ("en", "fr"):
             known[_normal(t(f"data.col.{field_name}", lang))] = field_name
+        for alias in _HEADER_ALIASES.get(field_name, ()):
+            known[_normal(alias)] = field_name
     mapping, ignored = {}, []
     for header in headers:
         target = known.get(_normal(header))
@@ -297,10 +304,12 @@ def import_term(db: sqlite_utils.Database, kind: str, term_id: int | None = None
 def preview(db: sqlite_utils.Database, actor: User, kind: str, rows: list[dict[str, str]], *,
             term_id: int | None = None) -> ImportReport:
     """Check every row (nothing is written): clean records and every problem by row number."""
-    authorize(actor, "data.import")
+    authorize(actor, "data.import", programme_id=SOME_PROGRAMME)
     if kind not in IMPORT_KINDS:
         raise ValidationFailed({"kind": "validation.choice"})
     term = import_term(db, kind, term_id)
+    if term is not None:  # a facilitator limited to some programmes imports into their terms only
+        authorize(actor, "data.import", programme_id=term.programme_id)
     report = ImportReport(kind)
     headers = list(rows[0]) if rows else []
     mapping, report.ignored_columns = _header_map(kind, headers)
@@ -503,7 +512,7 @@ def export_table(db: sqlite_utils.Database, actor: User, kind: str, lang: str = 
     and teams of every term, with a term column, when it is None). Users and the audit log are
     the portal's, whatever the term.
     """
-    authorize(actor, "data.export")
+    authorize(actor, "data.export", programme_id=programmes.of_term(db, term_id) if term_id else SOME_PROGRAMME)
     if kind not in EXPORT_KINDS:
         raise ValidationFailed({"kind": "validation.choice"})
     if term_id is None and kind in TERM_EXPORTS:
@@ -517,15 +526,19 @@ def export_table(db: sqlite_utils.Database, actor: User, kind: str, lang: str = 
 
 
 def _challenges(db, actor, lang, term_id):
-    fields = ("id", "term", "department", "title", "problem", "outcomes", "themes", "language", "capacity",
-              "sme_name", "sme_email", "unclassified", "status", "comments", "submitted_at")
+    fields = ("id", "term", "programme", "department", "org_kind", "title", "problem", "outcomes", "themes", "language",
+              "capacity", "sme_name", "sme_email", "unclassified", "status", "comments", "submitted_at")
     rows = []
     sql, params = _in_term("c", term_id)
     acronym = _acronym_in(db, lang)
-    for r in db.query("SELECT c.*, d.acronym, tm.name AS term_name FROM challenges c "
+    codes = {p.id: p.code for p in programmes.list_programmes(db)}
+    for r in db.query("SELECT c.*, d.acronym, d.kind, tm.name AS term_name, tm.programme_id FROM challenges c "
                       "JOIN departments d ON d.id = c.department_id LEFT JOIN terms tm ON tm.id = c.term_id "
                       f"WHERE {sql} ORDER BY c.id", params):
-        rows.append([r["id"], r["term_name"] or "", acronym(r["acronym"]), r["title"], r["problem"], r["outcomes"], "; ".join(as_list(r["themes"])),
+        if not may_act_on(actor, r["programme_id"]):
+            continue  # every term's challenges: those of the facilitator's own programmes
+        rows.append([r["id"], r["term_name"] or "", codes.get(r["programme_id"], ""), acronym(r["acronym"]),
+                     kind_label(r["kind"], lang), r["title"], r["problem"], r["outcomes"], "; ".join(as_list(r["themes"])),
                      r["language"], r["capacity"], r["sme_name"], r["sme_email"],
                      t("data.yes" if r["unclassified"] else "data.no", lang), r["status"], r["comments"],
                      r["submitted_at"] or ""])
@@ -533,15 +546,18 @@ def _challenges(db, actor, lang, term_id):
 
 
 def _teams(db, actor, lang, term_id):
-    fields = ("id", "term", "name", "program", "year", "skills", "interests", "past_work", "language", "members")
+    fields = ("id", "term", "programme", "name", "program", "year", "skills", "interests", "past_work", "language",
+              "members")
     members: dict[int, list[str]] = {}
     for m in db.query("SELECT team_id, name, email FROM members ORDER BY id"):
         members.setdefault(m["team_id"], []).append(f"{m['name']} <{m['email']}>")
     sql, params = _in_term("t", term_id)
-    rows = [[r["id"], r["term_name"] or "", r["name"], r["program"], r["year"] or "", "; ".join(as_list(r["skills"])),
+    codes = {p.id: p.code for p in programmes.list_programmes(db)}
+    rows = [[r["id"], r["term_name"] or "", codes.get(r["programme_id"], ""), r["name"], r["program"], r["year"] or "", "; ".join(as_list(r["skills"])),
              "; ".join(as_list(r["interests"])), r["past_work"], r["language"], "; ".join(members.get(r["id"], []))]
-            for r in db.query("SELECT t.*, tm.name AS term_name FROM teams t LEFT JOIN terms tm ON tm.id = t.term_id "
-                              f"WHERE {sql} ORDER BY t.name", params)]
+            for r in db.query("SELECT t.*, tm.name AS term_name, tm.programme_id FROM teams t "
+                              f"LEFT JOIN terms tm ON tm.id = t.term_id WHERE {sql} ORDER BY t.name", params)
+            if may_act_on(actor, r["programme_id"])]
     return fields, rows
 
 
@@ -625,6 +641,7 @@ def _audit(db, actor, lang, term_id):
 
 
 def _users(db, actor, lang, term_id):
+    authorize(actor, "user.list")
     # Columns are listed one by one so the password hash can never slip into an export.
     fields = ("email", "name", "role", "department", "team", "language", "created_at")
     acronym = _acronym_in(db, lang)

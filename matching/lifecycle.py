@@ -104,6 +104,11 @@ CHALLENGE_VISIBLE_STATES = ("approved",)
 CHALLENGE_DELETABLE_STATES = ("draft",)
 #: The states an imported challenge may arrive in.
 CHALLENGE_IMPORT_STATES = ("draft", "submitted", "approved")
+#: A department offers its challenge to another programme (issue 17.1) once it has submitted it:
+#: the offer is a linked copy filed in that programme's term, in ``CHALLENGE_OFFER_STATE``, which
+#: that programme's facilitators approve (confirm) or return like any submitted challenge.
+CHALLENGE_OFFERABLE_STATES = ("submitted", "approved")
+CHALLENGE_OFFER_STATE = "submitted"
 #: Moves refused once the challenge has a published pairing: the department proposes a revision.
 CHALLENGE_MOVES_FROZEN_BY_PAIRING = ("reopen", "archive")
 #: Fields a revision may change. The SME is not one: changing it is a facilitator action that

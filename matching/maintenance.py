@@ -36,7 +36,7 @@ import sqlite_utils
 from . import audit
 from . import db as storage
 from .lifecycle import TERM_STATES_READ_ONLY
-from .permissions import authorize
+from .permissions import SOME_PROGRAMME, authorize
 from .errors import IllegalTransition, NotFound, PortalError
 from .models import User
 
@@ -310,11 +310,12 @@ def purge_term(db: sqlite_utils.Database, actor: User, term_id: int) -> dict[str
     profiles, preference ranks, pairing scores, feedback scores, each audit event's actor id,
     action, time and target, and every other event byte for byte.
     """
-    authorize(actor, "term.purge")
+    authorize(actor, "term.purge", programme_id=SOME_PROGRAMME)
     with storage.transaction(db):
         term = storage.one(db, "SELECT * FROM terms WHERE id = ?", [term_id])
         if term is None:
             raise NotFound("error.not_found", f"term {term_id}")
+        authorize(actor, "term.purge", programme_id=term["programme_id"])
         if term["state"] not in TERM_STATES_READ_ONLY:
             raise IllegalTransition("term.not_closed", f"term {term_id} is {term['state']}",
                                     state=term["state"], move="purge")

@@ -20,6 +20,7 @@ import numpy as np
 import sqlite_utils
 
 from . import db as storage
+from . import programmes
 from .challenges import approved_challenges, get_challenge
 from .errors import IllegalTransition
 from .lifecycle import challenge_visible_to_all
@@ -158,7 +159,7 @@ def ranked_challenges_for_team(db: sqlite_utils.Database, actor, team_id: int, *
     The whole ranked, explained list is cached per team and data version (any write to ranked
     data, the team's profile included, bumps the version), so a page rerun does not re-rank and
     re-explain every challenge. A call with ``k`` reuses a cached list, or ranks only ``k``."""
-    authorize(actor, "team.rank_challenges", team_id=team_id)
+    authorize(actor, "team.rank_challenges", team_id=team_id, programme_id=programmes.of_team(db, team_id))
     team = asdict(get_team(db, actor, team_id))
     key = (_db_key(db), storage.data_version(db), team["term_id"], "team_ranked", team_id)
     with _CACHE_LOCK:
@@ -183,7 +184,8 @@ def ranked_teams_for_challenge(db: sqlite_utils.Database, actor, challenge_id: i
     """The challenge's term's teams best first, for an approved challenge (its department and
     facilitators)."""
     challenge = get_challenge(db, actor, challenge_id)
-    authorize(actor, "challenge.rank_teams", department_id=challenge.department_id)
+    authorize(actor, "challenge.rank_teams", department_id=challenge.department_id,
+              programme_id=programmes.of_challenge(db, challenge_id))
     if not challenge_visible_to_all(challenge.status):
         raise IllegalTransition("matches.not_approved", "only approved challenges are ranked",
                                 state=challenge.status, move="rank")
@@ -193,7 +195,7 @@ def ranked_teams_for_challenge(db: sqlite_utils.Database, actor, challenge_id: i
 
 def match_matrix(db: sqlite_utils.Database, actor, term_id: int) -> tuple[list[dict], list[dict], np.ndarray]:
     """Every team x approved challenge similarity of a term (facilitators): teams, challenges, scores."""
-    authorize(actor, "pairing.view_all")
+    authorize(actor, "pairing.view_all", programme_id=programmes.of_term(db, term_id))
     challenges, ranker = _challenge_corpus(db, term_id)
     teams = _team_list(db, term_id)
     if ranker is None or not teams:

@@ -42,7 +42,7 @@ from .i18n import LANGUAGES, format_day, t
 from .lifecycle import (FEEDBACK_OWED_STATES, PAIRING_LIVE_STATES, PAIRING_VISIBLE_STATES, TERM_STATES_GIVING_FEEDBACK,
                         states_sql)
 from .models import User
-from .permissions import authorize
+from .permissions import SOME_PROGRAMME, authorize
 
 #: A person's e-mail choice (``users.email_delivery``); every notification reaches the inbox.
 DELIVERY_CHOICES = ("immediately", "digest", "in_app")
@@ -238,8 +238,13 @@ def _ids(db, sql: str, params: list | tuple = ()) -> list[int]:
     return [row[0] for row in db.execute(sql, list(params)).fetchall()]
 
 
-def _facilitators(db) -> list[int]:
-    return _ids(db, "SELECT id FROM users WHERE role = 'facilitator'")
+def _facilitators(db, term_id: int | None) -> list[int]:
+    """The facilitators of a term's programme: those limited to no programme, and those whose
+    programmes include it (``facilitator_programmes``)."""
+    return _ids(db, "SELECT u.id FROM users u WHERE u.role = 'facilitator' AND ("
+                    "NOT EXISTS (SELECT 1 FROM facilitator_programmes f WHERE f.user_id = u.id) OR EXISTS ("
+                    "SELECT 1 FROM facilitator_programmes f JOIN terms tm ON tm.programme_id = f.programme_id "
+                    "WHERE f.user_id = u.id AND tm.id = ?))", [term_id])
 
 
 def _department_reps(db, department_id: int | None) -> list[int]:
@@ -267,7 +272,7 @@ def _term_people(db, term_id: int) -> list[int]:
     people |= set(_ids(db, "SELECT DISTINCT u.id FROM users u JOIN challenges c ON c.sme_email = u.email COLLATE NOCASE "
                            f"JOIN pairings p ON p.challenge_id = c.id WHERE u.role = 'expert' AND p.term_id = ? AND {visible}",
                        [term_id, *states]))
-    people |= set(_facilitators(db))
+    people |= set(_facilitators(db, term_id))
     return sorted(people)
 
 
@@ -284,7 +289,8 @@ def challenge_moved(db: sqlite_utils.Database, actor: User, challenge_id: int, m
     row = _challenge(db, challenge_id)
     params = {"title": row["title"], "department": row["acronym"], "department_fr": row["acronym_fr"] or ""}
     if move == "submit":
-        return notify(db, "challenge_submitted", _facilitators(db), params=params, term_id=row["term_id"], actor=actor)
+        return notify(db, "challenge_submitted", _facilitators(db, row["term_id"]), params=params,
+                      term_id=row["term_id"], actor=actor)
     if move == "return":
         return notify(db, "challenge_returned", _department_reps(db, row["department_id"]),
                       params={**params, "comments": row["comments"]}, term_id=row["term_id"], actor=actor)
@@ -445,7 +451,7 @@ def due_reminders(db: sqlite_utils.Database, *, today: date | None = None, days:
                           dedupe_key=f"{kind}:{row['id']}")
             counts["overdue" if kind == "entry_overdue" else "due_soon"] += len(made)
         for term_id, rows in sorted(overdue_by_term.items()):
-            made = notify(db, "overdue_digest", _facilitators(db), term_id=term_id,
+            made = notify(db, "overdue_digest", _facilitators(db, term_id), term_id=term_id,
                           params={"term": rows[0]["term_name"], "count": len(rows),
                                   "rounds": ", ".join(sorted({r["round_name"] for r in rows}))},
                           dedupe_key=f"overdue_digest:{term_id}:{today.isoformat()}")
@@ -467,13 +473,14 @@ def remind_round(db: sqlite_utils.Database, actor: User, round_id: int, *,
     """"Remind the experts with open entries" of a round: each such expert gets one reminder
     naming their open entries. Audited; refused within a day of the last one for that round.
     ``{"experts", "entries", "without_account"}``."""
-    authorize(actor, "feedback.manage")
+    authorize(actor, "feedback.manage", programme_id=SOME_PROGRAMME)
     now = now or datetime.now(timezone.utc)
     with storage.transaction(db):
-        round_row = storage.one(db, "SELECT r.*, tm.state AS term_state, tm.name AS term_name FROM feedback_rounds r "
-                                    "JOIN terms tm ON tm.id = r.term_id WHERE r.id = ?", [round_id])
+        round_row = storage.one(db, "SELECT r.*, tm.state AS term_state, tm.name AS term_name, tm.programme_id "
+                                    "FROM feedback_rounds r JOIN terms tm ON tm.id = r.term_id WHERE r.id = ?", [round_id])
         if round_row is None:
             raise NotFound("error.not_found", f"round {round_id}")
+        authorize(actor, "feedback.manage", programme_id=round_row["programme_id"])
         if round_row["term_state"] not in TERM_STATES_GIVING_FEEDBACK:
             raise IllegalTransition("term.requires_active", "reminders need an active term",
                                     state=round_row["term_state"], move="remind", term=round_row["term_name"])

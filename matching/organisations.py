@@ -64,28 +64,23 @@ def kinds_of(db: sqlite_utils.Database, department_ids) -> set[str]:
     return {row[0] for row in db.execute(f"SELECT DISTINCT kind FROM departments WHERE id IN ({marks})", ids)}
 
 
-def noun_for(db: sqlite_utils.Database, department_ids, lang: str) -> str:
-    """The word for these organisations: the kind's own word when they are all of one kind (a
-    page of one representative), the neutral "organization" otherwise."""
-    kinds = kinds_of(db, department_ids)
-    return noun(next(iter(kinds)) if len(kinds) == 1 else None, lang)
-
-
-def nouns_for(db: sqlite_utils.Database, department_ids, lang: str) -> str:
-    """The plural of :func:`noun_for` ("departments" when all are federal, else "organizations")."""
-    kinds = kinds_of(db, department_ids)
-    return nouns(next(iter(kinds)) if len(kinds) == 1 else None, lang)
-
-
-def all_kinds_noun(db: sqlite_utils.Database, lang: str, *, plural: bool = False) -> str:
-    """The word for every organisation of the portal: "departments" while all are federal (the
-    portal as it was), "organizations" once other kinds bring challenges."""
-    kinds = {row[0] for row in db.execute("SELECT DISTINCT kind FROM departments")}
+def word_for(db: sqlite_utils.Database, lang: str, department_ids=None, *, plural: bool = False,
+             heading: bool = False) -> str:
+    """The word for these organisations (``department_ids``; None: every organisation of the
+    portal): their kind's own word when they are all of one kind (a representative's page; the
+    portal while it has only federal departments), the neutral "organization" otherwise.
+    ``heading``: capitalised, for a label or a column heading."""
+    if department_ids is None:
+        kinds = {row[0] for row in db.execute("SELECT DISTINCT kind FROM departments")}
+    else:
+        kinds = kinds_of(db, department_ids)
     kind = next(iter(kinds)) if len(kinds) == 1 else None
+    if heading:
+        return heading_word(kind, lang, plural=plural)
     return nouns(kind, lang) if plural else noun(kind, lang)
 
 
-def heading(kind: str | None, lang: str, *, plural: bool = False) -> str:
+def heading_word(kind: str | None, lang: str, *, plural: bool = False) -> str:
     """:func:`noun` (or :func:`nouns`) as a label or column heading: "Municipality", "Organization"."""
     word = nouns(kind, lang) if plural else noun(kind, lang)
     return word[:1].upper() + word[1:]

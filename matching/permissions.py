@@ -65,6 +65,8 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "feedback.view_all": {"facilitator": "programme"},
     # Accounts are not in a programme; a new facilitator account also needs "programme.manage".
     "user.create": {"facilitator": "any"},
+    # The list of every account (the users export) names people of every programme.
+    "user.list": {"facilitator": "all_programmes"},
     # The whole log names every programme's records: facilitators of every programme.
     "audit.view": {"facilitator": "all_programmes"},
     "data.import": {"facilitator": "programme"},
@@ -97,6 +99,10 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "notification.read": {"department_rep": "self", "student": "self", "facilitator": "self", "expert": "self"},
 }
 
+#: ``programme_id=SOME_PROGRAMME``: the action on records of whichever programmes the actor may
+#: act on. A listing asks this first, then keeps the rows of those programmes (``may_act_on``).
+SOME_PROGRAMME = -1
+
 #: The actions a facilitator may be limited to some programmes for.
 PROGRAMME_SCOPED = frozenset(action for action, roles in PERMISSIONS.items() if "programme" in roles.values())
 
@@ -113,7 +119,7 @@ def can(actor: User | None, action: str, *, department_id: int | None = None,
         return True
     limited = getattr(actor, "programme_ids", None)
     if scope == "programme":
-        return limited is None or (programme_id is not None and programme_id in limited)
+        return limited is None or programme_id == SOME_PROGRAMME or (programme_id is not None and programme_id in limited)
     if scope == "all_programmes":
         return limited is None
     if scope == "department":
@@ -123,6 +129,13 @@ def can(actor: User | None, action: str, *, department_id: int | None = None,
     if scope == "self":
         return user_id is not None and user_id == actor.id
     return False
+
+
+def may_act_on(actor: User | None, programme_id: int | None) -> bool:
+    """Whether a facilitator's programme limits (if any) include this programme: listings keep
+    only such rows. True for everyone without limits (other roles have their own scopes)."""
+    limited = getattr(actor, "programme_ids", None)
+    return limited is None or programme_id in limited
 
 
 def authorize(actor: User | None, action: str, **target: int | None) -> None:

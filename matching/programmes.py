@@ -22,7 +22,7 @@ from . import db as storage
 from .db import DEFAULT_PROGRAMME_CODE
 from .errors import NotFound, ValidationFailed
 from .models import Programme, User, check_text
-from .permissions import authorize
+from .permissions import authorize, may_act_on
 
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 NAME_MAX = 200
@@ -122,12 +122,6 @@ def facilitator_programme_ids(db: sqlite_utils.Database, user_id: int) -> frozen
     ids = frozenset(row[0] for row in db.execute(
         "SELECT programme_id FROM facilitator_programmes WHERE user_id = ?", [user_id]))
     return ids or None
-
-
-def may_act_on(actor: User, programme_id: int | None) -> bool:
-    """Whether a facilitator's limits (if any) include this programme (pages filter by it)."""
-    limited = getattr(actor, "programme_ids", None)
-    return actor.role == "system" or limited is None or programme_id in limited
 
 
 def visible_programmes(db: sqlite_utils.Database, actor: User) -> list[Programme]:

@@ -15,6 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from .lifecycle import CHALLENGE_MOVE_PERMISSIONS, CHALLENGE_REVIEW_MOVES
+from . import programmes
 from .models import User, as_list
 from .permissions import authorize
 
@@ -44,7 +45,8 @@ def history(db: sqlite_utils.Database, actor: User, challenges: list[dict]) -> d
     since the last one (None when that review kept no copy), keyed by challenge id. A challenge
     never reviewed has no reviews and no changes."""
     for c in challenges:
-        authorize(actor, "challenge.view_unapproved", department_id=c["department_id"])
+        authorize(actor, "challenge.view_unapproved", department_id=c["department_id"],
+                  programme_id=programmes.of_challenge(db, c["id"]))
     ids = [str(c["id"]) for c in challenges]
     if not ids:
         return {}

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 import sqlite_utils
 
-from . import audit
+from . import audit, programmes
 from . import db as storage
 from .errors import NotFound, StaleRecord, ValidationFailed
 from .lifecycle import CHALLENGE_VISIBLE_STATES, PAIRING_VISIBLE_STATES, TERM_STATES_TAKING_PREFERENCES, states_sql
@@ -33,7 +33,8 @@ def get_team(db: sqlite_utils.Database, actor: User, team_id: int) -> Team:
     department and expert of the team's published pairing (they need to contact the team)."""
     authorize(actor, "team.view_public", team_id=team_id)
     team = Team.from_row(_team_row(db, team_id))
-    private = can(actor, "team.view_private", team_id=team_id) or _works_with(db, actor, team_id)
+    private = (can(actor, "team.view_private", team_id=team_id, programme_id=programmes.of_team(db, team_id))
+               or _works_with(db, actor, team_id))
     team.members = [Member.from_row({**m, "email": m["email"] if private else ""}) for m in
                     db.query("SELECT * FROM members WHERE team_id = ? ORDER BY id", [team_id])]
     return team
@@ -109,7 +110,7 @@ def _write_members(db, team_id: int, members) -> None:
 def create_team(db: sqlite_utils.Database, actor: User, term_id: int, data: Mapping[str, Any], *,
                 action: str = "team.create") -> Team:
     """The one way a team comes to exist (an import row, the CLI): validated, in an open term."""
-    authorize(actor, "team.create")
+    authorize(actor, "team.create", programme_id=programmes.of_term(db, term_id))
     errors = validate_team(data)
     if errors:
         raise ValidationFailed(errors)
@@ -126,7 +127,7 @@ def create_team(db: sqlite_utils.Database, actor: User, term_id: int, data: Mapp
 def save_team(db: sqlite_utils.Database, actor: User, team_id: int, data: Mapping[str, Any], *,
               expected_version: int | None = None) -> Team:
     """Replace a team's profile and members; every problem is reported at once."""
-    authorize(actor, "team.edit", team_id=team_id)
+    authorize(actor, "team.edit", team_id=team_id, programme_id=programmes.of_team(db, team_id))
     errors = validate_team(data)
     if errors:
         raise ValidationFailed(errors)
@@ -162,7 +163,7 @@ def completeness(team: Team) -> tuple[float, list[str]]:
 
 def get_preferences(db: sqlite_utils.Database, actor: User, team_id: int) -> list[dict]:
     """The team's preferences in rank order, with each challenge's title and department."""
-    authorize(actor, "preferences.view", team_id=team_id)
+    authorize(actor, "preferences.view", team_id=team_id, programme_id=programmes.of_team(db, team_id))
     return list(db.query(
         "SELECT p.rank, p.challenge_id, p.reason, c.title, d.acronym FROM preferences p "
         "JOIN challenges c ON c.id = p.challenge_id JOIN departments d ON d.id = c.department_id "

@@ -18,14 +18,14 @@ from typing import Any, Iterable, Mapping
 
 import sqlite_utils
 
-from . import audit, notifications
+from . import audit, notifications, programmes
 from . import db as storage
 from .errors import IllegalTransition, NotFound, StaleRecord, ValidationFailed
 from .i18n import has
 from .lifecycle import (FEEDBACK_OWED_STATES, PAIRING_LIVE_STATES, PAIRING_PROPOSED, PAIRING_STATE_ON_TERM,
                         TERM_NEXT, TERM_STATES_OPEN, TERM_STATES_READ_ONLY, states_sql)
-from .models import Term, User, _iso_date, text_problems, validate_term
-from .permissions import authorize
+from .models import Term, User, _as_int, _iso_date, text_problems, validate_term
+from .permissions import SOME_PROGRAMME, authorize, may_act_on
 
 REASON_MAX = 500
 
@@ -37,27 +37,34 @@ def get_term(db: sqlite_utils.Database, term_id: int) -> Term:
     return Term.from_row(row)
 
 
-def list_terms(db: sqlite_utils.Database, states: Iterable[str] | None = None) -> list[Term]:
-    """Terms newest first, optionally only those in ``states``."""
+def list_terms(db: sqlite_utils.Database, states: Iterable[str] | None = None, *,
+               actor: User | None = None, programme_id: int | None = None) -> list[Term]:
+    """Terms newest first, optionally only those in ``states``, of one programme, and of the
+    programmes ``actor`` acts on (a facilitator limited to some programmes sees only theirs)."""
     if states is None:
-        return [Term.from_row(r) for r in db.query("SELECT * FROM terms ORDER BY id DESC")]
-    in_states, params = states_sql("state", states)
-    return [Term.from_row(r) for r in db.query(f"SELECT * FROM terms WHERE {in_states} ORDER BY id DESC", params)]
+        rows = db.query("SELECT * FROM terms ORDER BY id DESC")
+    else:
+        in_states, params = states_sql("state", states)
+        rows = db.query(f"SELECT * FROM terms WHERE {in_states} ORDER BY id DESC", params)
+    return [Term.from_row(r) for r in rows
+            if (programme_id is None or r["programme_id"] == programme_id)
+            and (actor is None or may_act_on(actor, r["programme_id"]))]
 
 
-def open_terms(db: sqlite_utils.Database) -> list[Term]:
+def open_terms(db: sqlite_utils.Database, *, actor: User | None = None) -> list[Term]:
     """Every term that is not closed, newest first: the terms that can have work in them."""
-    return list_terms(db, TERM_STATES_OPEN)
+    return list_terms(db, TERM_STATES_OPEN, actor=actor)
 
 
-def default_term(db: sqlite_utils.Database, states: Iterable[str] | None = None) -> Term | None:
+def default_term(db: sqlite_utils.Database, states: Iterable[str] | None = None, *,
+                 actor: User | None = None, programme_id: int | None = None) -> Term | None:
     """The term a selector starts on: the newest open term in ``states`` (any open state when
     None), else the newest term at all. A choice to show, never a term to act on unasked."""
     wanted = list(states) if states is not None else list(TERM_STATES_OPEN)
-    candidates = list_terms(db, wanted)
+    candidates = list_terms(db, wanted, actor=actor, programme_id=programme_id)
     if candidates:
         return candidates[0]
-    newest = list_terms(db)
+    newest = list_terms(db, actor=actor, programme_id=programme_id)
     return newest[0] if newest else None
 
 
@@ -85,19 +92,29 @@ def resolve_term(db: sqlite_utils.Database, name_or_id: str | int | None = None,
 
 
 def create_term(db: sqlite_utils.Database, actor: User, data: Mapping[str, Any]) -> Term:
-    authorize(actor, "term.manage")
+    """A new term of a programme (``data["programme_id"]``; the default programme when absent)."""
+    programme_id = data.get("programme_id")
+    if programme_id in (None, ""):
+        programme_id = programmes.default_programme(db).id
+    authorize(actor, "term.manage", programme_id=SOME_PROGRAMME)
     data = {**data, "state": data.get("state") or "planning"}
     errors = validate_term(data)
+    if _as_int(programme_id) not in {p.id for p in programmes.list_programmes(db)}:
+        errors["programme_id"] = "validation.choice"
+    else:
+        programme_id = _as_int(programme_id)
+        authorize(actor, "term.manage", programme_id=programme_id)
     if not errors and storage.one(db, "SELECT id FROM terms WHERE name = ? COLLATE NOCASE", [data["name"].strip()]):
         errors["name"] = "validation.duplicate"
     if errors:
         raise ValidationFailed(errors)
     with storage.transaction(db):
         term_id = storage.insert(db, "terms", {
-            "name": data["name"].strip(), "state": data["state"],
+            "name": data["name"].strip(), "state": data["state"], "programme_id": programme_id,
             "starts_on": str(data.get("starts_on") or "") or None,
             "ends_on": str(data.get("ends_on") or "") or None, "created_at": storage.now_iso()})
-        audit.record(db, actor, "term.create", target_type="term", target_id=term_id)
+        audit.record(db, actor, "term.create", target_type="term", target_id=term_id,
+                     detail={"programme_id": programme_id})
     return get_term(db, term_id)
 
 
@@ -152,7 +169,7 @@ def advance_term(db: sqlite_utils.Database, actor: User, term_id: int, *, reason
     pairings or with an unpublished proposal (unless ``override`` with a ``reason``, audited);
     active -> closed with feedback still owed and no ``reason``.
     """
-    authorize(actor, "term.manage")
+    authorize(actor, "term.manage", programme_id=programmes.of_term(db, term_id))
     reason = (reason or "").strip()
     if len(reason) > REASON_MAX:
         raise ValidationFailed({"reason": "validation.too_long"})

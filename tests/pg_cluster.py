@@ -175,6 +175,8 @@ class Cluster:
                     marks = ", ".join(["%s"] * len(rows[0]))
                     with self.test.cursor() as cursor:
                         cursor.executemany(f'INSERT INTO "{table}" VALUES ({marks})', rows)
+            # Each id sequence starts again past the template's own rows (migration 11 writes
+            # the default programme), as it stood in the migrated template.
             for (sequence,) in self.test.execute(
                     "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'").fetchall():
                 self.test.execute(f'ALTER SEQUENCE "{sequence}" RESTART')

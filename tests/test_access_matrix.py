@@ -9,6 +9,9 @@ reason they need no permission check.
 
 The targets belong to ESDC, to team A and to the ESDC expert (who advises team A's pairing);
 ``rep_dfo``, ``student_b`` and ``expert_dfo`` are the "other" department, team and expert.
+Every term of the world is of the default programme (Sheridan's): ``fac_mine`` is a facilitator
+limited to it, who may do what ``facilitator`` may (issue 17.1), ``fac_other`` one limited to
+another programme, who may not (unless a case says so).
 A case says which roles may call (the others must get PermissionDenied or NotFound) and, for
 reads that filter instead of refusing, which roles see the target in the answer.
 """
@@ -29,7 +32,8 @@ from matching import db as storage
 from matching.errors import NotFound, PermissionDenied
 from tests.conftest import ACCESSIBILITY, FISHERIES, PASSWORD
 
-ROLES = ("rep_esdc", "rep_dfo", "student_a", "student_b", "facilitator", "expert", "expert_dfo", "public_servant")
+ROLES = ("rep_esdc", "rep_dfo", "student_a", "student_b", "facilitator", "expert", "expert_dfo", "public_servant",
+         "fac_mine", "fac_other")
 EVERYONE = set(ROLES)
 #: Everyone but the read-only public servant (issue 17), who reads the outcomes library and
 #: acts on their own account (language, sign-out, session, password) and nothing else.
@@ -61,8 +65,17 @@ def _build_world(path) -> dict:
             ("facilitator", "facilitator", "fac@pco.gc.ca", {}),
             ("expert", "expert", ACCESSIBILITY["sme_email"], {"department_id": w["esdc"]}),
             ("expert_dfo", "expert", FISHERIES["sme_email"], {"department_id": w["dfo"]}),
-            ("public_servant", "public_servant", "analyst@canada.ca", {})):
-        w[key] = accounts.create_user(db, SYSTEM, {"email": email, "name": key, "role": role, **links}, PASSWORD).id
+            ("public_servant", "public_servant", "analyst@canada.ca", {}),
+            ("fac_mine", "facilitator", "fac.sheridan@pco.gc.ca", {}),
+            ("fac_other", "facilitator", "fac.uvic@pco.gc.ca", {})):
+        name = {"fac_mine": "Farah Mistry", "fac_other": "Victor Lam"}.get(key, key)
+        w[key] = accounts.create_user(db, SYSTEM, {"email": email, "name": name, "role": role, **links}, PASSWORD).id
+    w["programme"] = programmes.default_programme(db).id
+    w["other_programme"] = programmes.create_programme(db, SYSTEM, {
+        "code": "uvic-mpa", "institution_en": "University of Victoria", "institution_fr": "Université de Victoria",
+        "name_en": "Master of Public Administration", "name_fr": "Maîtrise en administration publique"}).id
+    programmes.limit_facilitator(db, SYSTEM, w["fac_mine"], [w["programme"]])
+    programmes.limit_facilitator(db, SYSTEM, w["fac_other"], [w["other_programme"]])
     for key, data, rep in (("accessibility", ACCESSIBILITY, "rep_esdc"), ("fisheries", FISHERIES, "rep_dfo")):
         draft = challenges.save_draft(db, SYSTEM, data, department_id=w["esdc" if key == "accessibility" else "dfo"])
         challenges.submit(db, SYSTEM, draft.id)
@@ -173,6 +186,16 @@ def library_module():
     return importlib.import_module("matching.library")
 
 
+def _other_programme_term(db, w):
+    """A term of the other programme that takes challenges."""
+    return terms.create_term(db, SYSTEM, {"name": "UVic Spring 2027", "programme_id": w["other_programme"]}).id
+
+
+def _offered_copy(db, w):
+    """The accessibility challenge offered to the other programme: the copy's id."""
+    return challenges.offer(db, SYSTEM, w["accessibility"], _other_programme_term(db, w)).id
+
+
 def notifications_module():
     return importlib.import_module("matching.notifications")
 
@@ -221,7 +244,11 @@ CASES: dict[str, list[Case]] = {
     "reviews.history": [Case(lambda db, w, a, c: reviews.history(
         db, a, [storage.one(db, "SELECT * FROM challenges WHERE id = ?", [c])]), {"rep_esdc", "facilitator"},
         lambda db, w: w["draft"])],
-    "challenges.revisions_to_review": [Case(lambda db, w, a, _: challenges.revisions_to_review(db, a), FAC)],
+    # A listing: a facilitator limited to another programme gets an empty list, not a refusal.
+    "challenges.revisions_to_review": [Case(lambda db, w, a, _: challenges.revisions_to_review(db, a),
+                                            FAC | {"fac_other"}, lambda db, w: challenges.propose_revision(
+                                                db, SYSTEM, w["accessibility"], {"title": "A clearer title"})["id"],
+                                            shows=lambda r, w, rev: rev in _ids(r), sees={"facilitator", "fac_mine"})],
     "challenges.decide_revision": [Case(lambda db, w, a, r: challenges.decide_revision(db, a, r, "approve"), FAC,
                                         lambda db, w: challenges.propose_revision(
                                             db, SYSTEM, w["accessibility"], {"title": "A clearer title"})["id"])],
@@ -262,6 +289,9 @@ CASES: dict[str, list[Case]] = {
     # terms
     "terms.advance_term": [Case(lambda db, w, a, t: terms.advance_term(db, a, t), FAC, TERM)],
     "terms.create_term": [Case(lambda db, w, a, _: terms.create_term(db, a, {"name": "Fall 2027"}), FAC)],
+    # Term names are public; a facilitator limited to another programme does not get these listed.
+    "terms.open_terms": [Case(lambda db, w, a, t: terms.open_terms(db, actor=a), EVERYONE, TERM,
+                              shows=lambda r, w, t: t in _ids(r), sees=EVERYONE - {"fac_other"})],
     # home
     "home.next_steps": [Case(lambda db, w, a, _: home_module().next_steps(db, a), PARTICIPANTS)],
     # pairings
@@ -281,10 +311,11 @@ CASES: dict[str, list[Case]] = {
     "pairings.pairing_for_team": [Case(lambda db, w, a, t: pairings.pairing_for_team(db, a, t), {"student_a", "facilitator"},
                                        lambda db, w: w["team_a"], shows=lambda r, w, t: r["pairing_id"] == w["pairing_a"])],
     "pairings.pairings_for_department": [Case(
-        lambda db, w, a, d: pairings.pairings_for_department(db, a, d), {"rep_esdc", "facilitator"},
-        lambda db, w: w["esdc"], shows=lambda r, w, d: _ids(r, "pairing_id") == {w["pairing_a"]})],
+        lambda db, w, a, d: pairings.pairings_for_department(db, a, d), {"rep_esdc", "facilitator", "fac_other"},
+        lambda db, w: w["esdc"], shows=lambda r, w, d: _ids(r, "pairing_id") == {w["pairing_a"]},
+        sees={"rep_esdc", "facilitator", "fac_mine"})],
     "pairings.pairings_for_expert": [Case(
-        lambda db, w, a, _: pairings.pairings_for_expert(db, a), {"expert", "expert_dfo", "facilitator"},
+        lambda db, w, a, _: pairings.pairings_for_expert(db, a), {"expert", "expert_dfo", "facilitator", "fac_other"},
         shows=lambda r, w, _: w["pairing_a"] in _ids(r, "pairing_id"), sees={"expert"})],
     # feedback
     "feedback.create_round": [Case(lambda db, w, a, t: feedback.create_round(db, a, t, "Final", "2027-04-01"), FAC, PAST)],
@@ -340,6 +371,17 @@ CASES: dict[str, list[Case]] = {
     "notifications.mark_all_read": [Case(lambda db, w, a, _: notifications_module().mark_all_read(db, a), PARTICIPANTS)],
     "notifications.delivery": [Case(lambda db, w, a, _: notifications_module().delivery(db, a), PARTICIPANTS)],
     "notifications.set_delivery": [Case(lambda db, w, a, _: notifications_module().set_delivery(db, a, "digest"), PARTICIPANTS)],
+    # Offering a challenge to another programme (issue 17.1): its department offers; the copy
+    # is filed in the other programme's term; facilitators of the home programme do not see it.
+    "challenges.offer": [Case(lambda db, w, a, t: challenges.offer(db, a, w["accessibility"], t), {"rep_esdc"},
+                              lambda db, w: _other_programme_term(db, w))],
+    "challenges.offer_terms": [Case(lambda db, w, a, t: challenges.offer_terms(db, a, w["accessibility"]),
+                                    {"rep_esdc"}, lambda db, w: _other_programme_term(db, w),
+                                    shows=lambda r, w, t: t in _ids(r))],
+    "challenges.offers": [Case(lambda db, w, a, c: challenges.offers(db, a, w["accessibility"]),
+                               {"rep_esdc", "facilitator", "fac_other"}, _offered_copy,
+                               shows=lambda r, w, c: c in {o["challenge_id"] for o in r},
+                               sees={"rep_esdc", "facilitator", "fac_other"})],
     # programmes (issue 17.1): facilitators of every programme create programmes and limit others
     "programmes.create_programme": [Case(lambda db, w, a, _: programmes.create_programme(db, a, {
         "code": "queens-mpa", "institution_en": "Queen's University", "institution_fr": "Université Queen's",
@@ -385,7 +427,10 @@ def _optional_cases():
             "importexport.preview": [Case(lambda db, w, a, t: ie.preview(db, a, "teams", rows, term_id=t), FAC, TERM)],
             "importexport.commit": [Case(lambda db, w, a, t: ie.commit(db, a, "teams", rows, term_id=t), FAC, TERM)],
             "importexport.export_table": [
-                Case(lambda db, w, a, _: ie.export_table(db, a, "teams"), FAC, label="teams"),
+                # every term's teams: those of the facilitator's own programmes
+                Case(lambda db, w, a, _: ie.export_table(db, a, "teams"), FAC | {"fac_other"}, label="teams",
+                     shows=lambda r, w, _: any(row[0] == w["team_a"] for row in r[1]),
+                     sees={"facilitator", "fac_mine"}),
                 Case(lambda db, w, a, _: ie.export_table(db, a, "audit"), FAC, label="audit")],
             "importexport.export_bytes": [Case(lambda db, w, a, _: ie.export_bytes(db, a, "users", "csv"), FAC)],
         })
@@ -447,6 +492,34 @@ CASES.update({
         db, a, p, "3m", "piloted", "Piloted in two offices"), {"rep_esdc"}, _closed_with_reports_due)],
 })
 
+#: Facilitator actions that are not programme-scoped but need a facilitator of every programme
+#: (the whole audit log; making a facilitator account; programmes themselves): neither limited
+#: facilitator may call them.
+ALL_PROGRAMMES_ONLY = {"accounts.create_user", "maintenance.audit_log", "programmes.create_programme",
+                       "programmes.limit_facilitator", "importexport.export_table[audit]",
+                       "importexport.export_bytes"}  # the users list
+
+
+#: Cases whose ``shows`` looks for a record of the other programme: ``fac_mine`` must not see it.
+SHOWS_OTHER_PROGRAMME = {"challenges.offers"}
+
+
+def _limited_facilitators() -> None:
+    """A facilitator limited to the world's programme may do and see what any facilitator may;
+    one limited to another programme what a case grants ``fac_other`` explicitly."""
+    for service, cases in CASES.items():
+        for case in cases:
+            if f"{service}[{case.label}]" in ALL_PROGRAMMES_ONLY or service in ALL_PROGRAMMES_ONLY:
+                case.may_call = set(case.may_call) - {"fac_mine", "fac_other"}
+                continue
+            if "facilitator" in case.may_call:
+                case.may_call = set(case.may_call) | {"fac_mine"}
+            if case.sees is not None and "facilitator" in case.sees and service not in SHOWS_OTHER_PROGRAMME:
+                case.sees = case.sees | {"fac_mine"}
+
+
+_limited_facilitators()
+
 #: Public functions that take ``db`` but no actor, and why no permission check is needed.
 ACTORLESS = {
     "sessions.signing_key": "the server's cookie-signing key; never leaves the server",
@@ -476,9 +549,7 @@ ACTORLESS = {
     "programmes.facilitator_programme_ids": "loads a facilitator's limits into the signed-in user",
     "organisations.kind_of": "organisation types are public",
     "organisations.kinds_of": "organisation types are public",
-    "organisations.noun_for": "the word for an organisation type (public)",
-    "organisations.nouns_for": "the word for an organisation type (public)",
-    "organisations.all_kinds_noun": "the word for an organisation type (public)",
+    "organisations.word_for": "the word for an organisation type (public)",
     "accounts.first_account_per_role": "demo sign-in list (demo accounts only)",
     "audit.events": "internal reader; facilitators read the log through maintenance.audit_log",
     "challenges.approved_challenges": "approved challenges are public to every signed-in role",
@@ -497,7 +568,6 @@ ACTORLESS = {
     "teams.keyword_vocabulary": "skill and theme words, no personal data",
     "teams.list_teams": "public team profiles: member e-mails are blanked (test_privacy)",
     "terms.default_term": "term names and states are public",
-    "terms.open_terms": "term names and states are public",
     "terms.resolve_term": "term names and states are public (CLI argument look-up)",
     "terms.advance_check": "counts only, read by the facilitator's terms page",
     "terms.term_of": "term names and states are public",

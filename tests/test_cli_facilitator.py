@@ -78,8 +78,9 @@ def test_import_then_export_round_trip(demo_db_path, tmp_path):
     out = tmp_path / "teams.xlsx"
     assert run("export", "teams", str(out), "--language", "fr").exit_code == 0
     sheet = openpyxl.load_workbook(out).active
-    assert [c.value for c in sheet[1]][:4] == ["ID", "Session", "Nom", "Programme"]  # every term: a term column
-    assert "Nouvelle Vague" in [row[2] for row in sheet.iter_rows(values_only=True)]
+    # every term: a term column and its academic program
+    assert [c.value for c in sheet[1]][:5] == ["ID", "Session", "Programme d’études", "Nom", "Programme"]
+    assert "Nouvelle Vague" in [row[3] for row in sheet.iter_rows(values_only=True)]
     csv_out = tmp_path / "users.csv"
     assert run("export", "users", str(csv_out)).exit_code == 0
     text = csv_out.read_bytes().decode("utf-8-sig")

@@ -76,9 +76,9 @@ def test_search_finds_a_department_by_its_french_acronym(demo_db):
 def test_french_exports_and_cli_use_the_french_acronyms(demo_db_path, demo_db):
     fac = accounts.find_user(demo_db, "facilitator@demo.gc.ca")
     headers, rows = importexport.export_table(demo_db, fac, "challenges", "fr")
-    shown = {r[2] for r in rows}  # id, term, department
+    shown = {r[3] for r in rows}  # id, term, academic program, department
     assert shown >= {"MPO", "EDSC"} and not shown & {"DFO", "ESDC"}
-    assert {r[2] for r in importexport.export_table(demo_db, fac, "challenges", "en")[1]} >= {"DFO", "ESDC"}
+    assert {r[3] for r in importexport.export_table(demo_db, fac, "challenges", "en")[1]} >= {"DFO", "ESDC"}
     result = CliRunner().invoke(main, ["rank", "--team", "Open Door Collective", "-k", "3", "--language", "fr"])
     assert result.exit_code == 0, result.output
     assert "[EDSC]" in result.output and "[ESDC]" not in result.output

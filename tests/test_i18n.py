@@ -7,7 +7,7 @@ import pytest
 from matching import i18n
 from tests.conftest import ROOT
 
-KEY_PATTERN = re.compile(r"""["']((?:app|signin|auth|role|nav|home|term_state|status|label|matches|ranking|profile|account|error|validation|term|db|dept|student|prefs|fac|expert|assign|feedback|dash|data|challenge|team|review|matrix|rounds|notify)\.[a-z0-9_.]+)["']""")
+KEY_PATTERN = re.compile(r"""["']((?:app|signin|auth|role|nav|home|term_state|status|label|matches|ranking|profile|account|error|validation|term|db|dept|student|prefs|fac|expert|assign|feedback|dash|data|challenge|team|review|matrix|rounds|notify|offer|programme|org)\.[a-z0-9_.]+)["']""")
 
 
 def test_english_and_french_have_the_same_keys():
@@ -26,7 +26,7 @@ def test_no_message_is_empty_or_untranslated_placeholder():
 
 # In matching/, audit actions and permission names look like keys but are not shown as such;
 # only these families are message keys there.
-DOMAIN_KEY = re.compile(r"""["']((?:validation\.|error\.|home\.step\.|ranking\.|matches\.|db\.newer|assign\.|term\.requires_|auth\.failed|auth\.wrong|notify\.)[a-z0-9_.]*)["']""")
+DOMAIN_KEY = re.compile(r"""["']((?:validation\.|error\.|home\.step\.|ranking\.|matches\.|db\.newer|assign\.|term\.requires_|auth\.failed|auth\.wrong|notify\.|offer\.|org\.|programme\.(?:unknown|code_format|not_a_|cli\.))[a-z0-9_.]*)["']""")
 
 
 def _keys_in_code():

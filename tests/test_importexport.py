@@ -39,7 +39,7 @@ def test_bad_rows_write_nothing_and_each_is_reported(db, world):
     assert info.value.report.bad_rows() == [3, 4]
     assert _count(db, "challenges") == before
     text = importexport.problem_text(report.problems[0], "fr")
-    assert text.startswith("Ligne 3, Ministère")
+    assert text.startswith("Ligne 3, Organisation")
 
 
 def test_good_file_is_written_in_one_go_and_audited(db, world):

@@ -134,7 +134,7 @@ def test_two_overlapping_terms_end_to_end(db, two_terms, tmp_path):
     # Exports name their term.
     assert {r[0] for r in export_rows(db, fac, "pairings", winter)} == {"Access Crew", "Blue Water"}
     assert export_rows(db, fac, "pairings", fall) == []
-    assert [r[2] for r in export_rows(db, fac, "teams", fall)] == ["Harbour Lab"]
+    assert [r[3] for r in export_rows(db, fac, "teams", fall)] == ["Harbour Lab"]
     assert {r[1] for r in export_rows(db, fac, "challenges", None)} == {"Winter 2027", "Fall 2027"}
 
     # The CLI takes the only term in the state a command needs, and refuses to guess otherwise.

@@ -6,6 +6,9 @@ from matching import accounts, challenges
 from tests.conftest import ACCESSIBILITY
 from tests.test_app_smoke import signed_in
 
+#: How a term of the demo's main academic program is labelled once the demo has two programs.
+SHERIDAN = " · Sheridan College · Bachelor of Interaction Design"
+
 LIST, FORM, TEAMS = "views/dept_challenges.py", "views/dept_challenge_form.py", "views/dept_teams.py"
 
 
@@ -380,7 +383,9 @@ def test_a_new_challenge_asks_which_term_when_two_take_challenges(demo_db):
     fall = fall_term(demo_db)                                  # planning: takes challenges, like Winter (intake)
     at = open_page(demo_db, FORM)
     picker = at.selectbox(key="cf_term")
-    assert set(picker.options) == {"Fall 2027 · planning", "Winter 2027 · intake"} and picker.value is None
+    # The demo has two academic programs: each term names its own.
+    assert set(picker.options) == {f"Fall 2027 · planning{SHERIDAN}", f"Winter 2027 · intake{SHERIDAN}"}
+    assert picker.value is None
     fill(at, title="Filed under the next term")
     at.button(key="cf_save").click().run()
     assert error_right_after(at, "cf_term") == "Choose the term this challenge is for."
@@ -398,7 +403,7 @@ def test_a_new_challenge_asks_which_term_when_two_take_challenges(demo_db):
 def test_a_new_challenge_names_its_only_term_or_says_none_takes_challenges(demo_db):
     from tests.test_views_expert import facilitator as fac, winter
     at = open_page(demo_db, FORM)
-    assert "This challenge will be filed under the term Winter 2027 · intake." in [c.value for c in at.caption]
+    assert f"This challenge will be filed under the term Winter 2027 · intake{SHERIDAN}." in [c.value for c in at.caption]
     assert not [s for s in at.selectbox if s.key == "cf_term"]
     fill(at, title="Typed while terms move")
     for _ in range(2):  # intake -> matching -> active: no term takes challenges any more

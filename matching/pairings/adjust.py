@@ -15,10 +15,11 @@ import sqlite_utils
 
 from .. import audit
 from .. import db as storage
+from .. import programmes
 from ..errors import IllegalTransition, NotFound, ValidationFailed
 from ..lifecycle import PAIRING_LIVE_STATES, PAIRING_PROPOSED, PROPOSED, states_sql
 from ..models import User, text_problems
-from ..permissions import authorize
+from ..permissions import SOME_PROGRAMME, authorize
 from .inputs import _challenges, _rank_of, _similarity, _term_for_planning
 from .proposal import (MANUAL, CapacityWarning, _pairing_rows, check_plan_version, has_proposal,
                        touch_plan)
@@ -54,7 +55,7 @@ class Change:
 
 def rules(db: sqlite_utils.Database, actor: User, term_id: int) -> list[dict]:
     """The term's locks and bans with team and challenge names, newest first."""
-    authorize(actor, "pairing.view_all")
+    authorize(actor, "pairing.view_all", programme_id=programmes.of_term(db, term_id))
     return list(db.query(
         "SELECT r.id, r.kind, r.team_id, t.name AS team_name, r.challenge_id, c.title AS challenge_title, "
         "r.reason, r.created_at FROM pairing_rules r JOIN teams t ON t.id = r.team_id "
@@ -185,7 +186,7 @@ def _put(db: sqlite_utils.Database, actor: User, kind: str, term_id: int, team_i
     locked elsewhere (a lock: locked at all); over capacity raises :class:`CapacityWarning`
     unless confirmed.
     """
-    authorize(actor, "pairing.manage")
+    authorize(actor, "pairing.manage", programme_id=programmes.of_term(db, term_id))
     reason = _clean_reason(reason)
     _term_for_planning(db, term_id)
     with storage.transaction(db):
@@ -236,7 +237,7 @@ def lock(db: sqlite_utils.Database, actor: User, term_id: int, team_id: int, cha
 def unpair(db: sqlite_utils.Database, actor: User, term_id: int, team_id: int, reason: str, *,
            expected_plan_version: int | None = None) -> Change:
     """Take a team off its proposed challenge (refused while the team is locked to it)."""
-    authorize(actor, "pairing.manage")
+    authorize(actor, "pairing.manage", programme_id=programmes.of_term(db, term_id))
     reason = _clean_reason(reason)
     _term_for_planning(db, term_id)
     with storage.transaction(db):
@@ -258,7 +259,7 @@ def unpair(db: sqlite_utils.Database, actor: User, term_id: int, team_id: int, r
 def ban(db: sqlite_utils.Database, actor: User, term_id: int, team_id: int, challenge_id: int,
         reason: str, *, expected_plan_version: int | None = None) -> Change:
     """Forbid a pair for every later run; if the proposal has it, the team is taken off it."""
-    authorize(actor, "pairing.manage")
+    authorize(actor, "pairing.manage", programme_id=programmes.of_term(db, term_id))
     reason = _clean_reason(reason)
     _term_for_planning(db, term_id)
     with storage.transaction(db):
@@ -296,12 +297,13 @@ def _insert_rule(db, actor: User, term_id: int, team_id: int, challenge_id: int,
 def remove_rule(db: sqlite_utils.Database, actor: User, rule_id: int, reason: str, *,
                 expected_plan_version: int | None = None) -> Change:
     """Lift a lock or a ban (the proposal is unchanged until the next run)."""
-    authorize(actor, "pairing.manage")
+    authorize(actor, "pairing.manage", programme_id=SOME_PROGRAMME)
     reason = _clean_reason(reason)
     with storage.transaction(db):
         row = storage.one(db, "SELECT * FROM pairing_rules WHERE id = ?", [rule_id])
         if row is None:
             raise NotFound("error.not_found", f"rule {rule_id}")
+        authorize(actor, "pairing.manage", programme_id=programmes.of_term(db, row["term_id"]))
         _term_for_planning(db, row["term_id"])
         check_plan_version(db, row["term_id"], expected_plan_version)
         db.execute("DELETE FROM pairing_rules WHERE id = ?", [rule_id])

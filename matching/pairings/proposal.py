@@ -15,6 +15,7 @@ import sqlite_utils
 
 from .. import audit
 from .. import db as storage
+from .. import programmes
 from ..assignment import InfeasibleLocks, TeamOutcome, assign, summarise
 from ..errors import PortalError, StaleRecord
 from ..lifecycle import PAIRING_LIVE_STATES, PAIRING_PROPOSED, PROPOSED, states_sql
@@ -99,7 +100,7 @@ def run_assignment(db: sqlite_utils.Database, actor: User, term_id: int, *,
     computed again with them (once), then refused with :class:`StaleRecord`: a proposal never
     ignores a rule that was in force when it was stored.
     """
-    authorize(actor, "pairing.manage")
+    authorize(actor, "pairing.manage", programme_id=programmes.of_term(db, term_id))
     _term_for_planning(db, term_id)
     for attempt in range(RULE_CHANGE_RETRIES + 1):
         run = _compute(db, actor, term_id)
@@ -242,7 +243,7 @@ def plan(db: sqlite_utils.Database, actor: User, term_id: int, *,
     ``score``, ``reason`` (a message key), ``locked``, ``state``, ``source`` and ``manual``
     (placed by a facilitator and not locked: the next run may move it).
     """
-    authorize(actor, "pairing.view_all")
+    authorize(actor, "pairing.view_all", programme_id=programmes.of_term(db, term_id))
     teams, challenges = _teams(db, term_id), _challenges(db, term_id)
     rows = _plan_rows(db, term_id)
     by_team = {r["team_id"]: r for r in rows}

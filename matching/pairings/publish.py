@@ -14,6 +14,7 @@ import sqlite_utils
 
 from .. import audit, notifications
 from .. import db as storage
+from .. import programmes
 from ..errors import IllegalTransition
 from ..lifecycle import PAIRING_LIVE_STATES, PAIRING_PROPOSED, PUBLISHED, TERM_STATES_PUBLISHING, WITHDRAWN
 from ..models import User
@@ -44,7 +45,7 @@ def _described(db, changes: dict[str, list], old: dict[int, int], new: dict[int,
 
 def pending_changes(db: sqlite_utils.Database, actor: User, term_id: int) -> dict[str, Any]:
     """What :func:`publish` would change now (empty lists when there is no proposal)."""
-    authorize(actor, "pairing.view_all")
+    authorize(actor, "pairing.view_all", programme_id=programmes.of_term(db, term_id))
     old = {r["team_id"]: r["challenge_id"] for r in _pairing_rows(db, term_id, PAIRING_LIVE_STATES)}
     proposed = _pairing_rows(db, term_id, PAIRING_PROPOSED)
     new = {r["team_id"]: r["challenge_id"] for r in proposed} if proposed else old
@@ -61,7 +62,7 @@ def publish(db: sqlite_utils.Database, actor: User, term_id: int, *,
     new pairings of every existing round in the same transaction.
     """
     from ..feedback import ensure_entries
-    authorize(actor, "pairing.manage")
+    authorize(actor, "pairing.manage", programme_id=programmes.of_term(db, term_id))
     with storage.transaction(db):
         term = get_term(db, term_id)
         require_state(term, TERM_STATES_PUBLISHING, "publish")
