@@ -500,6 +500,11 @@ ALL_PROGRAMMES_ONLY = {"accounts.create_user", "maintenance.audit_log", "program
                        "importexport.export_bytes"}  # the users list
 
 
+#: Listings: a facilitator limited to another programme may call them and gets none of the
+#: world's rows (the case's ``shows`` must then be False for ``fac_other``).
+LISTINGS = {"outcomes.completed_outcomes", "outcomes.for_department", "outcomes.for_expert", "outcomes.for_team",
+            "outcomes.overdue_reports"}
+
 #: Cases whose ``shows`` looks for a record of the other programme: ``fac_mine`` must not see it.
 SHOWS_OTHER_PROGRAMME = {"challenges.offers"}
 
@@ -512,6 +517,9 @@ def _limited_facilitators() -> None:
             if f"{service}[{case.label}]" in ALL_PROGRAMMES_ONLY or service in ALL_PROGRAMMES_ONLY:
                 case.may_call = set(case.may_call) - {"fac_mine", "fac_other"}
                 continue
+            if service in LISTINGS and "facilitator" in case.may_call:
+                case.sees = set(case.may_call if case.sees is None else case.sees)
+                case.may_call = set(case.may_call) | {"fac_other"}
             if "facilitator" in case.may_call:
                 case.may_call = set(case.may_call) | {"fac_mine"}
             if case.sees is not None and "facilitator" in case.sees and service not in SHOWS_OTHER_PROGRAMME:
