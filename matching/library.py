@@ -28,6 +28,7 @@ This module never imports Streamlit.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -89,6 +90,7 @@ _NAME_PART_MIN = 3
 _LINK_PART_MIN = 4
 
 
+@functools.lru_cache(maxsize=4096)
 def _fold_char(ch: str) -> str:
     """One character lower-cased without its accents, still one character (so positions in the
     folded text are positions in the original)."""
@@ -98,18 +100,13 @@ def _fold_char(ch: str) -> str:
 
 
 def _fold_same_length(text: str) -> str:
+    if text.isascii():
+        return text.lower()  # one character for one in ASCII
     return "".join(_fold_char(ch) for ch in text)
 
 
 def _words(name: str) -> list[str]:
     return re.findall(r"[^\W_]+", _fold_same_length(name or ""))
-
-
-def _name_pattern(words: list[str]) -> re.Pattern | None:
-    """Whole words, in order, with any separators (or none) between them."""
-    if not words:
-        return None
-    return re.compile(r"(?<![^\W_])" + r"[\W_]*".join(re.escape(w) for w in words) + r"(?![^\W_])")
 
 
 class _Withholder:
@@ -122,21 +119,20 @@ class _Withholder:
             if words:
                 phrases.append(words)
                 phrases += [[w] for w in words if len(w) >= _NAME_PART_MIN and w not in _STOP_WORDS]
-        # Longest first, so "Ana Lopez" goes as one before "Lopez" alone.
-        phrases.sort(key=lambda ws: -len("".join(ws)))
-        self.patterns = [p for p in (_name_pattern(ws) for ws in phrases) if p is not None]
-        slugs = {"".join(ws) for ws in phrases}
-        self.slugs = {s for s in slugs if len(s) >= _LINK_PART_MIN}
+        # Whole words, in order, with any separators (or none) between them; longest first, so
+        # "Ana Lopez" goes as one before "Lopez" alone. One pattern for all of them.
+        phrases = sorted({tuple(ws) for ws in phrases}, key=lambda ws: -len("".join(ws)))
+        alternatives = [r"[\W_]*".join(re.escape(w) for w in ws) for ws in phrases]
+        self.pattern = (re.compile(r"(?<![^\W_])(?:" + "|".join(alternatives) + r")(?![^\W_])")
+                        if alternatives else None)
+        self.slugs = {s for s in ("".join(ws) for ws in phrases) if len(s) >= _LINK_PART_MIN}
 
     def text(self, value: Any) -> str:
         text = str(value or "")
-        folded = _fold_same_length(text)
-        spans = []
-        for pattern in self.patterns:
-            for m in pattern.finditer(folded):
-                if not any(a < m.end() and m.start() < b for a, b in spans):
-                    spans.append((m.start(), m.end()))
-        for start, end in sorted(spans, reverse=True):
+        if self.pattern is None:
+            return text
+        spans = [m.span() for m in self.pattern.finditer(_fold_same_length(text))]
+        for start, end in reversed(spans):
             text = text[:start] + WITHHELD + text[end:]
         return text
 
