@@ -116,6 +116,8 @@ def inspect_backup(path: str | os.PathLike, db=None) -> dict[str, Any]:
             header = f.read(len(SQLITE_HEADER))
     except OSError:
         header = b""
+    if header.startswith(b"PGDMP"):  # a PostgreSQL portal's backup: restored only into PostgreSQL
+        raise PortalError("db.sqlite_pg_backup", f"{path} is a pg_dump archive", path=str(path))
     if header != SQLITE_HEADER:
         raise PortalError("db.not_a_database", f"{path} is not SQLite", path=str(path))
     conn = _read_only(path)

@@ -5,6 +5,7 @@ pg_dump's custom format checked and restored as matching/pg_backup.py describes.
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 import sqlite3
 import subprocess
 import zipfile
@@ -277,6 +278,19 @@ def test_restore_refuses_an_sqlite_file_of_another_application(db, world, tmp_pa
     conn.commit()
     conn.close()
     _refused(db, tmp_path, other, "db.pg_sqlite_backup" if postgres(db) else "db.not_portal")
+
+
+def test_restore_refuses_a_backup_of_the_other_backend(db, world, tmp_path, demo_template):
+    """An SQLite portal file restored into PostgreSQL, or a pg_dump archive into SQLite: each is
+    refused by its first bytes, and the sentence names copy-db, the way between the two."""
+    from matching.i18n import t
+    other = tmp_path / "other-backend.db"
+    if postgres(db):
+        shutil.copy(demo_template, other)
+    else:
+        other.write_bytes(b"PGDMP\x01\x0e\x00\x04\x08\x01\x01" + b"\x00" * 200)
+    err = _refused(db, tmp_path, other, "db.pg_sqlite_backup" if postgres(db) else "db.sqlite_pg_backup")
+    assert "copy-db" in t(err.key, "en", **err.params) and "copy-db" in t(err.key, "fr", **err.params)
 
 
 @pytest.mark.backends("postgresql")
