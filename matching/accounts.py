@@ -21,7 +21,8 @@ import sqlite_utils
 from . import audit
 from . import db as storage
 from .errors import AuthenticationFailed, NotFound, ValidationFailed
-from .models import LANGUAGES, SHORT_TEXT_MAX, User, is_email, validate_password, validate_user
+from .models import (LANGUAGES, SHORT_TEXT_MAX, User, findable, is_email, password_has_control, validate_password,
+                     validate_user)
 from .permissions import authorize
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
@@ -59,6 +60,9 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, stored: str) -> bool:
+    if password_has_control(password):
+        hash_password(secrets.token_hex(8))  # as slow as a real check
+        return False
     try:
         _, n, r, p, salt, digest = stored.split("$")
         expected = base64.b64decode(digest)
@@ -93,6 +97,8 @@ def get_user(db: sqlite_utils.Database, user_id: int) -> User:
 
 
 def find_user(db: sqlite_utils.Database, email: str) -> User | None:
+    if not findable(email):
+        return None
     row = storage.one(db, "SELECT * FROM users WHERE email = ? COLLATE NOCASE", [email.strip()])
     return load_user(db, row) if row else None
 
@@ -137,7 +143,8 @@ def authenticate(db: sqlite_utils.Database, email: str, password: str, *,
     """
     now = now or datetime.now(timezone.utc)
     email = (email or "").strip()
-    row = storage.one(db, "SELECT id, password_hash FROM users WHERE email = ? COLLATE NOCASE", [email])
+    row = (storage.one(db, "SELECT id, password_hash FROM users WHERE email = ? COLLATE NOCASE", [email])
+           if findable(email) else None)
     # scrypt outside the write lock (it is slow on purpose), and as slow for an unknown e-mail.
     password_ok = verify_password(password or "", row["password_hash"] if row else _DUMMY_HASH)
     with storage.transaction(db):
@@ -329,6 +336,8 @@ def sign_in_verified_email(db: sqlite_utils.Database, email: str | None, *,
     """
     now = now or datetime.now(timezone.utc)
     email = (email or "").strip()
+    if not findable(email):
+        raise AuthenticationFailed()
     try:
         domains, setting_error = public_servant_domains(), None
     except SsoSettingInvalid as err:

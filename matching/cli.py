@@ -16,7 +16,7 @@ from . import db as storage
 from .cli_common import PortalGroup, fail, open_db
 from .errors import PortalError
 from .i18n import t
-from .models import ROLES
+from .models import CONTROL_CHARS, ROLES, findable
 
 
 @click.group(cls=PortalGroup)
@@ -86,6 +86,8 @@ def _team_for_new_member(database, team: str, term_name: str | None) -> int:
     """The id of the team named ``team`` (in ``--term``); never a guess between two terms."""
     from .cli_common import cli_term
     from .teams import find_team
+    if not findable(team):
+        raise click.BadParameter(t(CONTROL_CHARS), param_hint="--team")
     term_id = cli_term(database, term_name).id if term_name else None
     if term_id is None:
         terms = database.execute(f"SELECT DISTINCT term_id FROM teams WHERE name_key = "

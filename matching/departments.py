@@ -26,7 +26,10 @@ def acronym(db: sqlite_utils.Database, english: str | None, lang: str) -> str:
 
 def find_by_acronym(db: sqlite_utils.Database, text: str) -> int | None:
     """The id of the department with this acronym, English or French, ignoring case."""
+    from .models import findable
     text = (text or "").strip()
+    if not findable(text):
+        return None
     for column in ("acronym", "acronym_fr"):
         row = db.execute(f"SELECT id FROM departments WHERE {column} = ? COLLATE NOCASE AND {column} <> ''",
                          [text]).fetchone()

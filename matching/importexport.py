@@ -34,8 +34,8 @@ from . import db as storage
 from .accounts import create_user, find_user, hash_password
 from .errors import PortalError, ValidationFailed
 from .i18n import t
-from .models import (RUBRIC, User, as_list, validate_challenge, validate_team,
-                     validate_user)
+from .models import (CONTROL_CHARS, RUBRIC, User, as_list, check_text, findable, validate_challenge,
+                     validate_team, validate_user)
 from .lifecycle import CHALLENGE_IMPORT_STATES, TERM_STATES_OPEN
 from .organisations import kind_label
 from .permissions import SOME_PROGRAMME, authorize, may_act_on
@@ -325,6 +325,9 @@ def preview(db: sqlite_utils.Database, actor: User, kind: str, rows: list[dict[s
     for number, raw in enumerate(rows, start=2):
         values = {mapping[h]: v for h, v in raw.items() if h in mapping}
         record, errors = check(db, values, context)
+        for field_name, value in values.items():  # over "unknown department" and the like
+            if check_text(value, multiline=True):
+                errors[field_name] = CONTROL_CHARS
         for field_name, value in values.items():
             if isinstance(value, str) and FORMULA_CELL.match(value):
                 errors[field_name] = "data.formula_cell"
@@ -357,7 +360,7 @@ def _check_challenge(db, values: dict, context: dict) -> tuple[dict, dict]:
     if record["department_id"] is None:
         errors["department"] = "data.unknown_department"
     key = (record["department_id"], record["title"].casefold())
-    if record["title"] and (key in context["seen"] or storage.one(
+    if record["title"] and "title" not in errors and (key in context["seen"] or storage.one(
             db, "SELECT id FROM challenges WHERE department_id = ? AND title = ? COLLATE NOCASE",
             [record["department_id"], record["title"]])):
         errors.setdefault("title", "validation.duplicate")
@@ -402,6 +405,8 @@ def _check_team(db, values: dict, context: dict) -> tuple[dict, dict]:
 
 def _team_name_key(db, name: str) -> str:
     """A team name's key as the database computes it (capitals, accents and spacing folded)."""
+    if not findable(name):
+        return name  # refused anyway: never sent to the database
     return db.execute(storage.team_name_key_query(), [name.strip()]).fetchone()[0]
 
 

@@ -74,6 +74,13 @@ def _check_chars(errors: dict, data: Mapping, keys: tuple[str, ...], *, multilin
             errors[prefix + key] = CONTROL_CHARS
 
 
+def findable(value: Any) -> bool:
+    """Whether a typed value (an e-mail, a name, an acronym) may be looked up in storage. Text
+    holding a character no input may hold matches nothing worth finding (inputs refuse them), and
+    PostgreSQL's text cannot even hold a NUL: such a value is never sent, the lookup finds nothing."""
+    return check_text(value) is None
+
+
 def text_problems(*, multiline: bool = False, **values: Any) -> dict[str, str]:
     """``{field: "validation.control_chars"}`` for each free-text value that holds a control
     character: the services whose text does not go through a validator call this."""
@@ -275,6 +282,13 @@ _PERSONAL_PART_MIN = 4
 _GUESSES_LOG10_MIN = 6
 
 
+def password_has_control(password: str) -> bool:
+    """A control character (a NUL...), a lone surrogate or a line/paragraph separator: no password
+    may hold one, so a typed one that does is wrong (scrypt's HMAC would take ``pw`` and ``pw\\0``
+    for the same key)."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") for ch in password)
+
+
 def validate_password(password: Any, *, email: str = "", name: str = "",
                       current: str | None = None) -> dict[str, str]:
     """Problems of a new password, after NIST SP 800-63B: at least 12 characters and no
@@ -291,7 +305,7 @@ def _password_problem(password: Any, email: str, name: str, current: str | None)
         return "validation.password_too_short"
     if len(password) > PASSWORD_MAX:
         return "validation.password_too_long"
-    if any(unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") for ch in password):
+    if password_has_control(password):
         return "validation.password_control"
     if not password.strip():
         return "validation.password_blank"

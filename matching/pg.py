@@ -135,6 +135,21 @@ def translate(sql: str) -> str:
 
 # --- The connection object ---------------------------------------------------------------------
 
+def _values(params: list | tuple | None) -> list | None:
+    """The values to bind. PostgreSQL's text cannot hold a NUL character (psycopg would raise a
+    ``DataError``, a traceback for whoever typed it): every input refuses control characters
+    (``matching.models.check_text``) and lookups skip them (``models.findable``); should one get
+    this far all the same, it is that refusal's one sentence, never a traceback."""
+    if not params:
+        return None
+    values = list(params)
+    for value in values:
+        if isinstance(value, str) and "\x00" in value:
+            from .errors import PortalError
+            raise PortalError("validation.control_chars", "a NUL character: PostgreSQL's text cannot hold one")
+    return values
+
+
 class _Table:
     def __init__(self, db: "PostgresDatabase", name: str):
         self.db, self.name = db, name
@@ -191,7 +206,7 @@ class PostgresDatabase:
         ``lock_timeout`` behind a restore's table lock, a deadlock) has been rolled back by the
         server: it is :class:`~matching.errors.Busy`, retryable, like one inside a transaction."""
         try:
-            cursor.execute(translate(sql), list(params) if params else None)
+            cursor.execute(translate(sql), _values(params))
         except TRANSIENT_ERRORS as err:
             if self.in_transaction:
                 raise  # transaction() rolls back and says Busy
@@ -265,7 +280,7 @@ class PostgresDatabase:
         values = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
         sql = f'INSERT INTO "{table}" ({names}) VALUES ({values})' + (" RETURNING id" if has_id else "")
         cursor = psycopg.RawCursor(self.conn)
-        cursor.execute(sql, [record[c] for c in columns])
+        cursor.execute(sql, _values([record[c] for c in columns]))
         if not has_id:
             return None
         row_id = cursor.fetchone()[0]

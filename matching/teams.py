@@ -13,7 +13,8 @@ from . import audit, programmes
 from . import db as storage
 from .errors import NotFound, StaleRecord, ValidationFailed
 from .lifecycle import CHALLENGE_VISIBLE_STATES, PAIRING_VISIBLE_STATES, TERM_STATES_TAKING_PREFERENCES, states_sql
-from .models import MAX_MEMBERS, MAX_PREFERENCES, Member, Team, User, as_list, validate_preferences, validate_team
+from .models import (MAX_MEMBERS, MAX_PREFERENCES, Member, Team, User, as_list, findable, validate_preferences,
+                     validate_team)
 from .permissions import authorize, can
 from .terms import require_state, require_writable, term_of
 
@@ -72,6 +73,8 @@ def list_teams(db: sqlite_utils.Database, term_id: int | None = None) -> list[Te
 def find_team(db: sqlite_utils.Database, name: str, term_id: int | None = None) -> Team | None:
     """A team by name, whatever the capitals, accents and spacing (in ``term_id`` when given, where
     the name is unique; else the newest team of that name)."""
+    if not findable(name):
+        return None
     sql, params = f"SELECT * FROM teams WHERE name_key = ({storage.team_name_key_query()})", [str(name)]
     if term_id is not None:
         sql += " AND term_id = ?"

@@ -24,7 +24,7 @@ from .errors import IllegalTransition, NotFound, StaleRecord, ValidationFailed
 from .i18n import has
 from .lifecycle import (FEEDBACK_OWED_STATES, PAIRING_LIVE_STATES, PAIRING_PROPOSED, PAIRING_STATE_ON_TERM,
                         TERM_NEXT, TERM_STATES_OPEN, TERM_STATES_READ_ONLY, states_sql)
-from .models import Term, User, _as_int, _iso_date, text_problems, validate_term
+from .models import CONTROL_CHARS, Term, User, _as_int, _iso_date, findable, text_problems, validate_term
 from .permissions import SOME_PROGRAMME, authorize, may_act_on
 
 REASON_MAX = 500
@@ -74,6 +74,8 @@ def resolve_term(db: sqlite_utils.Database, name_or_id: str | int | None = None,
     ``states``. Refuses to guess when none or several are in those states."""
     if name_or_id not in (None, ""):
         text = str(name_or_id).strip()
+        if not findable(text):
+            raise ValidationFailed({"term": CONTROL_CHARS})
         row = storage.one(db, "SELECT * FROM terms WHERE name = ? COLLATE NOCASE", [text])
         if row is None and text.isdigit():
             row = storage.one(db, "SELECT * FROM terms WHERE id = ?", [int(text)])
