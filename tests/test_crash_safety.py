@@ -279,7 +279,7 @@ def _pg_run_and_die(uri: str, name: str, kill_at, report: str) -> None:
 
 #: operation -> crash points on PostgreSQL (the demo-data operations; fewer points: each child
 #: connects to the server)
-PG_PLAN = {"import": 3, "publish": 3, "purge_term": 3, "bulk_approve": 2}
+PG_PLAN = {"import": 3, "publish": 3, "purge_term": 3, "bulk_approve": 2, "run_assignment": 2, "save_team": 2}
 
 
 @pytest.mark.backends("postgresql")
