@@ -506,6 +506,15 @@ CREATE TABLE outcome_reports (
 );
 """))
 
+# --- Migration 13: the audit log cannot be emptied by TRUNCATE either (issue 15.4) -----------
+#: The trigger PostgreSQL adds (matching/pg.py); ``portal restore`` on PostgreSQL, which replaces
+#: every table with the backup's, disables it inside its own transaction only (audited).
+AUDIT_TRUNCATE_GUARD = "audit_events_no_truncate"
+MIGRATIONS.append((13, "audit log: TRUNCATE refused too (PostgreSQL)", """
+-- SQLite has no TRUNCATE: its DELETE without WHERE fires audit_events_no_delete (migration 4)
+-- PostgreSQL: a statement-level BEFORE TRUNCATE trigger, from matching/pg.py
+"""))
+
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

@@ -288,7 +288,10 @@ def _restore_postgresql(db, actor: User, path: Path, previous_copy) -> dict[str,
     def record(version: int, applied: list[int]) -> None:
         audit.record(db, actor, "db.restore", target_type="database",
                      detail={"from": str(path), "schema_version": version, "migrated": applied,
-                             "previous": str(previous), "format": "pg_dump custom"})
+                             "previous": str(previous), "format": "pg_dump custom",
+                             # every table, the audit log too, replaced by the backup's: its
+                             # TRUNCATE guard was off inside this transaction only
+                             "audit_log_replaced": True})
 
     result = pg_backup.restore(db, path, previous, record)
     return {"path": str(path), "schema_version": storage.schema_version(db), "migrated": result["migrated"],

@@ -510,6 +510,14 @@ def _programmes(version: int, statements: list[str]) -> list[str]:
     return out
 
 
+def _audit_no_truncate(version: int, statements: list[str]) -> list[str]:
+    """Migration 13: ``TRUNCATE audit_events`` refused (it fires no row trigger, so the
+    append-only triggers of migration 4 did not stop it); SQLite has no TRUNCATE."""
+    from .db import AUDIT_TRUNCATE_GUARD
+    return [f"CREATE TRIGGER {AUDIT_TRUNCATE_GUARD} BEFORE TRUNCATE ON audit_events "
+            "FOR EACH STATEMENT EXECUTE FUNCTION audit_events_refuse()"]
+
+
 #: Migrations whose SQLite form cannot be translated statement by statement: their PostgreSQL
 #: form, made from the SQLite statements and the same Python data.
 _OVERRIDES: dict[int, Callable[[int, list[str]], list[str]]] = {
@@ -517,6 +525,7 @@ _OVERRIDES: dict[int, Callable[[int, list[str]], list[str]]] = {
     5: _data_version_triggers,
     6: _team_name_key,
     11: _programmes,
+    13: _audit_no_truncate,
 }
 
 

@@ -465,10 +465,22 @@ def copyable_columns(db, table: str) -> list[str]:
 
 
 def _replace_content(db, staged, tables: list[str]) -> None:
-    """Inside the live transaction: every table emptied, then filled from ``staged``."""
+    """Inside the live transaction: every table emptied, then filled from ``staged``.
+
+    The audit log's TRUNCATE guard (migration 13) is disabled for this one statement and enabled
+    again before anything else happens, inside the same transaction: ``ALTER TABLE`` holds the
+    table's ACCESS EXCLUSIVE lock until the commit, so no other connection ever runs while it is
+    off. The restore's audit event records it (``detail.audit_log_replaced``)."""
     from psycopg import sql
+    guarded = db.execute("SELECT 1 FROM pg_trigger WHERE tgname = ? AND NOT tgisinternal",
+                         [storage.AUDIT_TRUNCATE_GUARD]).fetchone() is not None
+    guard = sql.Identifier(storage.AUDIT_TRUNCATE_GUARD)
+    if guarded:
+        db.conn.execute(sql.SQL("ALTER TABLE audit_events DISABLE TRIGGER {}").format(guard))
     db.conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY").format(
         sql.SQL(", ").join(sql.Identifier(t) for t in tables)))
+    if guarded:
+        db.conn.execute(sql.SQL("ALTER TABLE audit_events ENABLE TRIGGER {}").format(guard))
     for table in tables:
         columns = sql.SQL(", ").join(sql.Identifier(c) for c in copyable_columns(db, table))
         with staged.conn.cursor().copy(sql.SQL("COPY {} ({}) TO STDOUT").format(sql.Identifier(table), columns)) \

@@ -94,7 +94,8 @@ def test_the_database_refuses_to_edit_or_delete_events(db, world):
     accounts.authenticate(db, "rep@esdc.gc.ca", PASSWORD)
     for statement in ("DELETE FROM audit_events", "UPDATE audit_events SET action = 'x'",
                       "UPDATE audit_events SET at = '2000-01-01'", "UPDATE audit_events SET actor_id = NULL",
-                      "UPDATE audit_events SET detail = '{}'", "UPDATE audit_events SET reason = 'rewritten'"):
+                      "UPDATE audit_events SET detail = '{}'", "UPDATE audit_events SET reason = 'rewritten'",
+                      *(["TRUNCATE audit_events"] if storage.dialect(db) == "postgresql" else [])):
         with pytest.raises(Exception, match="append-only"):
             db.execute(statement)
     # Even with the purge's flag open, who, what, when and which record cannot change.
