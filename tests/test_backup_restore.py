@@ -457,3 +457,64 @@ def test_the_password_never_reaches_a_command_line(db, world, tmp_path):
         assert secret not in detail
     finally:
         with_password.close()
+
+
+def test_a_reader_during_the_restore_sees_the_old_or_the_restored_data_never_a_mixture(db, world, approved,
+                                                                                     tmp_path, db_target):
+    """Another app server's reads while the live database is replaced: each read (challenges and
+    their audit events together) is the old state or the restored one, never empty, never a mixture."""
+    import threading
+    maintenance.backup(db, SYSTEM, tmp_path / "backup.db")
+    for i in range(5):
+        challenges.save_draft(db, world["rep_esdc"], {"title": f"After the backup {i}"})
+    query = ("SELECT (SELECT COUNT(*) FROM challenges), "
+             "(SELECT COUNT(*) FROM audit_events WHERE action = 'challenge.create')")
+    old = tuple(db.execute(query).fetchone())
+    seen, stop = set(), threading.Event()
+
+    def read() -> None:
+        reader = storage.connect(db_target)
+        try:
+            while not stop.is_set():
+                seen.add(tuple(reader.execute(query).fetchone()))
+        finally:
+            reader.close()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        maintenance.restore(db, SYSTEM, tmp_path / "backup.db")
+    finally:
+        stop.set()
+        thread.join(60)
+    new = tuple(db.execute(query).fetchone())
+    assert new == (old[0] - 5, old[1] - 5)
+    assert old in seen and seen <= {old, new}, seen
+
+
+@pytest.mark.backends("postgresql")
+def test_a_database_user_without_createdb_is_told_what_restore_needs(db, world, tmp_path, new_database):
+    """The restore checks the backup in a scratch database: a user who may not create one gets
+    one sentence saying so, and nothing of the live database changes."""
+    import psycopg
+
+    from matching import pg
+    from matching.i18n import t
+    maintenance.backup(db, SYSTEM, tmp_path / "backup.db")
+    name = db.conn.info.dbname
+    with psycopg.connect(new_database(), autocommit=True) as admin:
+        admin.execute("DROP ROLE IF EXISTS portal_limited")
+        admin.execute("CREATE ROLE portal_limited LOGIN NOCREATEDB")
+    limited = pg.connect(db.uri.replace("portal@", "portal_limited@"), lock_timeout_ms=1000)
+    try:
+        assert limited.conn.info.user == "portal_limited" and limited.conn.info.dbname == name
+        before = table_dump(db)
+        with pytest.raises(PortalError) as info:
+            maintenance.restore(limited, SYSTEM, tmp_path / "backup.db")
+        assert info.value.key == "db.pg_needs_createdb"
+        assert "CREATEDB" in t(info.value.key, "en") and "CREATEDB" in t(info.value.key, "fr")
+        assert table_dump(db) == before
+    finally:
+        limited.close()
+        with psycopg.connect(new_database(), autocommit=True) as admin:
+            admin.execute("DROP ROLE portal_limited")
