@@ -575,7 +575,7 @@ def _queue(db, n: int) -> None:
 
 
 @pytest.mark.timeout(240)
-def test_two_notify_send_at_once_on_two_servers_deliver_each_message_once(db, db_target, slow_writes):
+def test_two_notify_send_at_once_on_two_servers_deliver_each_message_once(db, db_target, slow_writes, tmp_path):
     """Two ``portal notify send`` processes (as cron on two servers), each run in a loop until the
     outbox is empty, against a real SMTP server: every Message-ID arrives exactly once. On
     PostgreSQL the claims' row updates are slowed (PGOPTIONS), so the two claims overlap."""
@@ -587,15 +587,25 @@ def test_two_notify_send_at_once_on_two_servers_deliver_each_message_once(db, db
     from tests.smtp_server import smtp_server
     n = 24
     _queue(db, n)
+    go = tmp_path / "go"
     with smtp_server() as (server, env):
         env = {**os.environ, **env, "PORTAL_DB": db_target, "PGOPTIONS": "-c portal_test.slow=on"}
-        script = ("import sys\nfrom click.testing import CliRunner\nfrom matching.cli import main\n"
+        # Each sender says it is ready once its modules are loaded, then waits for "go": they
+        # start together however slowly this machine imports.
+        script = ("import pathlib, sys, time\nfrom click.testing import CliRunner\nfrom matching.cli import main\n"
+                  "pathlib.Path(sys.argv[1]).touch()\n"
+                  "while not pathlib.Path(sys.argv[2]).exists(): time.sleep(0.01)\n"
                   "for _ in range(8):\n"
                   "    out = CliRunner().invoke(main, ['notify', 'send', '--limit', '4'], catch_exceptions=False).output\n"
                   "    print(out.strip(), flush=True)\n"
                   "    if out.startswith('Sent 0,') and ' 0 message(s) still waiting' in out: break\n")
-        senders = [subprocess.Popen([sys.executable, "-c", script], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        ready = [tmp_path / f"ready-{i}" for i in range(2)]
+        senders = [subprocess.Popen([sys.executable, "-c", script, str(ready[i]), str(go)], env=env, cwd=ROOT,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+        deadline = time.monotonic() + 120
+        while not all(r.exists() for r in ready) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        go.touch()
         outputs = [sender.communicate(timeout=200) for sender in senders]
         assert [sender.returncode for sender in senders] == [0, 0], outputs
         delivered = [str(m["Message-ID"]) for m in server.raw]
