@@ -85,7 +85,7 @@ SETTLED_JS = """
 ([t0, settle]) => {
   let ran = false, end = null;
   for (const [t, state] of (window.__portalRuns || [])) {
-    if (t < t0) continue;
+    if (t < t0) { ran = state === 'running'; continue; }  // an action during a run joins that run
     if (state === 'running') { ran = true; end = null; }
     else if (ran && state === 'notRunning') end = t;
   }
@@ -274,6 +274,7 @@ class Session:
     cpu: list[tuple[str, float]] = field(default_factory=list)    # (action, server CPU seconds), one session alone
     errors: list[str] = field(default_factory=list)
     first: float | None = None  # wall clock of the first action
+    t0: float = 0.0             # page clock at the start of the last timed action
     last: float | None = None   # wall clock when the last page settled
 
 
@@ -282,19 +283,26 @@ async def timed(page, session: Session, kind: str, action, done=None, probe=None
     locator that must be there: what the page is for) is visible and the app has settled."""
     t0 = await page.evaluate("performance.now()")
     cpu0 = probe() if probe else None
-    await action()
-    end = None
-    for _ in range(2):  # a run can follow after the app looked settled (the sign-in's cookie answer)
-        handle = await page.wait_for_function(SETTLED_JS, arg=[t0, SETTLE * 1000], timeout=ACTION_TIMEOUT_MS,
-                                              polling=25)
-        end = await handle.json_value()
-        if done is None or await done.count():
-            break
-        await done.first.wait_for(timeout=ACTION_TIMEOUT_MS)
-    else:
-        if not await done.count():
-            raise RuntimeError(f"{kind}: the page did not show what it is for")
+    try:
+        await action()
+        end = None
+        for _ in range(2):  # a run can follow after the app looked settled (the sign-in's cookie answer)
+            handle = await page.wait_for_function(SETTLED_JS, arg=[t0, SETTLE * 1000], timeout=ACTION_TIMEOUT_MS,
+                                                  polling=25)
+            end = await handle.json_value()
+            if done is None or await done.count():
+                break
+            await done.first.wait_for(timeout=ACTION_TIMEOUT_MS)
+        else:
+            if not await done.count():
+                raise RuntimeError("the page did not show what it is for")
+    except Exception as err:
+        events = await page.evaluate("(t0) => (window.__portalRuns || []).filter(e => e[0] >= t0 - 1000)"
+                                     ".slice(-6).map(e => [Math.round(e[0] - t0), e[1], e[2]])", t0)
+        raise RuntimeError(f"{kind}: {type(err).__name__}: {str(err).splitlines()[0][:120]}; "
+                           f"script states since the action (ms, state, connection): {events}") from err
     session.times.append((kind, (end - t0) / 1000))
+    session.t0 = t0
     if probe:
         session.cpu.append((kind, probe() - cpu0))
     session.last = time.monotonic() - SETTLE
@@ -330,8 +338,13 @@ async def journey(browser, url: str, email: str, rounds: int, probe=None) -> Ses
         deadline = time.monotonic() + 30  # the cookie route answered (a run follows it): part of signing in
         while not any(c["name"] == "portal_session" for c in await context.cookies()):
             if time.monotonic() > deadline:
-                raise RuntimeError("the session cookie did not arrive")
+                raise RuntimeError("sign in: the session cookie did not arrive")
             await asyncio.sleep(0.05)
+        await asyncio.sleep(SETTLE)
+        handle = await page.wait_for_function(SETTLED_JS, arg=[session.t0, SETTLE * 1000], timeout=ACTION_TIMEOUT_MS,
+                                              polling=25)
+        session.times[-1] = ("sign in", (await handle.json_value() - session.t0) / 1000)
+        session.last = time.monotonic() - SETTLE
         count = main.get_by_text(re.compile(r"^\d+ of \d+ challenges$"))
         for r in range(rounds):
             await timed(page, session, "challenges", lambda: nav(page, "Challenges for us"), count, probe)
@@ -389,7 +402,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 2, 4, 8, 12, 16])
     parser.add_argument("--configurations", nargs="+", choices=list(CONFIGURATIONS), default=list(CONFIGURATIONS))
     parser.add_argument("--runs", type=int, default=3, help="interleaved runs of every measurement")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of the journey per session (at most 5)")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of the journey per session (at most 5)")
     parser.add_argument("--no-write", action="store_true", help="print only, do not rewrite the README")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -547,7 +560,7 @@ def report(args, results, configurations, skipped, watch: LoadWatch, started_at:
                 f"{sum(r.errors for r in rs)} |")
     lines += actions_table(args, results, configurations)
     lines += [""] + [f"*{s}*" for s in skipped]
-    lines += ["", saturation(args, results, configurations)]
+    lines += ["", saturation(args, results, configurations, statistics.median(samples))]
     return "\n".join(line for line in lines).rstrip() + "\n"
 
 
@@ -575,8 +588,8 @@ def actions_table(args, results, configurations) -> list[str]:
     return lines
 
 
-def saturation(args, results, configurations) -> str:
-    """Where one server stops gaining throughput, from the medians, and what that means per server."""
+def saturation(args, results, configurations, load: float) -> str:
+    """Where one server stops gaining throughput, from the medians, why, and what it means per server."""
     def med(configuration, n, attribute):
         rs = results.get((configuration, n), [])
         return statistics.median(getattr(r, attribute) for r in rs) if rs else None
@@ -592,33 +605,48 @@ def saturation(args, results, configurations) -> str:
     cores = len(os.sched_getaffinity(0))
     knee = next(n for n in rates if rates[n] >= 0.9 * rates[best_n])
     last = max(rates)
-    cpu, app = med("pg1", best_n, "server_cpu_per_page"), med("pg1", best_n, "server_cores")
-    database, browser = med("pg1", best_n, "database_cores"), med("pg1", best_n, "client_cores")
+    app, database = med("pg1", best_n, "server_cores"), med("pg1", best_n, "database_cores")
+    browser = med("pg1", best_n, "client_cores")
+    got = app + database + browser
+    most_app = max(r.server_cores for c in configurations for rs in [results.get((c, n), []) for n in rates]
+                   for r in rs)
     text = [f"**Where one server saturates** (written by the script from the medians above). One app server "
-            f"on PostgreSQL reaches 90% of its highest throughput ({rates[best_n]:.1f} pages/s, at {best_n} "
-            f"sessions) from {knee} concurrent sessions on; past that, more sessions mostly wait longer "
-            f"(p95 {med('pg1', knee, 'p95'):,.0f} ms at {knee} sessions, {med('pg1', last, 'p95'):,.0f} ms at "
-            f"{last}). At the peak the app server process used {app:.2f} cores, PostgreSQL {database:.2f} and "
-            f"the browsers {browser:.2f}, of the machine's {cores}: "
-            + ("the load generator took a large share of the machine, so the server was starved of CPU rather "
-               "than at a limit of its own." if browser >= 0.5 * cores else
-               "the app server process itself was the bottleneck." if app >= 0.8 else
-               "no single part used a whole core.")]
+            f"on PostgreSQL reaches 90% of its highest throughput ({rates[best_n]:.2f} pages/s, at {best_n} "
+            f"sessions) from {knee} concurrent session{'s' if knee > 1 else ''} on; past that, more sessions only "
+            f"wait longer (p95 {med('pg1', knee, 'p95'):,.0f} ms at {knee}, {med('pg1', last, 'p95'):,.0f} ms at "
+            f"{last}). At the peak this benchmark's processes got {got:.2f} cores in all: the app server "
+            f"{app:.2f}, PostgreSQL {database:.2f}, the browsers {browser:.2f} ({browser / got:.0%})."]
+    if app < 0.8:
+        text.append(f"So what saturated was the machine, not the app server: the app servers never used more "
+                    f"than {most_app:.2f} cores together in any measurement, while the browsers (which a real deployment "
+                    f"does not run) took most of the CPU this benchmark got"
+                    + (f", and other work kept the machine's load average at {load:.0f} on {cores} cores."
+                       if load > cores else "."))
+    else:
+        text.append("The app server process used most of a core: it was the bottleneck.")
     best_two, two = peak("pg2")
     if best_two is not None:
-        text.append(f"Two app servers peak at {two[best_two]:.1f} pages/s ({best_two} sessions): "
-                    f"{two[best_two] / rates[best_n]:.2f} times one server, on the same {cores} shared cores.")
+        text.append(f"Two app servers peak at {two[best_two]:.2f} pages/s ({best_two} sessions), "
+                    f"{two[best_two] / rates[best_n]:.2f} times one server on the same shared cores"
+                    + (": with the machine the limit, a second server cannot add throughput here." if app < 0.8
+                       else "."))
     best_lite, lite = peak("sqlite1")
     if best_lite is not None:
-        text.append(f"One server on SQLite peaks at {lite[best_lite]:.1f} pages/s ({best_lite} sessions).")
-    per_core = 1000 / cpu if cpu else 0.0
-    text.append(f"**Per server:** a page of this journey costs the server side about {cpu:.0f} ms of CPU "
-                f"(app server and PostgreSQL together), so one core does at most about {per_core:.0f} pages/s; "
-                f"a person who clicks every 10 seconds asks for 0.1 pages/s, so one core carries about "
-                f"{per_core * 10:.0f} people clicking at the same time with these page times. A Streamlit server "
-                f"runs every session's script in one Python process (threads under one interpreter lock), "
-                f"so run one `portal serve` per core and add machines behind the sticky proxy beyond that; "
-                f"the database is shared by all of them.")
+        text.append(f"One server on SQLite peaks at {lite[best_lite]:.2f} pages/s ({best_lite} sessions).")
+    alone = [c for configuration in configurations for r in results.get((configuration, 1), [])
+             for kinds in [r.kind_cpu] for values in kinds.values() for c in values]
+    per_page = statistics.mean(alone) if alone else med("pg1", best_n, "server_cpu_per_page")
+    per_core = 1000 / per_page if per_page else 0.0
+    text.append(f"**What it implies per server:** a page of this journey costs the server side (app server "
+                f"and database) about {per_page:.0f} ms of CPU (mean over the actions of one session alone, "
+                f"sign-in's deliberately slow password hash included), so one core does at most about "
+                f"{per_core:.1f} pages/s of it. A person who clicks every 10 seconds asks for 0.1 pages/s: one core "
+                f"carries about {per_core * 10:.0f} people clicking at once before pages queue. A Streamlit server "
+                f"runs every session's script in threads of one Python process (one interpreter lock), so it "
+                f"cannot use much more than one core: run one `portal serve` per core and add servers (and "
+                f"machines) behind the sticky proxy for more people (docs/DEPLOY.md); they share one database, "
+                f"which used {database:.2f} cores here. These are figures from a loaded machine: CPU times under "
+                f"contention are inflated too, so the capacity is a lower bound.")
     return " ".join(text)
 
 
