@@ -366,7 +366,7 @@ def main() -> None:
         else:
             with st.sidebar:
                 st.caption(t("app.signed_in_as", ui.lang(), name=ui.plain(user.name),
-                             role=t("role." + user.role, ui.lang())))
+                             role=ui.rep_t("role." + user.role)))
                 if st.button(t("app.sign_out", ui.lang()), icon=":material/logout:", key="sign_out"):
                     sign_out()
                     st.rerun()

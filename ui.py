@@ -444,11 +444,21 @@ def programme_label(programme_id: int | None) -> str:
     return labels.get(programme_id, "") if len(labels) > 1 else ""
 
 
-def organisation_word(department_ids=None, *, plural: bool = False, heading: bool = False) -> str:
-    """What to call organisations on this page (:func:`matching.organisations.word_for`): the
-    word of their one kind ("department", "municipality"), else the neutral "organization"."""
+def rep_t(key: str, person=None, **params: Any) -> str:
+    """``t(key)`` worded for the organisation of ``person`` (the signed-in user by default): a
+    municipality's representative reads "Your municipality's challenges" where a federal one
+    reads "Your department's challenges" (:func:`matching.organisations.rep_key`)."""
     from matching import organisations
-    return organisations.word_for(db(), lang(), department_ids, plural=plural, heading=heading)
+    person = person if person is not None else user()
+    kind = organisations.kind_of(db(), getattr(person, "department_id", None))
+    return t(organisations.rep_key(key, kind), **params)
+
+
+def organisation_heading(kind: str | None) -> str:
+    """The label for one organisation of ``kind``: "Department", "Provincial government",
+    "Municipality" (the neutral "Organization" when the kind is unknown)."""
+    from matching import organisations
+    return organisations.heading_word(kind, lang())
 
 
 def term_caption(term) -> None:

@@ -69,6 +69,7 @@ def get_challenge(db: sqlite_utils.Database, actor: User, challenge_id: int) -> 
 
 
 _LIST_SQL = ("SELECT c.*, d.acronym, d.acronym_fr, d.name_en AS department_en, d.name_fr AS department_fr, "
+             "d.kind AS department_kind, "
              "tm.name AS term_name, tm.state AS term_state, tm.programme_id "
              "FROM challenges c JOIN departments d ON d.id = c.department_id "
              "LEFT JOIN terms tm ON tm.id = c.term_id WHERE 1 = 1")

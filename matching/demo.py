@@ -68,13 +68,15 @@ def load_demo(db: sqlite_utils.Database, folder: Path = DATA_DIR) -> dict[str, i
             "acronym": d["acronym"], "acronym_fr": d.get("acronym_fr") or d["acronym"], "name_en": d["name_en"],
             "name_fr": d["name_fr"], "kind": d.get("kind") or DEFAULT_KIND}) for d in departments}
         # Each term names its programme (the default one when blank); teams and challenges name
-        # their term (the first term of terms.csv when blank).
+        # their term (blank: the default programme's first term in terms.csv).
         term_ids: dict[str, int] = {}
+        first_term = None
         for term in read_csv("terms.csv", folder):
             code = term.pop("programme", "") or DEFAULT_PROGRAMME_CODE
             term_ids[term["name"]] = storage.insert(db, "terms", {**term, "programme_id": programme_ids[code],
                                                                   "created_at": now})
-        first_term = next(iter(term_ids.values()))
+            if code == DEFAULT_PROGRAMME_CODE and first_term is None:
+                first_term = term_ids[term["name"]]
         team_ids = {}
         for t in read_csv("teams.csv", folder):
             team_ids[t["name"]] = storage.insert(db, "teams", {
@@ -115,6 +117,23 @@ def load_demo(db: sqlite_utils.Database, folder: Path = DATA_DIR) -> dict[str, i
                 "created_by": rep["id"] if rep else None, "created_at": now, "updated_at": now,
                 "submitted_at": now if c["status"] != "draft" else None})
         challenge_ids = {row["title"]: row["id"] for row in db.query("SELECT id, title FROM challenges")}
+        # Challenges offered to another programme (issue 17.1): a linked copy in that programme's term.
+        offers = read_csv("offers.csv", folder) if (folder / "offers.csv").exists() else []
+        for o in offers:
+            home = storage.one(db, "SELECT * FROM challenges WHERE id = ?", [challenge_ids[o["challenge_title"]]])
+            storage.insert(db, "challenges", {
+                **{k: home[k] for k in ("department_id", "title", "problem", "outcomes", "themes", "language",
+                                        "capacity", "sme_name", "sme_email", "unclassified", "created_by")},
+                "term_id": term_ids[o["term"]], "offered_from": home["id"], "status": o["status"],
+                "created_at": now, "updated_at": now, "submitted_at": now})
+        # Published pairings of a term already under way (the UVic term: active).
+        demo_pairings = read_csv("pairings.csv", folder) if (folder / "pairings.csv").exists() else []
+        for p in demo_pairings:
+            storage.insert(db, "pairings", {
+                "term_id": term_ids[p["term"]], "team_id": team_ids[p["team_name"]],
+                "challenge_id": challenge_ids[p["challenge_title"]], "state": p["state"],
+                "preference_rank": int(p["preference_rank"]) if p["preference_rank"] else None,
+                "source": "optimiser", "created_at": now, "updated_at": now})
         preferences = read_csv("preferences.csv", folder) if (folder / "preferences.csv").exists() else []
         for p in preferences:
             storage.insert(db, "preferences", {"team_id": team_ids[p["team_name"]], "rank": int(p["rank"]),
@@ -122,6 +141,7 @@ def load_demo(db: sqlite_utils.Database, folder: Path = DATA_DIR) -> dict[str, i
                                                "reason": p["reason"]})
         counts = {"programmes": len(programmes), "terms": len(term_ids),
                   "departments": len(departments), "teams": len(team_ids), "members": len(members),
-                  "users": len(users), "challenges": len(challenges), "preferences": len(preferences)}
+                  "users": len(users), "challenges": len(challenges), "offers": len(offers), "pairings": len(demo_pairings),
+                  "preferences": len(preferences)}
         audit.record(db, SYSTEM, "demo.load", detail=counts)
     return counts

@@ -15,6 +15,7 @@ from .lifecycle import (CHALLENGE_STATES, FEEDBACK_OWED_STATES, PAIRING_LIVE_STA
                         REVISION_OPEN_STATES, TERM_STATES_GIVING_FEEDBACK, TERM_STATES_PUBLISHING, states_sql,
                         team_profile_editable, term_takes_preferences)
 from .models import Term, User
+from .organisations import kind_of, rep_key
 from .permissions import authorize, may_act_on
 from .terms import get_term, open_terms
 
@@ -60,7 +61,7 @@ def _department(db, user: User, summary: dict) -> None:
         if paired:
             steps.append(_step("home.step.see_department_pairings", term, count=paired))
     if not any(counts.values()):
-        steps.append(_step("home.step.create_challenge"))
+        steps.append(_step(rep_key("home.step.create_challenge", kind_of(db, user.department_id))))
 
 
 def _student(db, user: User, summary: dict) -> None:

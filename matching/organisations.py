@@ -26,6 +26,26 @@ def is_kind(value: object) -> bool:
     return value in ORGANISATION_KINDS
 
 
+#: Messages a representative reads about their own organisation, worded per kind: a federal
+#: department's are the keys themselves; the others are under ``org.<kind>.`` (French
+#: possessives and articles agree with the noun: « mon ministère », « ma municipalité »).
+REP_MESSAGES = ("home.my_challenges", "home.step.create_challenge", "dept.list.intro", "dept.list.empty",
+                "role.department_rep")
+
+
+def rep_key(key: str, kind: str | None) -> str:
+    """The message key of ``key`` worded for an organisation of ``kind`` (see :data:`REP_MESSAGES`)."""
+    if key not in REP_MESSAGES or kind in (None, DEFAULT_KIND) or not is_kind(kind):
+        return key
+    return f"org.{kind}.{key}"
+
+
+def base_key(key: str) -> str:
+    """The key a worded-per-kind key stands for (``org.municipal.dept.list.intro`` -> ``dept.list.intro``)."""
+    parts = key.split(".", 2)
+    return parts[2] if len(parts) == 3 and parts[0] == "org" and parts[1] in ORGANISATION_KINDS else key
+
+
 def kind_label(kind: str | None, lang: str) -> str:
     """"Federal department or agency", "Provincial or territorial government", "Municipal government"."""
     return t(f"org.kind.{kind if is_kind(kind) else DEFAULT_KIND}", lang)
@@ -62,22 +82,6 @@ def kinds_of(db: sqlite_utils.Database, department_ids) -> set[str]:
         return set()
     marks = ", ".join("?" for _ in ids)
     return {row[0] for row in db.execute(f"SELECT DISTINCT kind FROM departments WHERE id IN ({marks})", ids)}
-
-
-def word_for(db: sqlite_utils.Database, lang: str, department_ids=None, *, plural: bool = False,
-             heading: bool = False) -> str:
-    """The word for these organisations (``department_ids``; None: every organisation of the
-    portal): their kind's own word when they are all of one kind (a representative's page; the
-    portal while it has only federal departments), the neutral "organization" otherwise.
-    ``heading``: capitalised, for a label or a column heading."""
-    if department_ids is None:
-        kinds = {row[0] for row in db.execute("SELECT DISTINCT kind FROM departments")}
-    else:
-        kinds = kinds_of(db, department_ids)
-    kind = next(iter(kinds)) if len(kinds) == 1 else None
-    if heading:
-        return heading_word(kind, lang, plural=plural)
-    return nouns(kind, lang) if plural else noun(kind, lang)
 
 
 def heading_word(kind: str | None, lang: str, *, plural: bool = False) -> str:

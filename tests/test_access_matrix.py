@@ -557,7 +557,6 @@ ACTORLESS = {
     "programmes.facilitator_programme_ids": "loads a facilitator's limits into the signed-in user",
     "organisations.kind_of": "organisation types are public",
     "organisations.kinds_of": "organisation types are public",
-    "organisations.word_for": "the word for an organisation type (public)",
     "accounts.first_account_per_role": "demo sign-in list (demo accounts only)",
     "audit.events": "internal reader; facilitators read the log through maintenance.audit_log",
     "challenges.approved_challenges": "approved challenges are public to every signed-in role",

@@ -58,7 +58,7 @@ def test_import_with_a_bad_row_writes_nothing_and_exits_1(demo_db_path, tmp_path
                     "Nouvelle Vague,Interaction Design,Zoé Roy <zoe.roy@sheridancollege.ca>\n"
                     "Open Door Collective,Interaction Design,\n"
                     ",Interaction Design,Al <not-an-email>\n", encoding="utf-8")
-    result = CliRunner().invoke(main, ["import", "teams", str(path)])
+    result = CliRunner().invoke(main, ["import", "teams", str(path), "--term", "Winter 2027"])  # two open terms
     assert result.exit_code == 1
     assert "Row 3, Name: This value is already used." in result.output
     assert "Row 4, Name: This field is required." in result.output
@@ -72,8 +72,8 @@ def test_import_then_export_round_trip(demo_db_path, tmp_path):
     path = tmp_path / "teams.csv"
     path.write_text("name,program,members\nNouvelle Vague,Interaction Design,Zoé Roy <zoe.roy@sheridancollege.ca>\n",
                     encoding="utf-8")
-    assert run("import", "teams", str(path), "--dry-run").output.startswith("1 row checked")
-    result = run("import", "teams", str(path))
+    assert run("import", "teams", str(path), "--dry-run", "--term", "Winter 2027").output.startswith("1 row checked")
+    result = run("import", "teams", str(path), "--term", "Winter 2027")
     assert result.exit_code == 0 and "Imported 1 teams." in result.output
     out = tmp_path / "teams.xlsx"
     assert run("export", "teams", str(out), "--language", "fr").exit_code == 0

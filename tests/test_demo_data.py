@@ -5,6 +5,7 @@ import pytest
 
 from matching import demo
 from matching.models import CONTENT_LANGUAGES, ROLES
+from matching.organisations import ORGANISATION_KINDS
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
 
@@ -20,8 +21,48 @@ def test_demo_data_set_has_what_a_first_run_needs():
     assert len(teams) >= 40
     sizes = Counter(m["team_name"] for m in members)
     assert set(sizes) == {t["name"] for t in teams} and all(3 <= n <= 5 for n in sizes.values())
-    assert len(demo.read_csv("terms.csv")) == 1
     assert {u["role"] for u in users} == set(ROLES)
+
+
+def test_demo_data_has_two_programmes_and_three_kinds_of_organisation():
+    """Issue 17.1, 17.2, 17.6: Sheridan's program (the main one) and UVic's, each with a term and
+    teams; challenges from federal, provincial and municipal organisations, each with its
+    representative; a facilitator limited to one program; a challenge offered to both programs."""
+    programmes = demo.read_csv("programmes.csv")
+    assert [p["code"] for p in programmes] == ["sheridan-bid", "uvic-mpa"]
+    assert all(p[k] for p in programmes for k in ("institution_en", "institution_fr", "name_en", "name_fr"))
+    terms = demo.read_csv("terms.csv")
+    assert {t["programme"] for t in terms} == {"sheridan-bid", "uvic-mpa"} and len(terms) == 2
+    teams = demo.read_csv("teams.csv")
+    per_term = Counter(t["term"] or "Winter 2027" for t in teams)
+    assert per_term["Winter 2027"] >= 40 and per_term["UVic Spring 2027"] >= 4
+    departments = {d["acronym"]: d for d in demo.read_csv("departments.csv")}
+    assert {d["kind"] for d in departments.values()} == set(ORGANISATION_KINDS)
+    challenges = demo.read_csv("challenges.csv")
+    kinds_with_challenges = {departments[c["dept_acronym"]]["kind"] for c in challenges}
+    assert kinds_with_challenges == set(ORGANISATION_KINDS)
+    users = demo.read_csv("users.csv")
+    reps = {departments[u["department_acronym"]]["kind"] for u in users if u["role"] == "department_rep"}
+    assert reps == set(ORGANISATION_KINDS)
+    assert [u["email"] for u in users if u["programmes"]] == ["nadia.ferreira@sheridancollege.ca",
+                                                              "facilitator.uvic@demo.gc.ca"]
+    approved = {c["title"] for c in challenges if c["status"] == "approved" and c["term"] == "UVic Spring 2027"}
+    assert {p["challenge_title"] for p in demo.read_csv("pairings.csv")} <= approved
+    offers = demo.read_csv("offers.csv")
+    assert offers and {o["challenge_title"] for o in offers} <= {c["title"] for c in challenges if not c["term"]}
+
+
+def test_loaded_demo_puts_each_term_in_its_programme(demo_db):
+    rows = demo_db.execute("SELECT t.name, p.code FROM terms t JOIN programmes p ON p.id = t.programme_id "
+                           "ORDER BY t.id").fetchall()
+    assert [tuple(r) for r in rows] == [("UVic Spring 2027", "uvic-mpa"), ("Winter 2027", "sheridan-bid")]
+    offered = demo_db.execute("SELECT c.status, t.name FROM challenges c JOIN terms t ON t.id = c.term_id "
+                              "WHERE c.offered_from IS NOT NULL").fetchall()
+    assert [tuple(r) for r in offered] == [("submitted", "UVic Spring 2027")]
+    limited = demo_db.execute("SELECT u.email, p.code FROM facilitator_programmes f JOIN users u ON u.id = f.user_id "
+                              "JOIN programmes p ON p.id = f.programme_id ORDER BY u.id").fetchall()
+    assert [tuple(r) for r in limited] == [("nadia.ferreira@sheridancollege.ca", "sheridan-bid"),
+                                           ("facilitator.uvic@demo.gc.ca", "uvic-mpa")]
 
 
 def test_demo_preferences_are_valid():
@@ -38,13 +79,15 @@ def test_demo_preferences_are_valid():
 
 def test_load_demo_fills_every_table_once(demo_db):
     counts = {t: demo_db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-              for t in ("departments", "terms", "teams", "members", "users", "challenges", "preferences")}
+              for t in ("programmes", "departments", "terms", "teams", "members", "users", "challenges", "preferences",
+                        "facilitator_programmes")}
     assert all(counts.values()), counts
     assert demo.load_demo(demo_db) == {}  # already loaded: nothing written twice
 
 
 def test_a_broken_demo_file_writes_nothing(db, tmp_path):
-    for name in ("departments.csv", "terms.csv", "teams.csv", "members.csv", "users.csv", "challenges.csv"):
+    for name in ("programmes.csv", "departments.csv", "terms.csv", "teams.csv", "members.csv", "users.csv",
+                 "challenges.csv"):
         (tmp_path / name).write_text((demo.DATA_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
     with open(tmp_path / "challenges.csv", "a", encoding="utf-8") as f:
         f.write("NOPE,Bad,p,o,t,en,1,n,e@x.ca,approved\n")

@@ -78,7 +78,10 @@ def test_my_challenges_lists_the_departments_challenges_with_badges(demo_db, lan
     at = open_page(demo_db, LIST, lang)
     assert at.title[0].value == title
     badges = [m.value for m in at.markdown if "-badge[" in m.value]
-    assert badges == [f":green-badge[:material/check_circle: {badge}]"] * 3  # ESDC's three approved demo challenges, and no other department's
+    # ESDC's three approved demo challenges, and no other department's; the one also offered to
+    # UVic's program lists both programs with their states (approved at home, submitted at UVic).
+    assert badges.count(f":green-badge[:material/check_circle: {badge}]") == 4
+    assert len(badges) == 5 and len([s for s in at.subheader]) == 3
     assert "Climate adaptation" not in " ".join(s.value for s in at.subheader)
     assert "screen" in " ".join(s.value for s in at.subheader)
 
@@ -154,7 +157,8 @@ def test_submit_shows_every_problem_under_its_field_then_succeeds(demo_db):
     at.button(key="cf_submit").click().run()
     assert not at.exception and not at.error
     assert any("Submitted for review" in s.value for s in at.success)
-    saved = challenges.list_challenges(demo_db, rep(demo_db), status="submitted")
+    saved = [r for r in challenges.list_challenges(demo_db, rep(demo_db), status="submitted")
+             if r["offered_from"] is None]                     # (the demo's offer to UVic is submitted too)
     assert [r["title"] for r in saved] == ["Plain-language EI letters"]
     row = challenges.get_challenge(demo_db, rep(demo_db), saved[0]["id"])
     assert row.status == "submitted" and row.themes == ["accessibility", "plain language"]
@@ -427,7 +431,7 @@ def test_a_closed_terms_challenge_is_read_only(demo_db):
     assert any("closed term" in i.value for i in at.info)
     at = open_page(demo_db, LIST)
     assert {b.key for b in at.button if b.key and b.key.endswith("_1")} == {"view_1"}
-    assert "Term: Winter 2027 · closed" in [h.value for h in at.header]
+    assert f"Term: Winter 2027 · closed{SHERIDAN}" in [h.value for h in at.header]
 
 
 def test_home_lists_the_open_terms_and_names_the_term_of_each_step(demo_db):
@@ -436,5 +440,6 @@ def test_home_lists_the_open_terms_and_names_the_term_of_each_step(demo_db):
     pair_with_student_team(demo_db)
     at = signed_in(demo_db, "department_rep", "fr").run()
     assert not at.exception
-    assert "Sessions ouvertes\u00a0: Fall 2027 · planification, Winter 2027 · réception" in [c.value for c in at.caption]
+    assert ("Sessions ouvertes\u00a0: Fall 2027 · planification, Winter 2027 · réception, UVic Spring 2027 · en cours"
+            in [c.value for c in at.caption])
     assert any(i.value.startswith("Winter 2027\u00a0: 1 équipe est jumelée à vos défis") for i in at.info)

@@ -137,10 +137,12 @@ def test_terms_create_and_advance_with_confirmation(demo_db):
     assert "Term Fall 2027 created in planning." in texts(at)
     fall = terms.default_term(demo_db)
     assert fall.name == "Fall 2027" and fall.state == "planning"
-    # Both terms are listed with their state; each has its own move.
+    # Every term is listed with its academic program and state (the demo has UVic's too); each has its own move.
     listed = at.dataframe[0].value
-    assert list(listed.iloc[:, 0]) == ["Fall 2027", "Winter 2027"]
-    assert list(listed.iloc[:, 1]) == ["planning", "intake"]
+    assert list(listed.iloc[:, 0]) == ["Fall 2027", "Winter 2027", "UVic Spring 2027"]
+    assert list(listed.iloc[:, 1]) == ["Sheridan College · Bachelor of Interaction Design"] * 2 + [
+        "University of Victoria · Master of Public Administration"]
+    assert list(listed.iloc[:, 2]) == ["planning", "intake", "active"]
     advance = button(at, "Move to intake")
     assert advance.disabled
     at.checkbox(key=f"term_confirm_{fall.id}").check().run()
@@ -485,6 +487,8 @@ def test_data_page_imports_into_the_chosen_term_and_exports_name_a_term(demo_db)
 
 def test_users_import_asks_for_the_term_only_when_two_are_open(demo_db):
     """Students' teams are found by name in one term: with two open terms the page asks which."""
+    uvic = terms.resolve_term(demo_db, "UVic Spring 2027")      # the demo's second open term
+    terms.advance_term(demo_db, facilitator(demo_db), uvic.id, override=True, reason="closed for this test")
     at = page(demo_db, "views/fac_data.py")
     at.selectbox(key="data_import_kind").set_value("users").run()
     assert not [s for s in at.selectbox if s.key == "data_import_term_users"]

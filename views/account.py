@@ -63,7 +63,7 @@ def delivery_form(user) -> None:
 def main() -> None:
     user = ui.user()
     st.title(ui.t("account.title"))
-    st.text(f"{user.name} · {user.email} · {ui.t('role.' + user.role)}")
+    st.text(f"{user.name} · {user.email} · {ui.rep_t('role.' + user.role)}")
     password_form(user)
     if can(user, "notification.read", user_id=user.id):  # a public servant gets no notifications
         delivery_form(user)

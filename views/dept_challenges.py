@@ -109,6 +109,39 @@ def next_step(row: dict) -> str:
     return f"dept.list.next_{row['status']}"
 
 
+def programmes_section(row: dict) -> None:
+    """The academic programs the challenge is filed in (its home and each offer) with the state
+    in each, an edit button for an offer sent back; and the offer to another program."""
+    offers = challenges.offers(ui.db(), user, row["id"])
+    if len(offers) > 1:
+        st.markdown("**" + ui.t("offer.list.programmes") + "**")
+        for offer in offers:
+            left, right = st.columns([3, 1])
+            left.text(ui.t("offer.list.line", programme=ui.programme_label(offer["programme_id"]),
+                           term=offer["term_name"] or ""))
+            with right:
+                ui.badge(offer["status"])
+            if not offer["home"] and lifecycle.challenge_editable(offer["status"]) \
+                    and not lifecycle.term_is_read_only(offer["term_state"]):
+                if offer["comments"]:
+                    st.text(offer["comments"])
+                if st.button(ui.t("offer.list.edit", programme=ui.programme_label(offer["programme_id"])),
+                             key=f"edit_offer_{offer['challenge_id']}", icon=":material/edit:"):
+                    open_form(offer["challenge_id"])
+    targets = challenges.offer_terms(ui.db(), user, row["id"])
+    if not targets or row["closed"]:
+        return
+    with st.expander(ui.t("offer.list.offer_to"), icon=":material/share:"):
+        st.caption(ui.t("offer.list.help"))
+        labels = {term.id: ui.term_label(term) for term in targets}
+        chosen = ui.choice(st.selectbox, ui.t("offer.list.term"), labels, labels=labels, key=f"offer_term_{row['id']}")
+        if st.button(ui.t("offer.list.button"), key=f"offer_{row['id']}", icon=":material/share:"):
+            term = next(t for t in targets if t.id == chosen)
+            ui.act(lambda: challenges.offer(ui.db(), user, row["id"], chosen), page=PAGE,
+                   success=lambda _: ("offer.list.offered", {"programme": ui.programme_label(term.programme_id)}),
+                   on_error=ui.notice_error(PAGE))
+
+
 def challenge_card(row: dict) -> None:
     with st.container(border=True):
         st.subheader(ui.plain(row["title"] or ui.t("dept.list.untitled")), anchor=False)
@@ -122,12 +155,15 @@ def challenge_card(row: dict) -> None:
             st.text(row["comments"])
         actions(row)
         apply_pending(row)
+        programmes_section(row)
 
 
 def term_heading(row: dict) -> str:
     if row["term_name"] is None:
         return ui.t("dept.list.no_term")
-    return ui.t("term.acts_on", name=ui.plain(row["term_name"]), state=ui.t("term_state." + row["term_state"]))
+    heading = ui.t("term.acts_on", name=ui.plain(row["term_name"]), state=ui.t("term_state." + row["term_state"]))
+    programme = ui.programme_label(row.get("programme_id"))
+    return f"{heading} · {programme}" if programme else heading
 
 
 def with_facts(row: dict) -> dict:
@@ -140,13 +176,16 @@ def with_facts(row: dict) -> dict:
 
 def main() -> None:
     st.title(ui.t("dept.list.title"))
-    st.caption(ui.t("dept.list.intro"))
+    st.caption(ui.rep_t("dept.list.intro"))
     ui.show_notice(PAGE, icon=None)
     if st.button(ui.t("dept.list.new"), icon=":material/add:", type="primary", key="new_challenge"):
         open_form(None)
-    rows = [with_facts(r) for r in challenges.list_challenges(ui.db(), user, department_id=user.department_id)]
+    # A challenge offered to other academic programs shows once, under its home term, with each
+    # program and its state there (programmes_section).
+    rows = [with_facts(r) for r in challenges.list_challenges(ui.db(), user, department_id=user.department_id)
+            if r["offered_from"] is None]
     if not rows:
-        st.info(ui.t("dept.list.empty"), icon=":material/info:")
+        st.info(ui.rep_t("dept.list.empty"), icon=":material/info:")
     # Grouped by term, newest term first (a challenge of no term last); closed terms after open ones.
     term_ids = sorted({r["term_id"] for r in rows}, key=lambda i: (i is None, i is not None and -i))
     term_ids.sort(key=lambda i: next(r["closed"] for r in rows if r["term_id"] == i))

@@ -28,7 +28,7 @@ def import_term(kind: str) -> tuple[bool, int | None]:
     """The term an import writes into: chosen when several can take it, shown when one can.
     ``(False, None)`` when none can (said on the page)."""
     states = lifecycle.TERM_STATES_TAKING_CHALLENGES if kind == "challenges" else lifecycle.TERM_STATES_OPEN
-    choices = terms.list_terms(db, states)
+    choices = terms.list_terms(db, states, actor=user)
     if kind == "users" and len(choices) < 2:
         return True, None  # staff need no term; students' teams are found in the one open term
     if not choices:
@@ -138,7 +138,7 @@ def export_section() -> None:
 def export_term(kind: str) -> int | None:
     """A term's lists name their term; challenges and teams may also be every term's; users and
     the audit log are the portal's."""
-    all_terms = terms.list_terms(db)
+    all_terms = terms.list_terms(db, actor=user)
     if kind in importexport.TERM_EXPORTS:
         if not all_terms:
             st.info(ui.t("fac.no_term"), icon=":material/calendar_month:")

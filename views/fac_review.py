@@ -7,12 +7,13 @@ the page was drawn is refused and shown again, never decided unseen.
 import streamlit as st
 
 import ui
-from matching import challenges, i18n, lifecycle, reviews
+from matching import challenges, i18n, lifecycle, permissions, reviews
 from matching.errors import PortalError, StaleRecord, ValidationFailed
 
 user = ui.user()
 db = ui.db()
 PAGE = "review"  # session-state prefix of this page
+PROGRAMME = None  # the academic program chosen at the top of the page (None: all of the facilitator's)
 
 
 def on_screen(key: str, current: int) -> int:
@@ -112,7 +113,11 @@ def challenge_card(c: dict, history: dict | None = None) -> None:
                         date=i18n.format_day(c.get("submitted_at"), ui.lang()),
                         capacity=c["capacity"], language=ui.t("review.language." + c["language"])))
         if c.get("term_name"):
-            st.caption(ui.t("term.acts_on", name=ui.plain(c["term_name"]), state=ui.t("term_state." + c["term_state"])))
+            programme = ui.programme_label(c.get("programme_id"))
+            st.caption(ui.t("term.acts_on", name=ui.plain(c["term_name"]), state=ui.t("term_state." + c["term_state"]))
+                       + (f" · {programme}" if programme else ""))
+        if c.get("offered_from"):
+            st.caption(ui.t("offer.form.review_note"))
         st.markdown(f"**{ui.t('data.col.problem')}**")
         st.text(c["problem"])
         st.markdown(f"**{ui.t('data.col.outcomes')}**")
@@ -145,9 +150,15 @@ def decide(c: dict, seen: int, approve: bool, confirm: bool, comments: str) -> N
            success=lambda _: (done, {"title": c["title"]}))
 
 
+def in_programme(rows: list[dict]) -> list[dict]:
+    """The rows of the academic program chosen at the top (all of the facilitator's when none)."""
+    return [r for r in rows if permissions.may_act_on(user, r.get("programme_id"))
+            and (PROGRAMME is None or r.get("programme_id") == PROGRAMME)]
+
+
 def queue_section() -> None:
     st.header(ui.t("facp.review.queue_title"), anchor=False)
-    queue = oldest_first(challenges.list_challenges(db, user, status="submitted"))
+    queue = oldest_first(in_programme(challenges.list_challenges(db, user, status="submitted")))
     if not queue:
         st.info(ui.t("review.empty"), icon=":material/inbox:")
         return
@@ -252,10 +263,12 @@ def sme_section(approved: list[dict]) -> None:
 
 
 def main() -> None:
+    global PROGRAMME
     st.title(ui.t("review.title"))
     ui.show_notice(PAGE)
+    PROGRAMME = ui.pick_programme("review_programme")
     queue_section()
-    approved = challenges.list_challenges(db, user, status="approved")
+    approved = in_programme(challenges.list_challenges(db, user, status="approved"))
     revisions_section({c["id"]: c for c in approved})
     sme_section([c for c in approved if not lifecycle.term_is_read_only(c.get("term_state"))])
 

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from matching import i18n, lifecycle, terms
+from matching import i18n, lifecycle, programmes, terms
 from matching.errors import PortalError, StaleRecord
 
 user = ui.user()
@@ -39,16 +39,25 @@ def what_each_state_allows() -> None:
 
 def overview(all_terms) -> None:
     """Every term and its state at a glance (names are user text: a table, not Markdown)."""
-    rows = [{ui.t("data.col.term"): term.name, ui.t("data.col.state"): state_word(term.state),
+    rows = [{ui.t("data.col.term"): term.name, ui.t("data.col.programme"): programme_name(term.programme_id),
+             ui.t("data.col.state"): state_word(term.state),
              ui.t("facp.terms.col_starts"): i18n.format_day(term.starts_on, ui.lang()) or "—",
              ui.t("facp.terms.col_ends"): i18n.format_day(term.ends_on, ui.lang()) or "—"} for term in all_terms]
     st.dataframe(pd.DataFrame(rows), width="stretch", hide_index=True)
+
+
+def programme_name(programme_id) -> str:
+    return next((p.label(ui.lang()) for p in programmes.list_programmes(db) if p.id == programme_id), "")
 
 
 def create_form() -> None:
     errors = ui.kept_errors("term_errors")
     with st.container(border=True):
         st.subheader(ui.t("fac.terms.create"), anchor=False)
+        mine = {p.id: p.label(ui.lang()) for p in programmes.visible_programmes(db, user)}
+        programme_id = ui.choice(st.selectbox, ui.t("programme.label"), mine, labels=mine, key="term_programme",
+                                 help=ui.t("programme.term_help"))
+        ui.field_error(errors, "programme_id")
         name = st.text_input(ui.t("fac.terms.name"), key="term_name", help=ui.t("fac.terms.name_help"))
         ui.field_error(errors, "name")
         left, right = st.columns(2)
@@ -58,7 +67,8 @@ def create_form() -> None:
         ui.field_error(errors, "ends_on")
         submitted = st.button(ui.t("fac.terms.create_button"), type="primary", key="term_create")
     if submitted:
-        ui.act(lambda: terms.create_term(db, user, {"name": name, "starts_on": starts, "ends_on": ends}), page=PAGE,
+        ui.act(lambda: terms.create_term(db, user, {"name": name, "starts_on": starts, "ends_on": ends,
+                                                    "programme_id": programme_id}), page=PAGE,
                errors_key="term_errors", success=lambda term: ("fac.terms.created", {"name": term.name}),
                forget=["term_name"])
 
@@ -67,6 +77,8 @@ def term_card(term) -> None:
     with st.container(border=True):
         st.subheader(ui.plain(term.name), anchor=False)
         st.badge(state_word(term.state), icon=":material/flag:", color=STATE_COLOURS[term.state])
+        if ui.programme_label(term.programme_id):
+            st.caption(ui.programme_label(term.programme_id))
         if term.starts_on or term.ends_on:
             st.caption(ui.t("fac.terms.dates", starts=i18n.format_day(term.starts_on, ui.lang()) or "—",
                             ends=i18n.format_day(term.ends_on, ui.lang()) or "—"))
@@ -137,7 +149,7 @@ def main() -> None:
     ui.show_notice(PAGE)
     st.write(ui.t("fac.terms.intro"))
     what_each_state_allows()
-    all_terms = terms.list_terms(db)
+    all_terms = terms.list_terms(db, actor=user, programme_id=ui.pick_programme("terms_programme"))
     if not all_terms:
         st.info(ui.t("fac.terms.none"), icon=":material/calendar_month:")
     else:

@@ -2,7 +2,7 @@
 import streamlit as st
 
 import ui
-from matching import home, notifications
+from matching import home, notifications, organisations
 
 
 def terms_line(terms: list[dict], student: bool) -> None:
@@ -38,7 +38,7 @@ STEP_PAGES = {
 
 
 def step_link(step: dict, role: str) -> None:
-    path = STEP_PAGES.get(step["key"])
+    path = STEP_PAGES.get(organisations.base_key(step["key"]))
     if path is None or path not in ui.page_files(role):
         return
     title, icon = next((t, i) for p, t, i in ui.PAGES[role] if p == path)
@@ -56,7 +56,7 @@ def next_steps(steps: list[dict], role: str) -> None:
 
 
 def challenge_counts(counts: dict) -> None:
-    st.subheader(ui.t("home.my_challenges"))
+    st.subheader(ui.rep_t("home.my_challenges"))
     cols = st.columns(len(counts))
     for col, (status, count) in zip(cols, counts.items()):
         col.metric(ui.t(f"status.{status}"), count)

@@ -73,7 +73,7 @@ def details(item: dict) -> None:
             st.text(value)
         st.markdown("**" + ui.t("student.matches.facts") + "**")
         st.text("\n".join([
-            ui.t("student.matches.department_is", name=ui.department_name(item)),
+            ui.label_value(ui.organisation_heading(item.get("department_kind")), ui.department_name(item)),
             ui.t("student.matches.language_is", language=ui.t(LANGUAGE_NAMES.get(item["language"], "dept.content_language.en"))),
             ui.t("student.matches.capacity_is", count=item["capacity"])]))
 
