@@ -784,8 +784,8 @@ def test_the_app_says_busy_when_every_pooled_connection_is_lent(demo_db_path, mo
     uri = str(demo_db_path) + "&application_name=exhausted-pool"
     monkeypatch.setenv("PORTAL_DB", uri)
     monkeypatch.setattr(pg, "POOL_MAX", 1)
-    monkeypatch.setattr(pg, "POOL_TIMEOUT_SECONDS", 0.3)
     held = storage.connect(uri, pooled=True)  # another script run holds the only connection
+    pg.pool_for(uri, storage.BUSY_TIMEOUT_MS).timeout = 0.3  # (not while the first one connects)
     try:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
         assert not at.exception
