@@ -80,7 +80,7 @@ class Cluster:
         self.admin = None
         self.test = None  # connection to TEST_DATABASE that resets it
         self._names = itertools.count(1)
-        self._rows: dict[str, list[tuple]] = {}
+        self._rows: dict[str, tuple[str, list[tuple]]] = {}
         self._fingerprint = None
         self._demo_loaded = False
 
@@ -119,8 +119,8 @@ class Cluster:
         storage.connect(self.uri(TEMPLATE)).close()  # migrated once
         self._copy_test_database()
         self._fingerprint = self._schema_fingerprint()
-        self._rows = {table: self.test.execute(f'SELECT * FROM "{table}"').fetchall()
-                      for table in self._tables()}
+        self._rows = self.snapshot()
+        self._plan = self._reset_plan()
 
     def _copy_test_database(self, template: str = TEMPLATE) -> None:
         import psycopg
@@ -159,35 +159,57 @@ class Cluster:
             "       (SELECT string_agg(proname, ',' ORDER BY proname) FROM pg_proc p "
             "        JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public')").fetchone()
 
-    def reset(self) -> str:
-        """The test database as the migrated template left it; its name."""
+    def snapshot(self) -> dict[str, tuple[str, list[tuple]]]:
+        """Every table's rows in the test database now, without its generated columns (the
+        database computes those again): what ``reset(to=...)`` puts back. A world built once per
+        module is restored per test far cheaper than by a database copy."""
+        content = {}
+        for table in self._tables():
+            columns = ", ".join(f'"{name}"' for (name,) in self.test.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
+                "AND table_name = %s AND is_generated = 'NEVER' ORDER BY ordinal_position", [table]))
+            content[table] = (columns, self.test.execute(f'SELECT {columns} FROM "{table}"').fetchall())
+        return content
+
+    def reset(self, to: dict[str, tuple[str, list[tuple]]] | None = None) -> str:
+        """The test database as the migrated template left it (or as ``to``, a :meth:`snapshot`
+        of the same schema, holds it); its name."""
         self.test.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
         if self._schema_fingerprint() != self._fingerprint:
             self._copy_test_database()
-            return TEST_DATABASE
+            if to is None:
+                return TEST_DATABASE
+        content = self._rows if to is None else to
+        tables, sequences, serials = self._plan
         with self.test.transaction():
-            self.test.execute("SET LOCAL session_replication_role = replica")  # no triggers, no FK checks
-            for table in self._tables():
-                self.test.execute(f'DELETE FROM "{table}"')
-                rows = self._rows.get(table)
+            # One round trip: no triggers, no FK checks; every table emptied; every id sequence
+            # restarted, then moved past the rows put back (migration 11 seeds the default
+            # programme; a snapshot holds a whole world).
+            self.test.execute("; ".join(["SET LOCAL session_replication_role = replica",
+                                         *(f'DELETE FROM "{table}"' for table in tables),
+                                         *(f'ALTER SEQUENCE "{sequence}" RESTART' for sequence in sequences)]))
+            for table in tables:
+                columns, rows = content.get(table, ("", []))
                 if rows:
                     marks = ", ".join(["%s"] * len(rows[0]))
                     with self.test.cursor() as cursor:
-                        cursor.executemany(f'INSERT INTO "{table}" VALUES ({marks})', rows)
-            # Each id sequence starts again past the template's own rows (migration 11 writes
-            # the default programme), as it stood in the migrated template.
-            for (sequence,) in self.test.execute(
-                    "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'").fetchall():
-                self.test.execute(f'ALTER SEQUENCE "{sequence}" RESTART')
-            for table, rows in self._rows.items():   # rows a migration seeds (the default programme)
-                serial = self.test.execute(
-                    "SELECT pg_get_serial_sequence(%s, 'id') FROM information_schema.columns "
-                    "WHERE table_schema = 'public' AND table_name = %s AND column_name = 'id'",
-                    [f'"{table}"', table]).fetchone()
-                if rows and serial and serial[0]:
-                    self.test.execute(f'SELECT setval(%s, (SELECT MAX(id) FROM "{table}"))', [serial[0]])
+                        cursor.executemany(f'INSERT INTO "{table}" ({columns}) VALUES ({marks})', rows)
+            moved = [f"SELECT setval('{serials[table]}', (SELECT MAX(id) FROM \"{table}\"))"
+                     for table, (_, rows) in content.items() if rows and serials.get(table)]
+            if moved:
+                self.test.execute("; ".join(moved))
         return TEST_DATABASE
+
+    def _reset_plan(self) -> tuple[list[str], list[str], dict[str, str]]:
+        """What a reset touches, read once (the schema is the template's): the tables, the
+        sequences, and each ``id`` column's sequence by table."""
+        sequences = [name for (name,) in self.test.execute(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public' ORDER BY 1")]
+        serials = {table: serial for table, serial in self.test.execute(
+            "SELECT table_name, pg_get_serial_sequence(format('%I', table_name), 'id') "
+            "FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'id'") if serial}
+        return self._tables(), sequences, serials
 
     def create(self, template: str = TEMPLATE) -> str:
         """A new database copied from ``template`` (the migrated one, or ``template0``: empty)."""

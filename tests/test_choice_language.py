@@ -9,6 +9,8 @@ back to the first option). :class:`Browser` sends what a browser sends.
 """
 from __future__ import annotations
 
+import pytest
+
 from matching import accounts, challenges, i18n, teams
 from tests.test_views_department import FORM
 from tests.test_views_department import fill as fill_challenge
@@ -16,6 +18,8 @@ from tests.test_views_department import open_page as open_department_page
 from tests.test_views_facilitator import page as open_facilitator_page
 from tests.test_views_student import PROFILE
 from tests.test_views_student import open_page as open_student_page
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
 
 
 class Browser:

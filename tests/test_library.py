@@ -12,6 +12,8 @@ from matching import db as storage
 from matching.errors import PermissionDenied
 from tests.conftest import PASSWORD
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 ENDS = "2027-04-23"
 ACTIVE_DAY = date(2027, 4, 10)
 CLOSE_DAY = date(2027, 4, 26)

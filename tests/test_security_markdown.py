@@ -31,6 +31,8 @@ from matching.models import RUBRIC
 from tests.conftest import ACCESSIBILITY, FISHERIES, term_around_today
 from tests.test_app_smoke import APP
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 HOSTILE = ("Evil ![x](http://evil.example/p.png) [click](http://evil.example) http://evil.example/bare "
            "www.evil.example <img src=http://evil.example/i.png> :material/warning: **bold** "
            "<http://evil.example/auto> bob@evil.example &lt;b&gt; :smile: $x^2$ -> ~~gone~~ `code`")
