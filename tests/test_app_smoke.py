@@ -6,6 +6,8 @@ import ui
 from matching import accounts, demo
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 APP = str(ROOT / "app.py")
 DEMO_EMAILS = {
     "department_rep": "rep@demo.gc.ca",

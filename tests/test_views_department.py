@@ -6,6 +6,8 @@ from matching import accounts, challenges
 from tests.conftest import ACCESSIBILITY
 from tests.test_app_smoke import signed_in
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 #: How a term of the demo's main academic program is labelled once the demo has two programs.
 SHERIDAN = " · Sheridan College · Bachelor of Interaction Design"
 

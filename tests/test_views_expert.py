@@ -9,6 +9,8 @@ from matching.models import RUBRIC
 from tests.conftest import term_around_today
 from tests.test_app_smoke import signed_in
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 
 # --- Terms for the page tests: the demo "Winter 2027" (intake) and a next "Fall 2027" --------
 

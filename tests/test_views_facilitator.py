@@ -12,6 +12,8 @@ from matching.matches import match_matrix
 from tests.conftest import term_around_today
 from tests.test_app_smoke import signed_in
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 PAGES = ["views/fac_review.py", "views/fac_terms.py", "views/fac_matrix.py", "views/fac_assignment.py",
          "views/fac_feedback.py", "views/fac_dashboard.py", "views/fac_data.py"]
 

@@ -15,6 +15,8 @@ from tests.test_app_smoke import signed_in
 from tests.test_security_markdown import HOSTILE, live_markdown, markdown_strings
 from tests.test_views_expert import expert_entry, facilitator, go_live, open_page, texts, winter
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 SCORES = {criterion: 4 for criterion in RUBRIC}
 ROUNDS = "views/fac_feedback.py"
 

@@ -13,6 +13,8 @@ from matching.models import RUBRIC
 from tests.test_app_smoke import signed_in
 from tests.test_views_facilitator import button, go_live, texts
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 HOSTILE_REPLY = "[click me](http://evil.example) ![x](http://evil.example/x.png) <b>bold</b>"
 
 

@@ -6,6 +6,8 @@ from matching import db as storage
 from tests.test_app_smoke import signed_in
 from tests.test_views_department import error_right_after
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 PROFILE, MATCHES = "views/student_profile.py", "views/student_matches.py"
 PREFERENCES, PAIRING = "views/student_preferences.py", "views/student_pairing.py"
 
