@@ -108,7 +108,7 @@ def lock_pair(page) -> None:
 
 def publish(page) -> None:
     expect(main(page).get_by_text(re.compile(r"^If you publish now: pairings added: \d+"))).to_be_visible()
-    tick(page, main(page), "I confirm publishing these pairings: students, departments and experts will see them.")
+    tick(page, main(page), "I confirm publishing these pairings: students, organizations and experts will see them.")
     click(page, main(page), "Publish the pairings")
     expect(main(page).get_by_text("The pairings are published. What changed:")).to_be_visible()
     expect(main(page).get_by_text(f"Added: {TEAM} → {CHALLENGE}")).to_be_visible()
