@@ -33,6 +33,8 @@ from tests.conftest import ROOT
 from tests.test_app_smoke import DEMO_EMAILS, signed_in
 from tests.test_views_facilitator import demo_term, facilitator, go_live
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 NBSP, NNBSP = "\u00a0", "\u202f"
 SPACES = NBSP + NNBSP
 JOINER = "\u2060"

@@ -9,6 +9,8 @@ from matching import accounts, challenges, terms
 from matching import db as storage
 from tests.test_app_smoke import APP
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # issue 15: both storage backends
+
 LIST, HOME = "views/dept_challenges.py", "views/home.py"
 
 
