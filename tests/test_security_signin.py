@@ -158,7 +158,8 @@ def test_demo_data_loaded_after_a_real_account_lists_only_demo_accounts(db):
 def test_demo_accounts_are_still_listed_on_a_demo_database(demo_db):
     assert accounts.first_account_per_role(demo_db) == {
         "department_rep": "rep@demo.gc.ca", "student": "student@demo.sheridancollege.ca",
-        "facilitator": "facilitator@demo.gc.ca", "expert": "expert@demo.gc.ca"}
+        "facilitator": "facilitator@demo.gc.ca", "expert": "expert@demo.gc.ca",
+        "public_servant": "public.servant@demo.canada.ca"}
 
 
 def test_upgrading_a_demo_database_keeps_only_its_demo_accounts_listed(tmp_path):
