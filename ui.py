@@ -33,6 +33,7 @@ PAGES: dict[str, list[tuple[str, str, str]]] = {
         ("views/dept_challenges.py", "nav.my_challenges", ":material/list_alt:"),
         ("views/dept_challenge_form.py", "nav.challenge_form", ":material/edit_document:"),
         ("views/dept_teams.py", "nav.dept_teams", ":material/groups:"),
+        ("views/dept_outcomes.py", "nav.outcomes", ":material/flag:"),
     ],
     "student": [
         ("views/home.py", "nav.home", ":material/home:"),
@@ -41,6 +42,7 @@ PAGES: dict[str, list[tuple[str, str, str]]] = {
         ("views/student_preferences.py", "nav.preferences", ":material/format_list_numbered:"),
         ("views/student_pairing.py", "nav.our_pairing", ":material/handshake:"),
         ("views/student_feedback.py", "nav.feedback", ":material/rate_review:"),
+        ("views/student_summary.py", "nav.final_summary", ":material/summarize:"),
     ],
     "facilitator": [
         ("views/home.py", "nav.home", ":material/home:"),
@@ -55,6 +57,7 @@ PAGES: dict[str, list[tuple[str, str, str]]] = {
     "expert": [
         ("views/home.py", "nav.home", ":material/home:"),
         ("views/expert_teams.py", "nav.my_teams", ":material/groups:"),
+        ("views/expert_final.py", "nav.final_assessment", ":material/grading:"),
     ],
 }
 ACCOUNT_PAGE = ("views/account.py", "nav.account", ":material/manage_accounts:")

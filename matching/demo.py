@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+from datetime import date, datetime, time, timedelta, timezone
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from . import DATA_DIR, audit
 from . import db as storage
 from .accounts import SYSTEM, hash_password
 from .db import DEFAULT_PROGRAMME_CODE
-from .models import as_list
+from .lifecycle import (CHALLENGE_VISIBLE_STATES, FEEDBACK_GIVEN_STATES, OUTCOME_CHECKPOINTS, PAIRING_COMPLETED_STATES,
+                        outcome_due_on)
+from .models import RUBRIC, as_list
 from .organisations import DEFAULT_KIND
 
 #: Every demo account signs in with this password (demo mode only; shown on the sign-in page).
@@ -69,6 +72,7 @@ def load_demo(db: sqlite_utils.Database, folder: Path = DATA_DIR) -> dict[str, i
             "name_fr": d["name_fr"], "kind": d.get("kind") or DEFAULT_KIND}) for d in departments}
         # Each term names its programme (the default one when blank); teams and challenges name
         # their term (blank: the default programme's first term in terms.csv).
+        history_terms = _load_history_terms(db, folder, programme_ids)  # earlier, closed: ids before the current
         term_ids: dict[str, int] = {}
         first_term = None
         for term in read_csv("terms.csv", folder):
@@ -139,9 +143,112 @@ def load_demo(db: sqlite_utils.Database, folder: Path = DATA_DIR) -> dict[str, i
             storage.insert(db, "preferences", {"team_id": team_ids[p["team_name"]], "rank": int(p["rank"]),
                                                "challenge_id": challenge_ids[p["challenge_title"]],
                                                "reason": p["reason"]})
-        counts = {"programmes": len(programmes), "terms": len(term_ids),
+        history = _load_history(db, folder, history_terms, dept_ids)
+        counts = {"programmes": len(programmes), "terms": len(term_ids) + history.pop("terms", 0), **history,
                   "departments": len(departments), "teams": len(team_ids), "members": len(members),
                   "users": len(users), "challenges": len(challenges), "offers": len(offers), "pairings": len(demo_pairings),
                   "preferences": len(preferences)}
         audit.record(db, SYSTEM, "demo.load", detail=counts)
     return counts
+
+
+# --- Earlier, closed terms and what their challenges led to (issue 17) ----------------------
+
+def _at(day: str, days: int = 0, hour: int = 15) -> str:
+    """A stored timestamp ``days`` after the ISO date ``day`` (UTC, at ``hour``)."""
+    moment = datetime.combine(date.fromisoformat(day[:10]) + timedelta(days=days), time(hour), timezone.utc)
+    return moment.isoformat()
+
+
+def _scores(text: str) -> dict[str, int]:
+    return dict(zip(RUBRIC, (int(v) for v in text.split(";"))))
+
+
+def _load_history_terms(db, folder: Path, programme_ids: dict[str, int]) -> tuple[dict, dict]:
+    """The closed terms of ``history_terms.csv`` and their feedback rounds: ``(terms, rounds)`` by
+    term name (empty when the file is absent)."""
+    terms: dict[str, dict] = {}
+    rounds: dict[str, list[tuple[int, str]]] = {}
+    if not (folder / "history_terms.csv").exists():
+        return terms, rounds
+    for row in read_csv("history_terms.csv", folder):
+        rounds_text = row.pop("rounds")
+        code = row.pop("programme")
+        term_id = storage.insert(db, "terms", {**row, "programme_id": programme_ids[code],
+                                               "created_at": _at(row["starts_on"], -120)})
+        terms[row["name"]] = {**row, "id": term_id}
+        rounds[row["name"]] = []
+        for item in as_list(rounds_text):
+            name, due_on = item.split(":")
+            rounds[row["name"]].append((storage.insert(db, "feedback_rounds", {
+                "term_id": term_id, "name": name, "due_on": due_on}), due_on))
+    return terms, rounds
+
+
+def _load_history(db, folder: Path, history_terms: tuple[dict, dict], dept_ids: dict[str, int]) -> dict[str, int]:
+    """Closed terms (``history_*.csv``): their teams, approved challenges, completed pairings,
+    feedback rounds given on time or late, final summaries, final assessments and the outcome
+    reports given at 3 and 6 months (a blank status: not reported, so overdue or due today).
+    Inside :func:`load_demo`'s transaction; nothing when the files are absent."""
+    terms, rounds = history_terms
+    if not terms:
+        return {}
+    experts = {r["email"].casefold(): r["id"] for r in db.query("SELECT id, email FROM users WHERE role = 'expert'")}
+    teams = {}
+    for t in read_csv("history_teams.csv", folder):
+        teams[(t["term"], t["name"])] = storage.insert(db, "teams", {
+            "term_id": terms[t["term"]]["id"], "name": t["name"], "program": t["program"],
+            "year": int(t["year"]) if t["year"] else None, "skills": as_list(t["skills"]),
+            "interests": as_list(t["interests"]), "past_work": t["past_work"], "language": t["language"] or "en",
+            "updated_at": _at(terms[t["term"]]["starts_on"], 7)})
+    challenges = {}
+    for c in read_csv("history_challenges.csv", folder):
+        dept_id = dept_ids[c["dept_acronym"]]
+        rep = storage.one(db, "SELECT id FROM users WHERE role = 'department_rep' AND department_id = ?", [dept_id])
+        challenges[c["title"]] = storage.insert(db, "challenges", {
+            "term_id": terms[c["term"]]["id"], "department_id": dept_id, "title": c["title"], "problem": c["problem"],
+            "outcomes": c["outcomes"], "themes": as_list(c["themes"]), "language": c["language"], "capacity": 1,
+            "sme_name": c["sme_name"], "sme_email": c["sme_email"].lower(), "unclassified": 1,
+            "status": CHALLENGE_VISIBLE_STATES[0], "created_by": rep["id"] if rep else None,
+            "created_at": _at(c["submitted_at"], -3), "updated_at": c["approved_at"],
+            "submitted_at": c["submitted_at"], "approved_at": c["approved_at"]})
+    pairings = read_csv("history_pairings.csv", folder)
+    by_title = {c["title"]: c for c in read_csv("history_challenges.csv", folder)}
+    completed = PAIRING_COMPLETED_STATES[0]
+    reports = 0
+    for p in pairings:
+        challenge = by_title[p["challenge_title"]]
+        term = terms[challenge["term"]]
+        expert_id = experts.get(challenge["sme_email"].casefold())
+        pairing_id = storage.insert(db, "pairings", {
+            "term_id": term["id"], "team_id": teams[(challenge["term"], p["team"])],
+            "challenge_id": challenges[p["challenge_title"]], "state": completed, "score": float(p["score"]),
+            "preference_rank": int(p["preference_rank"]) if p["preference_rank"] else None,
+            "created_at": _at(term["starts_on"], -10), "updated_at": _at(term["closed_on"])})
+        for (round_id, due_on), name in zip(rounds[challenge["term"]], ("discovery", "prototype")):
+            late = p["late_round"].casefold() == name
+            storage.insert(db, "feedback_entries", {
+                "round_id": round_id, "pairing_id": pairing_id, "expert_id": expert_id,
+                "state": FEEDBACK_GIVEN_STATES[0], "scores": _scores(p[f"{name}_scores"]),
+                "comments": p[f"{name}_comment"], "submitted_at": _at(due_on, 4 if late else -2)})
+        storage.insert(db, "final_summaries", {
+            "pairing_id": pairing_id, "learned": p["learned"], "made": p["made"], "recommendations": p["recommendations"],
+            "links": as_list(p["links"]), "show_names": p["show_names"] == "1", "submitted_by": None,
+            "submitted_at": _at(term["closed_on"], 5), "updated_at": _at(term["closed_on"], 5)})
+        storage.insert(db, "final_assessments", {
+            "pairing_id": pairing_id, "expert_id": expert_id, "scores": _scores(p["final_scores"]),
+            "comments": p["final_comment"], "submitted_at": _at(term["closed_on"], 9),
+            "updated_at": _at(term["closed_on"], 9)})
+        rep = storage.one(db, "SELECT id FROM users WHERE role = 'department_rep' AND department_id = ?",
+                          [dept_ids[challenge["dept_acronym"]]])
+        for checkpoint in OUTCOME_CHECKPOINTS:
+            status = p[f"report_{checkpoint}_status"]
+            if status:
+                at = _at(outcome_due_on(term["ends_on"], checkpoint).isoformat(), 6)
+                storage.insert(db, "outcome_reports", {
+                    "pairing_id": pairing_id, "checkpoint": checkpoint, "status": status,
+                    "note": p[f"report_{checkpoint}_note"], "reported_by": rep["id"] if rep else None,
+                    "reported_at": at, "updated_at": at})
+                reports += 1
+    return {"terms": len(terms), "history_teams": len(teams), "history_challenges": len(challenges),
+            "history_pairings": len(pairings), "outcome_reports": reports}

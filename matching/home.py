@@ -34,7 +34,36 @@ def next_steps(db: sqlite_utils.Database, user: User) -> dict[str, Any]:
     summary: dict[str, Any] = {"terms": [t.__dict__ for t in open_terms(db)], "steps": []}
     {"department_rep": _department, "student": _student, "facilitator": _facilitator,
      "expert": _expert}.get(user.role, lambda *_: None)(db, user, summary)
+    _outcome_steps(db, user, summary["steps"])
     return summary
+
+
+def _outcome_steps(db, user: User, steps: list) -> None:
+    """Outcomes (issue 17): a final summary or assessment to write while its window is open, outcome
+    reports owed by the organisation, overdue reports for the facilitators; each in its term."""
+    from . import outcomes
+    if user.role == "student" and user.team_id is not None:
+        for p in outcomes.for_team(db, user, user.team_id):
+            if p["final_open"] and p["summary"] is None:
+                steps.append({"key": "home.step.write_summary", "term": p["term_name"],
+                              "params": {"title": p["challenge_title"]}})
+    elif user.role == "expert":
+        waiting: dict[str, int] = {}
+        for p in outcomes.for_expert(db, user):
+            if p["final_open"] and p["assessment"] is None:
+                waiting[p["term_name"]] = waiting.get(p["term_name"], 0) + 1
+        steps.extend({"key": "home.step.final_assessments", "term": term, "params": {"count": n}}
+                     for term, n in waiting.items())
+    elif user.role == "department_rep" and user.department_id is not None:
+        owed = outcomes.owed_reports(outcomes.for_department(db, user))
+        if owed:
+            overdue = sum(1 for _, c in owed if c["status"] == "overdue")
+            steps.append({"key": "home.step.outcome_reports", "term": None,
+                          "params": {"count": len(owed), "overdue": overdue}})
+    elif user.role == "facilitator":
+        overdue = outcomes.overdue_reports(db, user)
+        if overdue:
+            steps.append({"key": "home.step.overdue_outcome_reports", "term": None, "params": {"count": len(overdue)}})
 
 
 def _department(db, user: User, summary: dict) -> None:

@@ -516,6 +516,13 @@ CASES.update({
         db, a, p, "3m", "piloted", "Piloted in two offices"), {"rep_esdc"}, _closed_with_reports_due)],
 })
 
+# The dashboard's impact across terms (matching/impact.py): facilitators only, every figure.
+IMPACT_FIGURES = ("challenges_per_organisation", "report_share", "outcomes_by_status", "approval_times",
+                  "feedback_on_time")
+CASES.update({f"impact.{name}": [Case(lambda db, w, a, _, name=name: getattr(
+    importlib.import_module("matching.impact"), name)(db, a), FAC, _closed_with_reports_due)]
+    for name in IMPACT_FIGURES})
+
 #: Facilitator actions that are not programme-scoped but need a facilitator of every programme
 #: (the whole audit log; making a facilitator account; programmes themselves): neither limited
 #: facilitator may call them.
@@ -527,7 +534,7 @@ ALL_PROGRAMMES_ONLY = {"accounts.create_user", "maintenance.audit_log", "program
 #: Listings: a facilitator limited to another programme may call them and gets none of the
 #: world's rows (the case's ``shows`` must then be False for ``fac_other``).
 LISTINGS = {"outcomes.completed_outcomes", "outcomes.for_department", "outcomes.for_expert", "outcomes.for_team",
-            "outcomes.overdue_reports"}
+            "outcomes.overdue_reports", *(f"impact.{name}" for name in IMPACT_FIGURES)}
 
 #: Cases whose ``shows`` looks for a record of the other programme: ``fac_mine`` must not see it.
 SHOWS_OTHER_PROGRAMME = {"challenges.offers"}

@@ -99,3 +99,39 @@ def test_a_broken_demo_file_writes_nothing(db, tmp_path):
 def test_ensure_ready_respects_demo_mode(db, monkeypatch):
     monkeypatch.setenv("PORTAL_DEMO", "0")
     assert demo.ensure_ready(db) is False and demo.is_empty(db)
+
+
+def test_demo_history_has_closed_terms_with_their_outcomes():
+    """Issue 17.6: earlier, closed terms of two programmes, with final summaries, assessments and
+    outcome reports at 3 and 6 months, some missing (so overdue), in English and French."""
+    terms = demo.read_csv("history_terms.csv")
+    challenges = demo.read_csv("history_challenges.csv")
+    pairings = demo.read_csv("history_pairings.csv")
+    departments = {d["acronym"]: d for d in demo.read_csv("departments.csv")}
+    assert {t["state"] for t in terms} == {"closed"} and len({t["programme"] for t in terms}) >= 2
+    assert {t["programme"] for t in terms} <= {p["code"] for p in demo.read_csv("programmes.csv")}
+    assert {departments[c["dept_acronym"]]["kind"] for c in challenges} == {"federal", "provincial", "municipal"}
+    assert {p["challenge_title"] for p in pairings} == {c["title"] for c in challenges}
+    assert all(p["learned"] and p["made"] and p["recommendations"] and p["final_comment"] for p in pairings)
+    assert {c["language"] for c in challenges} >= {"en", "fr", "bilingual"}
+    statuses = {p[f"report_{c}_status"] for p in pairings for c in ("3m", "6m")}
+    assert statuses == {"", "adopted", "piloted", "informed_decision", "not_pursued"}   # "": not reported yet
+    assert {p["show_names"] for p in pairings} == {"0", "1"}
+
+
+def test_load_demo_writes_the_history(demo_db):
+    closed = demo_db.execute("SELECT COUNT(*) FROM terms WHERE closed_on IS NOT NULL").fetchone()[0]
+    counts = {t: demo_db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+              for t in ("final_summaries", "final_assessments", "outcome_reports")}
+    assert closed == 3 and counts == {"final_summaries": 12, "final_assessments": 12, "outcome_reports": 14}
+
+
+def test_a_broken_history_file_writes_nothing(db, tmp_path):
+    for path in demo.DATA_DIR.glob("*.csv"):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    with open(tmp_path / "history_pairings.csv", "a", encoding="utf-8") as f:
+        f.write("Nobody,No such challenge,1,0.1,3;3;3;3;3,c,3;3;3;3;3,c,,l,m,r,,0,3;3;3;3;3,c,,,,\n")
+    with pytest.raises(KeyError):
+        demo.load_demo(db, tmp_path)
+    assert db.execute("SELECT COUNT(*) FROM terms").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 0

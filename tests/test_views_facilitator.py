@@ -139,12 +139,14 @@ def test_terms_create_and_advance_with_confirmation(demo_db):
     assert "Term Fall 2027 created in planning." in texts(at)
     fall = terms.default_term(demo_db)
     assert fall.name == "Fall 2027" and fall.state == "planning"
-    # Every term is listed with its academic program and state (the demo has UVic's too); each has its own move.
+    # Every term is listed with its academic program and state (the demo has UVic's too, and three
+    # earlier, closed terms after the open ones: issue 17); each open term has its own move.
     listed = at.dataframe[0].value
-    assert list(listed.iloc[:, 0]) == ["Fall 2027", "Winter 2027", "UVic Spring 2027"]
-    assert list(listed.iloc[:, 1]) == ["Sheridan College · Bachelor of Interaction Design"] * 2 + [
+    assert list(listed.iloc[:3, 0]) == ["Fall 2027", "Winter 2027", "UVic Spring 2027"]
+    assert list(listed.iloc[:3, 1]) == ["Sheridan College · Bachelor of Interaction Design"] * 2 + [
         "University of Victoria · Master of Public Administration"]
-    assert list(listed.iloc[:, 2]) == ["planning", "intake", "active"]
+    assert list(listed.iloc[:3, 2]) == ["planning", "intake", "active"]
+    assert set(listed.iloc[3:, 2]) == {"closed"}
     advance = button(at, "Move to intake")
     assert advance.disabled
     at.checkbox(key=f"term_confirm_{fall.id}").check().run()

@@ -4,6 +4,7 @@ import streamlit as st
 
 import ui
 from matching import dashboard, lifecycle
+from views import impact_section
 
 user = ui.user()
 db = ui.db()
@@ -97,6 +98,8 @@ def main() -> None:
                   ui.t("data.col.score"), ui.t("dash.pairs_count"))
     timeliness_chart(term)
     round_progress(term)
+    st.divider()
+    impact_section.show(db, user)   # every term and programme at once (issue 17.5)
 
 
 main()

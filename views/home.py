@@ -34,6 +34,8 @@ STEP_PAGES = {
     "home.step.give_feedback": "views/expert_teams.py", "home.step.expert_overdue": "views/expert_teams.py",
     "home.step.replies_waiting": "views/expert_teams.py",
     "home.step.reply_feedback": "views/student_feedback.py", "home.step.expert_wrote": "views/student_feedback.py",
+    "home.step.write_summary": "views/student_summary.py", "home.step.final_assessments": "views/expert_final.py",
+    "home.step.outcome_reports": "views/dept_outcomes.py", "home.step.overdue_outcome_reports": "views/fac_dashboard.py",
 }
 
 
