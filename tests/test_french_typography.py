@@ -287,7 +287,8 @@ def test_every_page_of_every_role_in_french_during_the_term(demo_db):
     "1 répondues"), the other entries open."""
     term_id = go_live(demo_db, due_in_days=3)
     entries = demo_db.execute("SELECT e.id, e.expert_id, p.team_id FROM feedback_entries e JOIN pairings p "
-                              "ON p.id = e.pairing_id WHERE e.expert_id IS NOT NULL ORDER BY e.id").fetchall()
+                              "ON p.id = e.pairing_id WHERE e.expert_id IS NOT NULL AND p.term_id = ? "  # not the
+                              "ORDER BY e.id", [term_id]).fetchall()                         # demo's earlier terms
     entry_id, expert_id, team_id = entries[0]
     scores = {c: 4 for c in RUBRIC}
     feedback.submit(demo_db, accounts.get_user(demo_db, expert_id), entry_id, scores, "Bon travail.")

@@ -21,7 +21,7 @@ def test_the_demo_outcomes_export_spans_programmes_and_levels_of_government(demo
     import csv
     rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert len(rows) >= 12                                      # every completed pairing of the closed terms
-    assert len({r["Programme"] for r in rows}) >= 2
+    assert len({r["Academic program"] for r in rows}) >= 2
     assert {"Provincial or territorial government", "Municipal government"} <= {r["Organization type"] for r in rows}
     assert "anonymized" in {r["Team"] for r in rows} and "Clear Path Studio" in {r["Team"] for r in rows}
     assert {"Adopted", "Piloted", "Informed a decision", "Not pursued", "no report yet"} <= {

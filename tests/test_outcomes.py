@@ -308,6 +308,6 @@ def test_a_facilitator_limited_to_another_programme_sees_none_of_these_outcomes(
     mine = accounts.get_user(db, w["facilitator"].id)
     assert len(outcomes.completed_outcomes(db, mine)) == 2
     headers, rows = importexport.export_table(db, accounts.SYSTEM, "outcomes", "en")
-    assert {r[headers.index("Programme")] for r in rows} == {
+    assert {r[headers.index("Academic program")] for r in rows} == {
         "Sheridan College · Bachelor of Interaction Design"}
     assert {r[headers.index("Organization type")] for r in rows} == {"Federal department or agency"}
