@@ -55,7 +55,10 @@ def test_demo_data_has_two_programmes_and_three_kinds_of_organisation():
 def test_loaded_demo_puts_each_term_in_its_programme(demo_db):
     rows = demo_db.execute("SELECT t.name, p.code FROM terms t JOIN programmes p ON p.id = t.programme_id "
                            "ORDER BY t.id").fetchall()
-    assert [tuple(r) for r in rows] == [("UVic Spring 2027", "uvic-mpa"), ("Winter 2027", "sheridan-bid")]
+    # The three earlier, closed terms (issue 17: outcomes) come first, then the open ones.
+    assert [tuple(r) for r in rows] == [("Fall 2025", "sheridan-bid"), ("Winter 2026", "sheridan-bid"),
+                                        ("UVic MPA Summer 2026", "uvic-mpa"),
+                                        ("UVic Spring 2027", "uvic-mpa"), ("Winter 2027", "sheridan-bid")]
     offered = demo_db.execute("SELECT c.status, t.name FROM challenges c JOIN terms t ON t.id = c.term_id "
                               "WHERE c.offered_from IS NOT NULL").fetchall()
     assert [tuple(r) for r in offered] == [("submitted", "UVic Spring 2027")]
