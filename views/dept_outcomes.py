@@ -30,8 +30,7 @@ def report_form(pairing: dict, checkpoint: dict) -> None:
     with st.container(border=True):
         status = ui.choice(st.radio, ui.t("outcomes.report.status"), lifecycle.OUTCOME_STATUSES,
                            key=key(pairing, checkpoint, "status"), labels=labels,
-                           index=lifecycle.OUTCOME_STATUSES.index(report["status"]) if report else None,
-                           horizontal=True)
+                           index=lifecycle.OUTCOME_STATUSES.index(report["status"]) if report else None)
         ui.field_error(errors, "status")
         note = st.text_area(ui.t("outcomes.report.note"), key=key(pairing, checkpoint, "note"),
                             help=ui.t("outcomes.report.note_help"), max_chars=outcomes.NOTE_MAX)
