@@ -304,6 +304,19 @@ def fill_with_hostile_text(db) -> None:
             update("challenge_revisions", i, {"note": hostile("note"), "comments": hostile("revision comments"),
                                               "changes": json.dumps({"title": hostile(f"revision {i}")})})
         db.execute("UPDATE preferences SET reason = ?", [hostile("preference reason")])
+        # Issue 17: programmes and the outcomes of completed pairings (the library shows them all).
+        for i in each("programmes"):
+            update("programmes", i, {"institution_en": hostile(f"institution {i}"),
+                                     "institution_fr": hostile(f"institution {i}"),
+                                     "name_en": hostile(f"programme {i}"), "name_fr": hostile(f"programme {i}")})
+        for i in each("final_summaries"):
+            update("final_summaries", i, {"learned": hostile("learned"), "made": hostile("made"),
+                                          "recommendations": hostile("recommendations"),
+                                          "links": json.dumps(["http://evil.example/link", hostile("link")])})
+        for i in each("final_assessments"):
+            update("final_assessments", i, {"comments": hostile("final comments")})
+        for i in each("outcome_reports"):
+            update("outcome_reports", i, {"note": hostile("outcome note")})
     matches.clear_cache()
 
 
@@ -320,7 +333,8 @@ def hostile_db(demo_db):
 MUST_SHOW = {"views/home.py", "views/dept_challenges.py", "views/dept_teams.py", "views/expert_teams.py",
              "views/fac_review.py", "views/fac_terms.py", "views/fac_assignment.py", "views/fac_feedback.py",
              "views/fac_dashboard.py", "views/student_feedback.py", "views/student_pairing.py",
-             "views/student_matches.py", "views/student_preferences.py", "views/dept_challenge_form.py"}
+             "views/student_matches.py", "views/student_preferences.py", "views/dept_challenge_form.py",
+             "views/library.py"}
 
 
 def _page_states(at, page: str):

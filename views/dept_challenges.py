@@ -125,7 +125,7 @@ def programmes_section(row: dict) -> None:
                     and not lifecycle.term_is_read_only(offer["term_state"]):
                 if offer["comments"]:
                     st.text(offer["comments"])
-                if st.button(ui.t("offer.list.edit", programme=ui.programme_label(offer["programme_id"])),
+                if st.button(ui.t("offer.list.edit", programme=ui.plain(ui.programme_label(offer["programme_id"]))),
                              key=f"edit_offer_{offer['challenge_id']}", icon=":material/edit:"):
                     open_form(offer["challenge_id"])
     targets = challenges.offer_terms(ui.db(), user, row["id"])
@@ -162,7 +162,7 @@ def term_heading(row: dict) -> str:
     if row["term_name"] is None:
         return ui.t("dept.list.no_term")
     heading = ui.t("term.acts_on", name=ui.plain(row["term_name"]), state=ui.t("term_state." + row["term_state"]))
-    programme = ui.programme_label(row.get("programme_id"))
+    programme = ui.plain(ui.programme_label(row.get("programme_id")))
     return f"{heading} · {programme}" if programme else heading
 
 

@@ -113,7 +113,7 @@ def challenge_card(c: dict, history: dict | None = None) -> None:
                         date=i18n.format_day(c.get("submitted_at"), ui.lang()),
                         capacity=c["capacity"], language=ui.t("review.language." + c["language"])))
         if c.get("term_name"):
-            programme = ui.programme_label(c.get("programme_id"))
+            programme = ui.plain(ui.programme_label(c.get("programme_id")))
             st.caption(ui.t("term.acts_on", name=ui.plain(c["term_name"]), state=ui.t("term_state." + c["term_state"]))
                        + (f" · {programme}" if programme else ""))
         if c.get("offered_from"):

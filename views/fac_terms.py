@@ -78,7 +78,7 @@ def term_card(term) -> None:
         st.subheader(ui.plain(term.name), anchor=False)
         st.badge(state_word(term.state), icon=":material/flag:", color=STATE_COLOURS[term.state])
         if ui.programme_label(term.programme_id):
-            st.caption(ui.programme_label(term.programme_id))
+            st.caption(ui.plain(ui.programme_label(term.programme_id)))
         if term.starts_on or term.ends_on:
             st.caption(ui.t("fac.terms.dates", starts=i18n.format_day(term.starts_on, ui.lang()) or "—",
                             ends=i18n.format_day(term.ends_on, ui.lang()) or "—"))

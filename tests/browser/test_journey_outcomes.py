@@ -98,16 +98,18 @@ def _completed_challenge(db_path) -> int:
         db.close()
 
 
-def _report_outcome(page, pairing_id: int) -> None:
-    """The representative reports the 3-month outcome: adopted, with a note."""
-    from matching import accounts, outcomes
-    from matching import db as storage
-    db = storage.connect(os.environ["JOURNEY_DB"])
-    try:
-        rep = accounts.find_user(db, REP)
-        outcomes.save_report(db, rep, pairing_id, "3m", "adopted", NOTE, expected_version=0)
-    finally:
-        db.close()
+def _report_outcome(page) -> None:
+    """The representative reports the 3-month outcome on the outcomes page: adopted, with a note."""
+    from playwright.sync_api import expect
+    goto(page, "Outcomes")
+    block = main(page).get_by_test_id("stExpander").filter(has=page.get_by_text(TITLE)).first
+    expect(block.get_by_text("Give this report")).to_be_visible()
+    block.get_by_text("Adopted", exact=True).click()
+    wait_idle(page)
+    enter_text(page, block.get_by_role("textbox", name="Short note"), NOTE)
+    block.get_by_role("button", name="Send the report").click()
+    wait_idle(page)
+    expect(main(page).get_by_text(re.compile(r"3-month report saved"))).to_be_visible()
 
 
 def _sso_sign_in(chromium, url: str):
@@ -123,8 +125,7 @@ def _sso_sign_in(chromium, url: str):
     return context, page
 
 
-def test_a_reported_outcome_is_found_in_french_by_a_public_servant_signed_in_by_sso(outcomes_portal, chromium,
-                                                                                   monkeypatch):
+def test_a_reported_outcome_is_found_in_french_by_a_public_servant_signed_in_by_sso(outcomes_portal, chromium):
     from playwright.sync_api import expect
     url, db_path = outcomes_portal
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-CA")
@@ -132,11 +133,10 @@ def test_a_reported_outcome_is_found_in_french_by_a_public_servant_signed_in_by_
     page = context.new_page()
     page.goto(url)
     page.get_by_role("heading", name="Sign in to the Challenge Portal").wait_for(timeout=RUN_TIMEOUT_MS * 2)
-    pairing = _completed_challenge(db_path)
-    monkeypatch.setenv("JOURNEY_DB", str(db_path))
+    _completed_challenge(db_path)
     try:
         sign_in(page, REP)
-        _report_outcome(page, pairing)
+        _report_outcome(page)
         sign_out(page)
     finally:
         context.close()
