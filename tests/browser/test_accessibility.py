@@ -15,14 +15,16 @@ BLOCKING = {"serious", "critical"}
 #: role -> (demo account, main pages by their English and French navigation titles)
 MAIN_PAGES = {
     "department_rep": ("rep@demo.gc.ca", [("Home", "Accueil"), ("My challenges", "Mes défis"),
-                                          ("Challenge form", "Formulaire de défi")]),
+                                          ("Challenge form", "Formulaire de défi"), ("Outcomes", "Résultats")]),
     "student": ("student@demo.sheridancollege.ca", [("Home", "Accueil"), ("Team profile", "Profil d’équipe"),
                                                     ("Challenges for us", "Défis pour nous"),
-                                                    ("Preferences", "Préférences"), ("Feedback", "Rétroaction")]),
+                                                    ("Preferences", "Préférences"), ("Feedback", "Rétroaction"),
+                                                    ("Final summary", "Bilan final")]),
     "facilitator": ("facilitator@demo.gc.ca", [("Home", "Accueil"), ("Review queue", "File d’examen"),
                                                ("Match matrix", "Matrice de correspondance"),
                                                ("Assignment", "Attribution"), ("Dashboard", "Tableau de bord")]),
-    "expert": ("expert@demo.gc.ca", [("Home", "Accueil"), ("My teams", "Mes équipes")]),
+    "expert": ("expert@demo.gc.ca", [("Home", "Accueil"), ("My teams", "Mes équipes"),
+                                     ("Final assessments", "Évaluations finales")]),
 }
 
 
