@@ -167,6 +167,45 @@ def _people_of_teams(db: sqlite_utils.Database, team_ids: list[int]) -> dict[int
     return out
 
 
+def purge_term_outcomes(db: sqlite_utils.Database, term_id: int, team_ids: list[int]) -> dict[str, int]:
+    """The purge of a closed term (:func:`matching.maintenance.purge_term`, inside its
+    transaction, before the people's names are erased): what the library keeps of the term
+    stops naming its people.
+
+    Final summaries stay (they are the library's substance) but no longer name their team: the
+    opt-in is withdrawn, the team's and its people's names and every e-mail address are taken
+    out of the texts, links that name them are dropped. Final assessment comments are erased like
+    feedback comments; outcome notes lose the same names and addresses. Scores and statuses stay.
+    """
+    people = _people_of_teams(db, team_ids)
+    counts = {"final_summaries": 0, "final_assessments": 0, "outcome_reports": 0}
+    rows = list(db.query("SELECT s.*, p.team_id, t.name AS team_name FROM final_summaries s "
+                         "JOIN pairings p ON p.id = s.pairing_id JOIN teams t ON t.id = p.team_id "
+                         "WHERE p.term_id = ?", [term_id]))
+    for row in rows:
+        withhold = _Withholder(row["team_name"], people.get(row["team_id"], []))
+        links = [link for link in as_list(row["links"]) if withhold.keeps_link(link) and not _EMAIL_IN_TEXT.search(link)]
+        def clean(value: Any) -> str:
+            return withhold.text(_no_emails(str(value or "")))  # addresses first, as the entries do
+
+        db.execute("UPDATE final_summaries SET learned = ?, made = ?, recommendations = ?, links = ?, show_names = 0 "
+                   "WHERE id = ?", [clean(row["learned"]), clean(row["made"]), clean(row["recommendations"]),
+                                    json.dumps(links, ensure_ascii=False), row["id"]])
+        counts["final_summaries"] += 1
+    counts["final_assessments"] = db.execute(
+        "UPDATE final_assessments SET comments = '' WHERE comments != '' AND pairing_id IN "
+        "(SELECT id FROM pairings WHERE term_id = ?)", [term_id]).rowcount
+    notes = list(db.query("SELECT r.id, r.note, p.team_id, t.name AS team_name FROM outcome_reports r "
+                          "JOIN pairings p ON p.id = r.pairing_id JOIN teams t ON t.id = p.team_id "
+                          "WHERE p.term_id = ? AND r.note != ''", [term_id]))
+    for row in notes:
+        note = _Withholder(row["team_name"], people.get(row["team_id"], [])).text(_no_emails(row["note"]))
+        if note != row["note"]:
+            db.execute("UPDATE outcome_reports SET note = ? WHERE id = ?", [note, row["id"]])
+            counts["outcome_reports"] += 1
+    return counts
+
+
 # --- Entries ---------------------------------------------------------------------------------
 
 def _year(row: Mapping) -> int | None:

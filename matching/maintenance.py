@@ -310,7 +310,9 @@ def purge_term(db: sqlite_utils.Database, actor: User, term_id: int) -> dict[str
     Erased: team members' names and e-mails; the term's student accounts (name, e-mail,
     password: they can no longer sign in); free text that may name people (preference reasons,
     feedback comments, replies and thread messages, pairing and rule reasons, review comments, the SME contact on
-    the term's challenges); and, in the audit log, the text of the events *of that term* that
+    the term's challenges, final assessment comments; final summaries and outcome notes keep their
+    substance for the outcomes library but lose every name of the term's people and the team's
+    opt-in to be named, see :func:`matching.library.purge_term_outcomes`); and, in the audit log, the text of the events *of that term* that
     names them (see :func:`_scrub_audit`). Kept: every row (so counts stay right), teams' public
     profiles, preference ranks, pairing scores, feedback scores, each audit event's actor id,
     action, time and target, and every other event byte for byte.
@@ -380,7 +382,8 @@ def _term_records(db, term_id: int, team_ids: list[int]) -> dict[str, Any]:
 
 def _anonymise_rows(db, term_id: int, team_ids: list[int]) -> dict[str, Any]:
     teams = _in(team_ids)
-    counts: dict[str, Any] = {}
+    from .library import purge_term_outcomes  # before the names it looks for are erased below
+    counts: dict[str, Any] = purge_term_outcomes(db, term_id, team_ids)
     members = db.execute(f"SELECT id FROM members WHERE team_id IN ({teams})").fetchall()
     for (member_id,) in members:
         storage.update(db, "members", member_id, {"name": f"Member {member_id}", "email": ""})

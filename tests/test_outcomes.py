@@ -311,3 +311,36 @@ def test_a_facilitator_limited_to_another_programme_sees_none_of_these_outcomes(
     assert {r[headers.index("Academic program")] for r in rows} == {
         "Sheridan College · Bachelor of Interaction Design"}
     assert {r[headers.index("Organization type")] for r in rows} == {"Federal department or agency"}
+
+
+def test_a_purge_keeps_the_lessons_but_no_name_of_the_terms_people(db, running):
+    """A purged term's summaries stay for the library without naming the team or its people;
+    assessment comments go like feedback comments; outcome notes lose the names; scores stay."""
+    from matching import library, maintenance
+    w = running
+    pairing = w["pairings"]["team_a"]
+    named = {"learned": "Ana Lopez found that Access Crew's screen-reader tests (ana.lopez@sheridancollege.ca) "
+                        "beat surveys.", "made": "A linear form, built by ANA LÓPEZ.",
+             "recommendations": "Ask Access Crew.", "show_names": True,
+             "links": "https://example.org/access-crew/report\nhttps://example.org/prototype"}
+    outcomes.save_summary(db, w["student_a"], pairing, named, expected_version=0, today=ACTIVE_DAY)
+    outcomes.save_assessment(db, w["expert"], pairing, SCORES, "Ana Lopez led the tests.", today=ACTIVE_DAY)
+    close(db, w)
+    outcomes.save_report(db, w["rep_esdc"], pairing, "3m", "piloted", "Piloted after Ana Lopez's demo.",
+                         today=date(2027, 8, 1))
+    averages = outcomes.rubric_averages(db, pairing)
+    counts = maintenance.purge_term(db, w["facilitator"], w["term"])
+    assert counts["final_summaries"] == 1 and counts["final_assessments"] == 1 and counts["outcome_reports"] == 1
+    summary = storage.one(db, "SELECT * FROM final_summaries WHERE pairing_id = ?", [pairing])
+    text = " ".join(str(summary[k]) for k in ("learned", "made", "recommendations", "links")).lower()
+    for trace in ("ana", "lopez", "lópez", "access crew", "access-crew", "@"):
+        assert trace not in text, trace
+    assert "screen-reader tests" in summary["learned"] and summary["show_names"] == 0
+    assert "https://example.org/prototype" in summary["links"]
+    assessment = storage.one(db, "SELECT * FROM final_assessments WHERE pairing_id = ?", [pairing])
+    assert assessment["comments"] == ""
+    note = storage.one(db, "SELECT note FROM outcome_reports WHERE pairing_id = ?", [pairing])["note"]
+    assert "Ana" not in note and "Lopez" not in note and note.startswith("Piloted after")
+    assert outcomes.rubric_averages(db, pairing) == averages            # the figures stay
+    entry = next(e for e in library.entries(db, w["facilitator"]) if "screen-reader tests" in str(e))
+    assert "Access Crew" not in str(entry) and "Ana" not in str(entry)
