@@ -22,7 +22,7 @@ def _chart_and_table(title_key: str, chart, table: pd.DataFrame, empty: bool) ->
 
 def _stacked(frame: pd.DataFrame, y: str, colour: str, y_title: str, colour_title: str, terms: list[str]):
     return alt.Chart(frame).mark_bar().encode(
-        x=alt.X("term:N", title=ui.t("data.col.term"), sort=terms, axis=alt.Axis(labelAngle=-45, labelOverlap=False)),
+        x=alt.X("term:N", title=ui.t("data.col.term"), sort=terms, axis=alt.Axis(labelAngle=-45, labelOverlap=False, labelLimit=0)),
         y=alt.Y(f"sum({y}):Q", title=y_title, axis=alt.Axis(tickMinStep=1)),
         color=alt.Color(f"{colour}:N", title=colour_title),
         tooltip=[alt.Tooltip("term:N", title=ui.t("data.col.term")),
@@ -32,7 +32,7 @@ def _stacked(frame: pd.DataFrame, y: str, colour: str, y_title: str, colour_titl
 
 def _by_programme(frame: pd.DataFrame, y: str, y_title: str, terms: list[str], fmt: str = ""):
     return alt.Chart(frame).mark_bar().encode(
-        x=alt.X("term:N", title=ui.t("data.col.term"), sort=terms, axis=alt.Axis(labelAngle=-45, labelOverlap=False)),
+        x=alt.X("term:N", title=ui.t("data.col.term"), sort=terms, axis=alt.Axis(labelAngle=-45, labelOverlap=False, labelLimit=0)),
         y=alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=fmt) if fmt else alt.Axis()),
         color=alt.Color("programme:N", title=ui.t("data.col.programme")),
         tooltip=[alt.Tooltip("term:N", title=ui.t("data.col.term")),
