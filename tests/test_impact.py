@@ -24,7 +24,7 @@ def test_the_demo_outcomes_export_spans_programmes_and_levels_of_government(demo
     assert len({r["Academic program"] for r in rows}) >= 2
     assert {"Provincial or territorial government", "Municipal government"} <= {r["Organization type"] for r in rows}
     assert "anonymized" in {r["Team"] for r in rows} and "Clear Path Studio" in {r["Team"] for r in rows}
-    assert {"Adopted", "Piloted", "Informed a decision", "Not pursued", "no report yet"} <= {
+    assert {"Adopted", "Piloted", "Informed a decision", "Not pursued", "No report yet"} <= {
         r["Latest outcome"] for r in rows}
     assert all(r["Rubric average"] for r in rows)
 

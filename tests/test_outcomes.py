@@ -273,7 +273,7 @@ def test_the_outcomes_export_lists_completed_pairings_anonymised_unless_shown_an
     by_team = {row[headers.index("Équipe")]: row for row in rows}
     assert set(by_team) == {"Access Crew", "anonymisée"}
     assert by_team["Access Crew"][headers.index("Dernier résultat")] == "Mis à l’essai"
-    assert by_team["anonymisée"][headers.index("Dernier résultat")] == "aucun compte rendu pour le moment"
+    assert by_team["anonymisée"][headers.index("Dernier résultat")] == "Aucun compte rendu pour le moment"
     assert by_team["Access Crew"][headers.index("Moyenne de la grille")] == 2.0
     # The team that did not opt in never shows, even by a hostile name; the file holds no formula.
     data = importexport.export_bytes(db, w["facilitator"], "outcomes", "csv", "en").decode("utf-8-sig")
