@@ -499,6 +499,9 @@ def summarise(outcomes: Sequence[TeamOutcome]) -> Summary:
     n = len(outcomes)
     matched = [o for o in outcomes if o.challenge_id is not None]
     ranks = [o.preference_rank for o in matched if o.preference_rank is not None]
+    # A pairing recorded without a similarity (imported, or made before scores were kept) is
+    # matched but does not count in the mean: np.mean over a None crashed the dashboard.
+    scores = [o.score for o in matched if o.score is not None]
     share = (lambda k: k / n) if n else (lambda k: 0.0)
     worst_id, worst_key = None, None
     for o in outcomes:
@@ -516,7 +519,7 @@ def summarise(outcomes: Sequence[TeamOutcome]) -> Summary:
         first_choice_share=share(sum(1 for r in ranks if r == 1)),
         top3_share=share(sum(1 for r in ranks if r <= 3)),
         any_choice_share=share(len(ranks)),
-        mean_similarity=float(np.mean([o.score for o in matched])) if matched else 0.0,
+        mean_similarity=float(np.mean(scores)) if scores else 0.0,
         worst_rank=worst_rank,
         worst_off_team_id=worst_id,
     )

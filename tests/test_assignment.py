@@ -513,3 +513,15 @@ def test_property_weighted_variant_against_brute_force(case):
     best = _brute_force_best(inst, locks, bans, w)
     assert a.objective.n_matched == best[0]
     assert a.objective.preference_points == pytest.approx(best[2], abs=5e-3)
+
+
+def test_summary_of_pairings_without_a_similarity():
+    """Pairings recorded without a score (the demo's UVic term, imported pairings) are matched
+    but left out of the mean similarity; the facilitator's dashboard crashed on them (issue 17)."""
+    outcomes = [TeamOutcome(1, 10, 1, None, False, "assign.reason.manual"),
+                TeamOutcome(2, 11, 2, 0.5, False, "assign.reason.manual"),
+                TeamOutcome(3, None, None, None, False, "assign.reason.unpaired")]
+    summary = summarise(outcomes)
+    assert summary.n_matched == 2
+    assert summary.mean_similarity == 0.5
+    assert summarise(outcomes[:1]).mean_similarity == 0.0
