@@ -83,10 +83,10 @@ def summary_block(pairing: dict) -> None:
         st.caption(ui.t("outcomes.summary.none"))
         return
     for field in outcomes.SUMMARY_FIELDS:
-        st.markdown(f"**{ui.t('outcomes.summary.' + field)}**")
+        st.markdown(f"**{ui.t('library.summary_' + field)}**")
         st.text(summary[field])
     if summary["links"]:
-        st.markdown(f"**{ui.t('outcomes.summary.links')}**")
+        st.markdown(f"**{ui.t('library.links')}**")
         st.text("\n".join(summary["links"]))
 
 
@@ -100,7 +100,7 @@ def pairing_block(pairing: dict) -> None:
         for col, checkpoint in zip(cols, pairing["checkpoints"]):
             with col:
                 checkpoint_block(pairing, checkpoint)
-        st.subheader(ui.t("outcomes.summary.title"), anchor=False)
+        st.subheader(ui.t("library.summary"), anchor=False)
         summary_block(pairing)
         st.subheader(ui.t("outcomes.report.averages"), anchor=False)
         averages_table(pairing)

@@ -22,15 +22,15 @@ def level(criterion: str, score: int) -> str:
 
 def summary_block(pairing: dict) -> None:
     summary = pairing["summary"]
-    with st.expander(ui.t("outcomes.summary.title"), icon=":material/summarize:", expanded=False):
+    with st.expander(ui.t("library.summary"), icon=":material/summarize:", expanded=False):
         if summary is None:
             st.caption(ui.t("outcomes.summary.none_yet"))
             return
         for field in outcomes.SUMMARY_FIELDS:
-            st.markdown(f"**{ui.t('outcomes.summary.' + field)}**")
+            st.markdown(f"**{ui.t('library.summary_' + field)}**")
             st.text(summary[field])
         if summary["links"]:
-            st.markdown(f"**{ui.t('outcomes.summary.links')}**")
+            st.markdown(f"**{ui.t('library.links')}**")
             st.text("\n".join(summary["links"]))
 
 
