@@ -100,8 +100,9 @@ def test_an_sqlite_portal_moves_to_postgresql_whole(source, new_database):
         assert accounts.authenticate(db, "cleo.martin@sheridancollege.ca", PASSWORD).name == "Cléo Martin"
         rep = accounts.authenticate(db, "rep@demo.gc.ca", demo.DEMO_PASSWORD)
         # New rows continue after the copied ids (identity sequences moved past them).
-        assert challenges.save_draft(db, rep, {"title": "First on PostgreSQL"}, term_id=1).id == largest + 1
-        team = db.execute("SELECT name FROM teams WHERE term_id = 1 ORDER BY id LIMIT 1").fetchone()[0]
+        winter = db.execute("SELECT id FROM terms WHERE name = 'Winter 2027'").fetchone()[0]   # the demo's intake
+        assert challenges.save_draft(db, rep, {"title": "First on PostgreSQL"}, term_id=winter).id == largest + 1
+        team = db.execute("SELECT name FROM teams WHERE term_id = ? ORDER BY id LIMIT 1", [winter]).fetchone()[0]
     finally:
         db.close()
     # Ranking works on the copy (the CLI's rank, through the ranker).

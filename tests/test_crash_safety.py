@@ -73,7 +73,7 @@ def op_import(db):
     from matching import importexport
     rows = [{"name": f"Imported team {i}", "program": "Design", "year": "2", "skills": "research; mapping",
              "members": f"Person {i} <person{i}@sheridancollege.ca>"} for i in range(150)]
-    importexport.commit(db, SYSTEM, "teams", rows)
+    importexport.commit(db, SYSTEM, "teams", rows, term_id=_term_id(db))   # the demo has two open terms
 
 
 OPERATIONS = {name[3:]: fn for name, fn in globals().items() if name.startswith("op_")}
