@@ -628,6 +628,7 @@ ACTORLESS = {
     "notifications.queue_digests": "CLI (portal notify due) as the system operator",
     "notifications.last_reminder": "a timestamp read by the facilitator's rounds page",
     "notifications.purge_term_text": "internal step inside maintenance.purge_term (which checks term.purge)",
+    "library.purge_term_outcomes": "internal step inside maintenance.purge_term (which checks term.purge)",
     "mail.claim": "CLI sender (portal notify send), the system operator",
     "mail.send_pending": "CLI sender (portal notify send), the system operator",
     "mail.waiting": "a count for the CLI sender",
