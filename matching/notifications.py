@@ -348,17 +348,27 @@ def _entry_params(row: Mapping) -> dict:
 
 def round_opened(db: sqlite_utils.Database, actor: User, round_id: int) -> list[int]:
     """The experts with an entry in the new round, with its due date."""
+    return _tell_round_experts(db, actor, "round_opened", round_id)
+
+
+def _tell_round_experts(db, actor: User, kind: str, round_id: int, *, owed_only: bool = False,
+                        **extra: Any) -> list[int]:
+    """One notification per expert with live entries in the round (only entries still owed when
+    ``owed_only``): the round, its term, its due date and how many entries are theirs."""
     live, states = states_sql("p.state", PAIRING_LIVE_STATES)
-    rows = list(db.query(_ENTRY_SQL + f"WHERE r.id = ? AND e.expert_id IS NOT NULL AND {live}", [round_id, *states]))
+    where, params = f"WHERE r.id = ? AND e.expert_id IS NOT NULL AND {live}", [round_id, *states]
+    if owed_only:
+        owed, owed_states = states_sql("e.state", FEEDBACK_OWED_STATES)
+        where, params = f"{where} AND {owed}", [*params, *owed_states]
     by_expert: dict[int, list[dict]] = defaultdict(list)
-    for row in rows:
+    for row in db.query(_ENTRY_SQL + where, params):
         by_expert[row["expert_id"]].append(row)
     created = []
     for expert_id, entries in sorted(by_expert.items()):
         first = entries[0]
-        created += notify(db, "round_opened", [expert_id], params={
+        created += notify(db, kind, [expert_id], params={
             "round": first["round_name"], "term": first["term_name"], "due_on": first["due_on"],
-            "count": len(entries)}, term_id=first["term_id"], actor=actor)
+            "count": len(entries), **extra}, term_id=first["term_id"], actor=actor)
     return created
 
 
@@ -390,20 +400,7 @@ def thread_message(db: sqlite_utils.Database, actor: User, entry_id: int, side: 
 def round_due_moved(db: sqlite_utils.Database, actor: User, round_id: int, old_due_on: str) -> list[int]:
     """The experts who still owe an entry of a round whose due date moved, with the old and new
     dates (entries already given need nobody told)."""
-    live, states = states_sql("p.state", PAIRING_LIVE_STATES)
-    owed, owed_states = states_sql("e.state", FEEDBACK_OWED_STATES)
-    rows = list(db.query(_ENTRY_SQL + f"WHERE r.id = ? AND e.expert_id IS NOT NULL AND {live} AND {owed}",
-                         [round_id, *states, *owed_states]))
-    by_expert: dict[int, list[dict]] = defaultdict(list)
-    for row in rows:
-        by_expert[row["expert_id"]].append(row)
-    created = []
-    for expert_id, entries in sorted(by_expert.items()):
-        first = entries[0]
-        created += notify(db, "round_due_moved", [expert_id], params={
-            "round": first["round_name"], "term": first["term_name"], "due_on": first["due_on"],
-            "old_due_on": old_due_on, "count": len(entries)}, term_id=first["term_id"], actor=actor)
-    return created
+    return _tell_round_experts(db, actor, "round_due_moved", round_id, owed_only=True, old_due_on=old_due_on)
 
 
 def term_moved(db: sqlite_utils.Database, actor: User, term_id: int, new_state: str) -> list[int]:
