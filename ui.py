@@ -16,6 +16,7 @@ import streamlit as st
 
 from matching import db as storage
 from matching import i18n
+from matching.outcomes import SUMMARY_FIELDS
 from matching.errors import PortalError, StaleRecord, ValidationFailed
 from matching.models import User
 
@@ -502,3 +503,18 @@ def wide_table(rows: list[dict[str, Any]], columns: dict[str, tuple[str, str]], 
                 value = rows[selected[0]].get(column)
                 if value not in (None, ""):
                     st.markdown(label_value(f"**{plain(header)}**", plain(value)))
+
+
+def team_summary(summary: dict | None, *, none_key: str) -> None:
+    """A team's final summary as others read it (the organisation's Outcomes page, the expert's
+    Final assessments): each field under the library's label, as plain text; ``none_key`` when
+    there is none yet."""
+    if summary is None:
+        st.caption(t(none_key))
+        return
+    for field in SUMMARY_FIELDS:
+        st.markdown(f"**{t('library.summary_' + field)}**")
+        st.text(summary[field])
+    if summary["links"]:
+        st.markdown(f"**{t('library.links')}**")
+        st.text("\n".join(summary["links"]))

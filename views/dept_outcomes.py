@@ -78,16 +78,7 @@ def averages_table(pairing: dict) -> None:
 
 
 def summary_block(pairing: dict) -> None:
-    summary = pairing["summary"]
-    if summary is None:
-        st.caption(ui.t("outcomes.summary.none"))
-        return
-    for field in outcomes.SUMMARY_FIELDS:
-        st.markdown(f"**{ui.t('library.summary_' + field)}**")
-        st.text(summary[field])
-    if summary["links"]:
-        st.markdown(f"**{ui.t('library.links')}**")
-        st.text("\n".join(summary["links"]))
+    ui.team_summary(pairing["summary"], none_key="outcomes.summary.none")
 
 
 def pairing_block(pairing: dict) -> None:

@@ -21,17 +21,8 @@ def level(criterion: str, score: int) -> str:
 
 
 def summary_block(pairing: dict) -> None:
-    summary = pairing["summary"]
     with st.expander(ui.t("library.summary"), icon=":material/summarize:", expanded=False):
-        if summary is None:
-            st.caption(ui.t("outcomes.summary.none_yet"))
-            return
-        for field in outcomes.SUMMARY_FIELDS:
-            st.markdown(f"**{ui.t('library.summary_' + field)}**")
-            st.text(summary[field])
-        if summary["links"]:
-            st.markdown(f"**{ui.t('library.links')}**")
-            st.text("\n".join(summary["links"]))
+        ui.team_summary(pairing["summary"], none_key="outcomes.summary.none_yet")
 
 
 def assessment_form(pairing: dict) -> None:
